@@ -1,0 +1,58 @@
+"""The generated project's lockfiles: one per DVC remote plugin, kept in the template under `.locks/`.
+
+    python -m tests.lockfiles update   # re-resolve every lockfile (keeps existing pins where they still fit)
+    python -m tests.lockfiles check    # fail when a lockfile no longer matches the generated pyproject.toml
+
+The post-generation hook copies the chosen variant to `uv.lock` and renames the placeholder project in it.
+"""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".locks"
+PLACEHOLDER = "lockfile-placeholder"
+VARIANTS = ("none", "s3", "gcs", "azure", "ssh")
+
+
+def bake_for_locking(variant: str, output: Path) -> Path:
+    """Render the project without hooks, under the placeholder name the lockfiles carry."""
+    extra = {"project_name": PLACEHOLDER, "dvc_remote": variant}
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(output), accept_hooks=False))
+
+
+def lock(variant: str, check: bool) -> subprocess.CompletedProcess:
+    with tempfile.TemporaryDirectory() as scratch:
+        project = bake_for_locking(variant, Path(scratch))
+        stored = LOCKS / f"{variant}.lock"
+        if stored.exists():
+            shutil.copy(stored, project / "uv.lock")
+        command = ["uv", "lock", "--check"] if check else ["uv", "lock"]
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        if not check and result.returncode == 0:
+            shutil.copy(project / "uv.lock", stored)
+        return result
+
+
+def main(argv: list[str]) -> int:
+    if argv not in (["update"], ["check"]):
+        print(__doc__, file=sys.stderr)
+        return 2
+    failures = 0
+    for variant in VARIANTS:
+        result = lock(variant, check=argv == ["check"])
+        status = "ok" if result.returncode == 0 else "FAILED"
+        print(f"{variant}: {status}")
+        if result.returncode:
+            failures += 1
+            print(result.stderr.strip(), file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

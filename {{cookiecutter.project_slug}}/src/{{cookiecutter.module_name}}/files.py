@@ -1,0 +1,68 @@
+"""Write outputs atomically and keep model files safe.
+
+Every output goes to a temporary file next to its target and is renamed into place only once complete, so a
+failed or killed run leaves either the old file or the new one, never half of one. Models are stored with
+skops, which loads only the types it is told to trust, never arbitrary pickled code.
+"""
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import UserError
+
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces `target`, on failure it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def write_json(data: dict[str, Any], target: Path) -> None:
+    with atomic_path(target) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_parquet(frame: Any, target: Path) -> None:
+    with atomic_path(target) as temporary:
+        frame.to_parquet(temporary, index=True)
+
+
+def save_model(model: Any, target: Path) -> None:
+    import skops.io
+
+    with atomic_path(target) as temporary:
+        skops.io.dump(model, temporary)
+
+
+def load_model(source: Path) -> Any:
+    """Load a skops model, refusing any type outside scikit-learn, NumPy and SciPy."""
+    import skops.io
+
+    if not source.exists():
+        raise UserError(f"{source} not found: train the model first with dvc repro")
+    try:
+        untrusted = skops.io.get_untrusted_types(file=source)
+    except Exception as error:  # skops raises several types for damaged archives
+        raise UserError(
+            f"{source} is not a readable skops model ({error}): retrain it with dvc repro"
+        ) from None
+    refused = [name for name in untrusted if not name.startswith(TRUSTED_MODULES)]
+    if refused:
+        raise UserError(f"{source} contains untrusted types ({', '.join(refused)}): refusing to load it")
+    return skops.io.load(source, trusted=untrusted)

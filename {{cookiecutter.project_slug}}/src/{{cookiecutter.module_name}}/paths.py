@@ -1,0 +1,13 @@
+"""Where every stage reads and writes, relative to the repository root (where DVC runs the stages)."""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+PREPARED = Path("data/prepared")
+TRAIN = PREPARED / "train.parquet"
+TEST = PREPARED / "test.parquet"
+DATA_SUMMARY = Path("reports/data.json")
+MODEL = Path("models/model.skops")
+METRICS = Path("reports/metrics.json")
+PREDICTIONS = Path("reports/predictions.parquet")
+PLOTS = Path("reports/plots")
