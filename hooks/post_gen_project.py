@@ -16,8 +16,12 @@ def install_lockfile() -> None:
     variant = "none" if DVC_REMOTE == "local" else DVC_REMOTE
     text = (LOCKS / f"{variant}.lock").read_text(encoding="utf-8")
     if LOCK_PLACEHOLDER not in text:
-        raise RuntimeError(f".locks/{variant}.lock does not name the placeholder project: regenerate it with make lock")
-    Path("uv.lock").write_text(text.replace(LOCK_PLACEHOLDER, f'name = "{PROJECT_SLUG}"', 1), encoding="utf-8")
+        raise RuntimeError(
+            f".locks/{variant}.lock does not name the placeholder project: regenerate it with make lock"
+        )
+    Path("uv.lock").write_text(
+        text.replace(LOCK_PLACEHOLDER, f'name = "{PROJECT_SLUG}"', 1), encoding="utf-8"
+    )
     shutil.rmtree(LOCKS)
 
 
@@ -31,7 +35,10 @@ def init_git() -> None:
 
 
 def main() -> int:
-    install_lockfile()
+    problem = install_lockfile()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     init_git()
     print(
         f"\nCreated {PROJECT_SLUG}. Next:\n"

@@ -9,7 +9,7 @@ import keyword
 import re
 import sys
 
-CONTEXT = json.loads({{ cookiecutter | jsonify | tojson }})
+CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
 
 CHOICES = {
     "python_version": ("3.11", "3.12", "3.13"),
@@ -20,20 +20,39 @@ CHOICES = {
 
 # Import names the generated package must not shadow, and distribution names the project must not take.
 DEPENDENCY_MODULES = {
-    "dvc", "fastapi", "gto", "joblib", "matplotlib", "numpy", "pandas", "pyarrow", "pydantic", "pytest",
-    "scipy", "skops", "sklearn", "uvicorn", "yaml",
+    "dvc",
+    "fastapi",
+    "gto",
+    "joblib",
+    "matplotlib",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "pytest",
+    "scipy",
+    "skops",
+    "sklearn",
+    "uvicorn",
+    "yaml",
 }
 DEPENDENCY_DISTRIBUTIONS = DEPENDENCY_MODULES | {"scikit-learn", "pyyaml", "pre-commit", "ruff"}
 
-SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MODULE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REMOTE_URLS = {
     "s3": (re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$"), "s3://my-bucket/dvc-store"),
     "gcs": (re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9](/\S*)?$"), "gs://my-bucket/dvc-store"),
-    "azure": (re.compile(r"^azure://[a-z0-9][a-z0-9-]{1,61}[a-z0-9](/\S*)?$"), "azure://my-container/dvc-store"),
-    "ssh": (re.compile(r"^ssh://([^@/\s]+@)?[A-Za-z0-9.-]+(:\d+)?/\S+$"), "ssh://user@host.example.com/srv/dvc"),
+    "azure": (
+        re.compile(r"^azure://[a-z0-9][a-z0-9-]{1,61}[a-z0-9](/\S*)?$"),
+        "azure://my-container/dvc-store",
+    ),
+    "ssh": (
+        re.compile(r"^ssh://([^@/\s]+@)?[A-Za-z0-9.-]+(:\d+)?/\S+$"),
+        "ssh://user@host.example.com/srv/dvc",
+    ),
 }
 
 
@@ -57,7 +76,7 @@ def check_slug() -> str | None:
     if not SLUG.match(slug):
         return (
             f"project_slug '{slug}' is not a valid slug: use lowercase ASCII letters, digits and single hyphens, "
-            "starting with a letter, e.g. churn-model"
+            "e.g. churn-model"
         )
     if slug in DEPENDENCY_DISTRIBUTIONS:
         return f"project_slug '{slug}' is the name of a dependency: choose another, e.g. {slug}-model"
@@ -76,13 +95,17 @@ def check_module() -> str | None:
     if module in sys.stdlib_module_names:
         return f"module_name '{module}' shadows the standard library module '{module}': choose another, e.g. {module}_model"
     if module in DEPENDENCY_MODULES:
-        return f"module_name '{module}' shadows the dependency '{module}': choose another, e.g. {module}_model"
+        return (
+            f"module_name '{module}' shadows the dependency '{module}': choose another, e.g. {module}_model"
+        )
     return None
 
 
 def check_email() -> str | None:
     if not EMAIL.match(CONTEXT["author_email"]):
-        return f"author_email '{CONTEXT['author_email']}' is not an email address: type one like ada@example.com"
+        return (
+            f"author_email '{CONTEXT['author_email']}' is not an email address: type one like ada@example.com"
+        )
     return None
 
 

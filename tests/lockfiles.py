@@ -23,7 +23,11 @@ VARIANTS = ("none", "s3", "gcs", "azure", "ssh")
 def bake_for_locking(variant: str, output: Path) -> Path:
     """Render the project without hooks, under the placeholder name the lockfiles carry."""
     extra = {"project_name": PLACEHOLDER, "dvc_remote": variant}
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(output), accept_hooks=False))
+    return Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(output), accept_hooks=False
+        )
+    )
 
 
 def lock(variant: str, check: bool) -> subprocess.CompletedProcess:

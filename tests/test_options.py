@@ -1,0 +1,154 @@
+"""Every option value, pairwise over the options: each baked project is complete, valid and safe to run."""
+
+import itertools
+import json
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from .conftest import DEFAULTS, bake, run
+
+CHOICE_OPTIONS = {name: value for name, value in DEFAULTS.items() if isinstance(value, list)}
+REMOTE_PLUGINS = {
+    "none": None,
+    "local": None,
+    "s3": "dvc-s3",
+    "gcs": "dvc-gs",
+    "azure": "dvc-azure",
+    "ssh": "dvc-ssh",
+}
+LICENSE_MARKERS = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "proprietary": "All rights reserved.",
+}
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
+
+
+def pairwise(options: dict[str, list[str]]) -> list[dict[str, str]]:
+    """A small set of combinations in which every pair of values of every two options appears (greedy)."""
+    names = list(options)
+    uncovered = {
+        (a, va, b, vb) for a, b in itertools.combinations(names, 2) for va in options[a] for vb in options[b]
+    }
+    rows = []
+    while uncovered:
+        best = max(
+            itertools.product(*options.values()),
+            key=lambda values: sum(
+                (a, values[names.index(a)], b, values[names.index(b)]) in uncovered
+                for a, b in itertools.combinations(names, 2)
+            ),
+        )
+        row = dict(zip(names, best, strict=True))
+        uncovered -= {(a, row[a], b, row[b]) for a, b in itertools.combinations(names, 2)}
+        rows.append(row)
+    return rows
+
+
+VARIANTS = pairwise(CHOICE_OPTIONS)
+
+
+def variant_id(variant: dict[str, str]) -> str:
+    return "-".join(variant.values())
+
+
+def test_variants_cover_every_pair_of_option_values():
+    for a, b in itertools.combinations(CHOICE_OPTIONS, 2):
+        seen = {(row[a], row[b]) for row in VARIANTS}
+        assert seen == set(itertools.product(CHOICE_OPTIONS[a], CHOICE_OPTIONS[b])), (a, b)
+    assert len(VARIANTS) < 40, "pairwise should stay far below the full product"
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=variant_id)
+def baked(request, cookies_session):
+    return request.param, bake(cookies_session, **request.param)
+
+
+def project_files(project):
+    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts]
+
+
+def test_every_file_is_fully_rendered(baked):
+    _, project = baked
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8")
+        assert not UNRENDERED.search(text), f"{path.relative_to(project)} has an unrendered template tag"
+    assert "${{ github.workflow }}" in (project / ".github/workflows/ci.yml").read_text(), (
+        "GitHub expressions lost"
+    )
+
+
+def test_config_files_parse(baked):
+    _, project = baked
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".yml", ".yaml"):
+            assert yaml.safe_load(text) is not None, path
+        elif path.suffix == ".toml" or path.name == "uv.lock":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+
+
+def test_choices_reach_the_files_that_use_them(baked):
+    variant, project = baked
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert (project / ".python-version").read_text().strip() == variant["python_version"]
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + variant["python_version"].replace(".", "")
+    assert LICENSE_MARKERS[variant["license"]] in (project / "LICENSE").read_text()
+    expected_license = "LicenseRef-Proprietary" if variant["license"] == "proprietary" else variant["license"]
+    assert pyproject["project"]["license"] == expected_license
+    module = DEFAULTS["project_name"].lower().replace(" ", "_")
+    assert f"python -m {module} train" in (project / "dvc.yaml").read_text()
+    assert f'TASK = "{variant["task"]}"' in (project / "src" / module / "config.py").read_text()
+
+
+def test_dvc_remote_is_configured_with_its_plugin_locked(baked):
+    variant, project = baked
+    config = (project / ".dvc" / "config").read_text()
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    locked = {package["name"] for package in lock["package"]}
+    assert "churn-model" in locked, "the lockfile must name the project, not the placeholder"
+    plugin = REMOTE_PLUGINS[variant["dvc_remote"]]
+    if variant["dvc_remote"] == "none":
+        assert "remote" not in config
+    else:
+        assert "remote = storage" in config
+        assert re.search(r"url = \S+", config)
+    if plugin:
+        assert plugin in locked
+    assert not (set(REMOTE_PLUGINS.values()) - {plugin, None}) & locked, "only the chosen remote's plugin"
+    assert not (project / ".locks").exists()
+
+
+def test_project_starts_as_a_git_repository_on_main(baked):
+    _, project = baked
+    head = run(["git", "symbolic-ref", "HEAD"], cwd=project).stdout.strip()
+    assert head == "refs/heads/main"
+
+
+def test_python_code_is_ruff_clean(baked):
+    _, project = baked
+    run(["ruff", "check", "--no-cache", "."], cwd=project)
+    run(["ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_workflows_pass_zizmor_and_actionlint(baked, actionlint):
+    _, project = baked
+    workflows = sorted(str(p) for p in (project / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    zizmor = run(["zizmor", "--offline", "--no-progress", *workflows], cwd=project, check=False)
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    assert "No findings to report" in zizmor.stdout + zizmor.stderr
+    run([*actionlint, *workflows], cwd=project)
+
+
+def test_non_ascii_name_gives_an_ascii_slug_and_module(cookies_session):
+    project = bake(cookies_session, project_name="Détection de fraude")
+    assert project.name == "detection-de-fraude"
+    assert (project / "src" / "detection_de_fraude" / "__main__.py").is_file()
+    assert 'name = "detection-de-fraude"' in (project / "pyproject.toml").read_text()
