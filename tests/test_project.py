@@ -1,0 +1,139 @@
+"""A baked project, installed and run for real: make setup, dvc repro, its own tests and hooks, user data.
+
+One class per task; `--dist loadscope` runs each class in one pytest-xdist worker, so its tests share one baked
+project and run in order.
+"""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+import yaml
+
+from .conftest import DEFAULTS, HOST_PYTHON, bake, run
+
+PLOTS = {
+    "classification": {"roc.png", "precision_recall.png", "confusion_matrix.png", "feature_importance.png"},
+    "regression": {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"},
+}
+CHAMPION_FILES = ("models/model.skops", "reports/metrics.json", "dvc.lock")
+USER_DATA = """
+import numpy as np
+from {module}.data import read_bundled
+frame = read_bundled()
+frame.insert(0, "region", np.random.default_rng(0).choice(["north", "south", "east"], len(frame)))
+frame.rename(columns={{"target": "label"}}).to_csv("data/raw/mine.csv", index=False)
+"""
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def set_params(project, **sections):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for section, values in sections.items():
+        params[section].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="class")
+def project(request, cookies_session):
+    """The project of the class's task, baked for the Python running the tests, with a local DVC remote."""
+    if HOST_PYTHON not in DEFAULTS["python_version"]:
+        pytest.fail(f"the tests need Python {' or '.join(DEFAULTS['python_version'])}, not {HOST_PYTHON}")
+    return bake(cookies_session, task=request.cls.task, python_version=HOST_PYTHON, dvc_remote="local")
+
+
+@pytest.fixture(scope="class")
+def module(project):
+    return next(project.glob("src/*/__main__.py")).parent.name
+
+
+class ProjectChecks:
+    task: str
+
+    def test_make_setup_installs_the_locked_environment_and_hooks(self, project):
+        run(["make", "setup"], cwd=project)
+        assert (project / ".venv" / "bin" / "dvc").exists()
+        assert (project / ".git" / "hooks" / "pre-commit").exists()
+
+    def test_make_repro_trains_and_evaluates(self, project):
+        result = run(["make", "repro"], cwd=project)
+        for stage in ("prepare", "train", "evaluate"):
+            assert f"Running stage '{stage}'" in result.stdout
+        assert (project / "models" / "model.skops").stat().st_size > 1000
+        assert {p.name for p in (project / "reports" / "plots").iterdir()} == PLOTS[self.task]
+        metrics = json.loads((project / "reports" / "metrics.json").read_text())
+        summary = json.loads((project / "reports" / "data.json").read_text())
+        assert metrics["test_rows"] == summary["test_rows"] > 50
+        if self.task == "classification":
+            assert metrics["roc_auc"] > 0.95
+        else:
+            assert metrics["r2"] > 0.3
+        assert "reports/metrics.json" in result.stdout, "make repro prints the metrics table"
+
+    def test_second_repro_is_a_no_op(self, project):
+        before = digest(project / "models" / "model.skops")
+        result = run(["uv", "run", "--locked", "dvc", "repro"], cwd=project)
+        assert "Running stage" not in result.stdout
+        assert digest(project / "models" / "model.skops") == before
+        status = run(["uv", "run", "--locked", "dvc", "status"], cwd=project)
+        assert "up to date" in status.stdout
+
+    def test_pipeline_check(self, project):
+        result = run(["make", "pipeline-check"], cwd=project)
+        assert "up to date" in result.stdout
+
+    def test_generated_tests_pass(self, project):
+        result = run(["make", "test"], cwd=project)
+        assert " passed" in result.stdout and "failed" not in result.stdout
+
+    def test_pre_commit_hooks_pass_on_every_file(self, project):
+        run(["git", "add", "-A"], cwd=project)
+        run(["make", "lint"], cwd=project)
+        run(["git", "commit", "-q", "-m", "First model"], cwd=project)
+        assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+
+    def test_bad_data_stops_the_pipeline_before_the_champion_is_touched(self, project):
+        champion = {name: digest(project / name) for name in CHAMPION_FILES}
+        (project / "data" / "raw" / "bad.csv").write_text("a,b\n1,2\n")
+        set_params(project, data={"path": "data/raw/bad.csv"})
+        result = run(["uv", "run", "--locked", "dvc", "repro"], cwd=project, check=False)
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert errors == [
+            "error: data/raw/bad.csv has no target column 'target' (columns: 'a', 'b'): set data.target in params.yaml"
+        ]
+        assert {name: digest(project / name) for name in CHAMPION_FILES} == champion
+        # DVC removed the failed stage's own outputs before running it: Git and the DVC cache bring them back.
+        (project / "data" / "raw" / "bad.csv").unlink()
+        run(["git", "checkout", "HEAD", "--", "."], cwd=project)
+        run(["uv", "run", "--locked", "dvc", "checkout"], cwd=project)
+        assert "up to date" in run(["uv", "run", "--locked", "dvc", "status"], cwd=project).stdout
+
+    def test_own_data_needs_only_params(self, project, module):
+        run(["uv", "run", "--locked", "python", "-c", USER_DATA.format(module=module)], cwd=project)
+        set_params(project, data={"path": "data/raw/mine.csv", "target": "label", "categorical": ["region"]})
+        result = run(["uv", "run", "--locked", "dvc", "repro"], cwd=project)
+        assert "Running stage 'prepare'" in result.stdout
+        summary = json.loads((project / "reports" / "data.json").read_text())
+        assert summary["source"] == "data/raw/mine.csv"
+        assert summary["columns"] == len((project / "data/raw/mine.csv").read_text().splitlines()[0].split(","))
+        assert json.loads((project / "reports" / "metrics.json").read_text())["test_rows"] > 50
+        (project / "data" / "raw" / "mine.csv").unlink()
+        run(["git", "checkout", "HEAD", "--", "."], cwd=project)
+        run(["uv", "run", "--locked", "dvc", "checkout"], cwd=project)
+        assert "up to date" in run(["uv", "run", "--locked", "dvc", "status"], cwd=project).stdout
+        shutil.rmtree(project / ".venv")  # the largest part of a baked project; nothing else needs it
+
+
+@pytest.mark.slow
+class TestClassificationProject(ProjectChecks):
+    task = "classification"
+
+
+@pytest.mark.slow
+class TestRegressionProject(ProjectChecks):
+    task = "regression"
