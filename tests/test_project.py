@@ -88,7 +88,8 @@ class ProjectChecks:
 
     def test_generated_tests_pass(self, project):
         result = run(["make", "test"], cwd=project)
-        assert " passed" in result.stdout and "failed" not in result.stdout
+        assert " passed" in result.stdout
+        assert "failed" not in result.stdout
 
     def test_pre_commit_hooks_pass_on_every_file(self, project):
         run(["git", "add", "-A"], cwd=project)
