@@ -37,8 +37,8 @@ test: .venv/.synced tests/tools/node_modules/.installed ## Run the whole templat
 	pytest -n auto --dist loadscope
 
 lint: .venv/.synced ## Lint and format-check the template's own code
-	ruff check .
-	ruff format --check .
+	ruff check hooks tests
+	ruff format --check hooks tests
 
 lock: .venv/.synced ## Re-resolve the generated project's lockfiles (one per DVC remote)
 	python -m tests.lockfiles update
