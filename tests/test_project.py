@@ -121,7 +121,9 @@ class ProjectChecks:
         assert "Running stage 'prepare'" in result.stdout
         summary = json.loads((project / "reports" / "data.json").read_text())
         assert summary["source"] == "data/raw/mine.csv"
-        assert summary["columns"] == len((project / "data/raw/mine.csv").read_text().splitlines()[0].split(","))
+        assert summary["columns"] == len(
+            (project / "data/raw/mine.csv").read_text().splitlines()[0].split(",")
+        )
         assert json.loads((project / "reports" / "metrics.json").read_text())["test_rows"] > 50
         (project / "data" / "raw" / "mine.csv").unlink()
         run(["git", "checkout", "HEAD", "--", "."], cwd=project)
