@@ -1,11 +1,13 @@
 """Command line: `python -m {{ cookiecutter.module_name }} <command>`. The DVC stages and the workflows call these.
 
-Each command imports only what it needs, so a stage does not pay for libraries it never uses.
+Each command imports only what it needs: a stage does not pay for libraries it never uses, and the commands the
+report workflow runs (check-artifact, set-status) need nothing but the standard library.
 """
 
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from . import UserError
 
@@ -17,24 +19,79 @@ STAGES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for name, summary in STAGES.items():
-        commands.add_parser(name, help=summary, description=summary)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        run_stage(args.command)
+        return args.handler(args) or 0
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
-def run_stage(name: str) -> None:
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, metavar="command")
+    for name, summary in STAGES.items():
+        commands.add_parser(name, help=summary, description=summary).set_defaults(handler=run_stage)
+
+    report = commands.add_parser("report", help="write reports/report.md: the candidate against the champion")
+    report.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
+    report.add_argument(
+        "--images",
+        choices=("publish", "mermaid"),
+        default="publish",
+        help="plots as PNG links or mermaid charts",
+    )
+    report.add_argument("--pull-request", type=int, help="number of the pull request the report is for")
+    report.add_argument("--head-sha", help="commit the candidate was built from")
+    report.set_defaults(handler=run_report)
+
+    gate = commands.add_parser("gate", help="exit 1 when the candidate regresses beyond the gate tolerance")
+    gate.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
+    gate.set_defaults(handler=run_gate)
+
+    check = commands.add_parser("check-artifact", help="validate a downloaded model-report artifact (CI)")
+    check.add_argument("directory", type=Path)
+    check.add_argument("--head-sha", required=True, help="commit the model-pr run built")
+    check.set_defaults(handler=run_check_artifact)
+
+    status = commands.add_parser("set-status", help="set the model-gate commit status (CI)")
+    status.add_argument("--sha", required=True)
+    status.add_argument("--gate", required=True, choices=("pass", "fail"))
+    status.add_argument("--target-url")
+    status.set_defaults(handler=run_set_status)
+    return root
+
+
+def run_stage(args: argparse.Namespace) -> None:
     from . import config
 
-    stage = importlib.import_module(f".{name}", __package__)
+    stage = importlib.import_module(f".{args.command}", __package__)
     stage.run(config.load())
+
+
+def run_report(args: argparse.Namespace) -> None:
+    from . import config, report
+
+    report.run(config.load(), args.base, args.images, args.pull_request, args.head_sha)
+    print(f"wrote {report.REPORT} and {report.SUMMARY}")
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    from . import config, gate
+
+    return gate.run(config.load(), args.base)
+
+
+def run_check_artifact(args: argparse.Namespace) -> None:
+    from . import github
+
+    github.write_outputs(github.check_artifact(args.directory, args.head_sha))
+
+
+def run_set_status(args: argparse.Namespace) -> None:
+    from . import github
+
+    github.set_status(args.sha, args.gate, args.target_url)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""The champion: the model of the base revision, reproduced in a Git worktree that shares the DVC cache.
+
+Its metrics are committed in Git, but its test-set predictions (needed to pair the two models row by row) live
+in the DVC cache. In CI the cache is empty, so the champion is reproduced from its own commit: its code, its
+params, its data. `dvc repro` there is a no-op when the cache already holds its outputs.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import UserError, paths
+
+WORKTREE = Path(".dvc/tmp/champion")
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"git {' '.join(args)} failed: {result.stderr.strip().splitlines()[-1]}")
+    return result.stdout.strip()
+
+
+def resolve(rev: str) -> str:
+    """The full commit id of `rev`, or a UserError that says how to make it available."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise UserError(f"base revision '{rev}' not found: fetch it first (git fetch origin {rev})")
+    return result.stdout.strip()
+
+
+def has_model(commit: str) -> bool:
+    """Whether the base revision has a trained model (its metrics are committed)."""
+    listed = subprocess.run(["git", "cat-file", "-e", f"{commit}:{paths.METRICS}"], capture_output=True)
+    return listed.returncode == 0
+
+
+def reproduce(commit: str) -> Path:
+    """Check out `commit` in the champion worktree and reproduce its pipeline there; return the worktree."""
+    root = Path.cwd()
+    if (WORKTREE / ".git").exists():
+        git("checkout", "--quiet", "--force", "--detach", commit, cwd=WORKTREE)
+    else:
+        git("worktree", "prune")
+        git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE), commit)
+    dvc = [sys.executable, "-m", "dvc"]
+    subprocess.run(
+        [*dvc, "config", "--local", "cache.dir", str(root / ".dvc" / "cache")], cwd=WORKTREE, check=True
+    )
+    environment = {**os.environ, "PYTHONPATH": str((WORKTREE / "src").resolve())}  # the champion's own code
+    result = subprocess.run(
+        [*dvc, "repro", "--quiet"], cwd=WORKTREE, env=environment, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"could not reproduce the champion at {commit[:12]}: {reason}")
+    return WORKTREE
+
+
+def predictions(commit: str) -> pd.DataFrame | None:
+    """The champion's test-set predictions, or None when the base revision has no model yet."""
+    if not has_model(commit):
+        return None
+    return pd.read_parquet(reproduce(commit) / paths.PREDICTIONS)

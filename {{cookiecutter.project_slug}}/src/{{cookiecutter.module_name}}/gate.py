@@ -1,0 +1,61 @@
+"""The gate: does the candidate keep the primary metric within tolerance of the champion?"""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from . import UserError, paths
+from .config import Config
+from .metrics import DIRECTIONS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    reason: str
+
+
+def metrics_diff(base: str) -> dict[str, dict]:
+    """`dvc metrics diff <base> --all --json`: every metric's old (champion) and new (candidate) value."""
+    command = [
+        sys.executable,
+        "-m",
+        "dvc",
+        "metrics",
+        "diff",
+        base,
+        "--all",
+        "--json",
+        "--targets",
+        str(paths.METRICS),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"dvc metrics diff {base} failed: {result.stderr.strip()}")
+    return json.loads(result.stdout or "{}").get(str(paths.METRICS), {})
+
+
+def verdict(config: Config, diff: dict[str, dict]) -> Verdict:
+    metric, tolerance = config.gate.metric, config.gate.tolerance
+    values = diff.get(metric, {})
+    old, new = values.get("old"), values.get("new")
+    if new is None:
+        raise UserError(f"{paths.METRICS} has no '{metric}': run dvc repro before the gate")
+    if old is None:
+        return Verdict(
+            True, f"no champion {metric} on the base revision: this is the first model, nothing to compare"
+        )
+    loss = (old - new) * DIRECTIONS[config.task][metric]  # > 0 when the candidate is worse
+    change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f})"
+    if loss > tolerance:
+        return Verdict(
+            False, f"{change} is worse than the champion by {loss:.4f}, more than the tolerance {tolerance}"
+        )
+    return Verdict(True, f"{change} is within the tolerance {tolerance} of the champion")
+
+
+def run(config: Config, base: str) -> int:
+    result = verdict(config, metrics_diff(base))
+    print(f"gate {'passed' if result.passed else 'FAILED'}: {result.reason}")
+    return 0 if result.passed else 1
