@@ -1,0 +1,136 @@
+"""A loopback fake of the GitHub REST API: the few endpoints the generated workflows and CML call.
+
+It keeps pull requests, issue comments and commit statuses in memory and records every request, so a test can
+assert exactly what a workflow would have posted. Requests without a token are refused, as GitHub does.
+"""
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: dict | None
+
+
+@dataclass
+class State:
+    repository: str
+    pulls: dict[int, dict] = field(default_factory=dict)
+    comments: dict[int, dict] = field(default_factory=dict)
+    statuses: list[dict] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    next_id: int = 1000
+
+    def comments_on(self, number: int) -> list[dict]:
+        return [comment for comment in self.comments.values() if comment["issue"] == number]
+
+    def writes(self) -> list[Request]:
+        return [request for request in self.requests if request.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+class FakeGitHub:
+    """`with FakeGitHub("acme/churn") as api:` serves on 127.0.0.1; `api.url` goes into GITHUB_API_URL."""
+
+    def __init__(self, repository: str):
+        self.state = State(repository)
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeGitHub":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def open_pull_request(self, number: int, head_sha: str, head_repository: str | None = None) -> None:
+        with self.lock:
+            self.state.pulls[number] = {
+                "number": number,
+                "state": "open",
+                "head": {"sha": head_sha, "repo": {"full_name": head_repository or self.state.repository}},
+                "base": {"ref": "main", "repo": {"full_name": self.state.repository}},
+            }
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _respond(self, status: int, payload) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                with fake.lock:
+                    fake.state.requests.append(Request(method, self.path, body))
+                    if not self.headers.get("Authorization", "").strip():
+                        return self._respond(401, {"message": "Requires authentication"})
+                    status, payload = fake._route(method, self.path.split("?")[0], body)
+                self._respond(status, payload)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_PATCH(self) -> None:
+                self._serve("PATCH")
+
+        return Handler
+
+    def _route(self, method: str, path: str, body: dict | None) -> tuple[int, object]:
+        state = self.state
+        prefix = f"/repos/{state.repository}/"
+        if not path.startswith(prefix):
+            return 404, {"message": "Not Found"}
+        rest = path[len(prefix) :]
+        if method == "GET" and (match := re.fullmatch(r"pulls/(\d+)", rest)):
+            pull = state.pulls.get(int(match[1]))
+            return (200, pull) if pull else (404, {"message": "Not Found"})
+        if match := re.fullmatch(r"issues/(\d+)/comments", rest):
+            number = int(match[1])
+            if number not in state.pulls:
+                return 404, {"message": "Not Found"}
+            if method == "GET":
+                return 200, state.comments_on(number)
+            if method == "POST":
+                state.next_id += 1
+                comment = {
+                    "id": state.next_id,
+                    "issue": number,
+                    "body": body["body"],
+                    "user": {"login": "bot"},
+                }
+                state.comments[state.next_id] = comment
+                return 201, comment
+        if method == "PATCH" and (match := re.fullmatch(r"issues/comments/(\d+)", rest)):
+            comment = state.comments.get(int(match[1]))
+            if not comment:
+                return 404, {"message": "Not Found"}
+            comment["body"] = body["body"]
+            return 200, comment
+        if method == "POST" and (match := re.fullmatch(r"statuses/([0-9a-f]{40})", rest)):
+            status = {"sha": match[1], **body}
+            state.statuses.append(status)
+            return 201, status
+        return 404, {"message": "Not Found"}

@@ -1,0 +1,260 @@
+"""The pull-request review loop, run for real under act: model-pr trains and gates, model-report comments.
+
+One baked project and one origin serve the whole module, in order: an improving pull request, a second push to
+it, a worse one, one from a fork, then malformed artifacts.
+"""
+
+import itertools
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from ..conftest import HOST_PYTHON, bake, run
+from .fake_github import FakeGitHub
+from .harness import Harness, git, pinned_actions
+
+REPOSITORY = "acme/churn"
+FORK = "mallory/churn"
+CHAMPION = {"n_estimators": 20, "max_depth": 3, "min_samples_leaf": 2}
+BETTER = {"n_estimators": 150, "min_samples_leaf": 1}
+WORSE = {"n_estimators": 1, "max_depth": 1, "max_features": 1}
+
+FORGED_RUN_IDS = itertools.count(900)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def api():
+    with FakeGitHub(REPOSITORY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory, api):
+    root = tmp_path_factory.mktemp("e2e")
+    tools = root / "bin"
+    tools.mkdir()
+    (tools / "uv").symlink_to(shutil.which("uv"))
+    saved = os.environ.get("GIT_CONFIG_GLOBAL")
+    yield Harness(root, REPOSITORY, api.url, tools, uv_cache=tools.parent.parent / "uv-cache")
+    if saved is None:
+        os.environ.pop("GIT_CONFIG_GLOBAL", None)
+    else:
+        os.environ["GIT_CONFIG_GLOBAL"] = saved
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session, harness):
+    """main holds a deliberately modest champion, trained and committed with its dvc.lock and metrics."""
+    project = bake(cookies_session, python_version=HOST_PYTHON)
+    set_model(project, CHAMPION)
+    run(["make", "install"], cwd=project)
+    run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "--quiet", "-m", "Champion", cwd=project)
+    harness.publish(project)
+    return project
+
+
+def set_model(project, params):
+    path = project / "params.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["model"]["params"] = params
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def push_branch(project, harness, branch, params, ref=None) -> str:
+    """Commit a params change on `branch` and push it (to `ref`, e.g. a fork's refs/pull/N/head)."""
+    git("checkout", "--quiet", "-B", branch, "main", cwd=project)
+    set_model(project, params)
+    git("commit", "--quiet", "-am", f"Try {params}", cwd=project)
+    git("push", "--quiet", "--force", "origin", f"HEAD:{ref or f'refs/heads/{branch}'}", cwd=project)
+    sha = git("rev-parse", "HEAD", cwd=project)
+    git("checkout", "--quiet", "main", cwd=project)
+    return sha
+
+
+def pull_request_event(number, head_sha, base_sha, head_repository=REPOSITORY):
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"sha": head_sha, "ref": f"pr-{number}", "repo": {"full_name": head_repository}},
+            "base": {"sha": base_sha, "ref": "main", "repo": {"full_name": REPOSITORY}},
+        },
+        "repository": {"full_name": REPOSITORY},
+    }
+
+
+def workflow_run_event(run_id, head_sha, conclusion):
+    return {
+        "action": "completed",
+        "workflow_run": {
+            "id": run_id,
+            "name": "model-pr",
+            "event": "pull_request",
+            "conclusion": conclusion,
+            "head_sha": head_sha,
+            "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{run_id}",
+        },
+        "repository": {"full_name": REPOSITORY},
+    }
+
+
+def review_cycle(harness, project, number, head_sha, head_repository=REPOSITORY):
+    """model-pr on the pull request, then model-report on its completed run: what GitHub would do."""
+    base_sha = git("rev-parse", "main", cwd=project)
+    event = pull_request_event(number, head_sha, base_sha, head_repository)
+    model_pr, run_id = harness.act("pull_request", event, "model-pr.yml", head_sha)
+    conclusion = "success" if model_pr.returncode == 0 else "failure"
+    report, _ = harness.act(
+        "workflow_run", workflow_run_event(run_id, head_sha, conclusion), "model-report.yml", "main"
+    )
+    return model_pr, run_id, report
+
+
+def test_model_pr_holds_no_write_permission_and_model_report_runs_no_pr_code(project):
+    workflows = project / ".github" / "workflows"
+    model_pr = yaml.safe_load((workflows / "model-pr.yml").read_text())
+    assert model_pr["permissions"] == {}
+    assert [job["permissions"] for job in model_pr["jobs"].values()] == [{"contents": "read"}]
+    report = yaml.safe_load((workflows / "model-report.yml").read_text())
+    (job,) = report["jobs"].values()
+    checkout = job["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert "ref" not in checkout.get("with", {}), "model-report must check out the default branch, not the PR"
+    assert {action for action, _ in pinned_actions(workflows / "model-report.yml")} >= {"iterative/setup-cml"}
+
+
+def test_improving_pull_request_gets_one_comment_and_a_passing_gate(project, harness, api):
+    head = push_branch(project, harness, "better-model", BETTER)
+    api.open_pull_request(1, head)
+    model_pr, run_id, report = review_cycle(harness, project, 1, head)
+    assert model_pr.returncode == 0, model_pr.output[-4000:]
+    assert report.returncode == 0, report.output[-4000:]
+    artifact = harness.artifact(run_id, "model-report")
+    assert sorted(p.name for p in artifact.iterdir()) == ["plots", "report.json", "report.md"]
+    (comment,) = api.state.comments_on(1)
+    assert "## Model report: ✅ gate passed" in comment["body"]
+    assert "| **roc_auc** (gate) |" in comment["body"]
+    assert "paired on the same test rows" in comment["body"]
+    assert "`model.params.n_estimators` | `20` | `150` |" in comment["body"]
+    assert '"CML watermark model report")' in comment["body"]
+    assert "https://asset.cml.dev/" in comment["body"] and "](plots/" not in comment["body"]
+    published = [call["publish"] for call in harness.cml_calls() if "publish" in call]
+    assert {os.path.basename(p) for p in published} >= {"roc.png", "confusion_matrix.png"}
+    assert [(s["sha"], s["state"], s["context"]) for s in api.state.statuses] == [
+        (head, "success", "model-gate")
+    ]
+
+
+def test_second_push_updates_the_same_comment(project, harness, api):
+    (before,) = api.state.comments_on(1)
+    head = push_branch(project, harness, "better-model", {**BETTER, "n_estimators": 120})
+    api.open_pull_request(1, head)
+    model_pr, _, report = review_cycle(harness, project, 1, head)
+    assert model_pr.returncode == 0, model_pr.output[-4000:]
+    assert report.returncode == 0, report.output[-4000:]
+    (after,) = api.state.comments_on(1)
+    assert after["id"] == before["id"]
+    assert "`model.params.n_estimators` | `20` | `120` |" in after["body"]
+    assert [r.method for r in api.state.writes() if "/comments" in r.path] == ["POST", "PATCH"]
+    assert api.state.statuses[-1]["sha"] == head
+
+
+def test_worse_pull_request_fails_the_gate_and_the_status(project, harness, api):
+    head = push_branch(project, harness, "worse-model", WORSE)
+    api.open_pull_request(2, head)
+    model_pr, _, report = review_cycle(harness, project, 2, head)
+    assert model_pr.returncode != 0
+    assert "gate FAILED: roc_auc" in model_pr.output
+    assert "more than the tolerance 0.005" in model_pr.output
+    assert report.returncode == 0, report.output[-4000:]
+    (comment,) = api.state.comments_on(2)
+    assert "## Model report: ❌ gate failed" in comment["body"]
+    status = api.state.statuses[-1]
+    assert (status["sha"], status["state"], status["context"]) == (head, "failure", "model-gate")
+    assert status["description"] == "The candidate model failed the gate"
+    assert status["target_url"].startswith(f"https://github.com/{REPOSITORY}/actions/runs/")
+
+
+def test_fork_pull_request_gets_a_private_report_while_model_pr_writes_nothing(project, harness, api):
+    # The maintainers keep plots private: one switch on main, and the comment draws mermaid charts instead.
+    makefile = project / "Makefile"
+    makefile.write_text(makefile.read_text().replace("REPORT_IMAGES ?= publish", "REPORT_IMAGES ?= mermaid"))
+    git("commit", "--quiet", "-am", "Keep report images private", cwd=project)
+    git("push", "--quiet", "origin", "main", cwd=project)
+    head = push_branch(project, harness, "fork-work", BETTER, ref="refs/pull/3/head")
+    api.open_pull_request(3, head, head_repository=FORK)
+    writes_before, publishes_before = len(api.state.writes()), len(harness.cml_calls())
+    base_sha = git("rev-parse", "main", cwd=project)
+    model_pr, run_id = harness.act(
+        "pull_request", pull_request_event(3, head, base_sha, FORK), "model-pr.yml", head
+    )
+    assert model_pr.returncode == 0, model_pr.output[-4000:]
+    assert len(api.state.writes()) == writes_before, "model-pr must not write to GitHub"
+    report, _ = harness.act(
+        "workflow_run", workflow_run_event(run_id, head, "success"), "model-report.yml", "main"
+    )
+    assert report.returncode == 0, report.output[-4000:]
+    (comment,) = api.state.comments_on(3)
+    assert "gate passed" in comment["body"]
+    assert "```mermaid\nxychart-beta" in comment["body"]
+    assert "asset.cml.dev" not in comment["body"]
+    (call,) = harness.cml_calls()[publishes_before:]
+    assert "--publish=false" in call["argv"]
+
+
+def forge_artifact(harness, run_id, pull_request, head_sha, report="## Model report\n", extra=None):
+    artifact = harness.artifact(run_id, "model-report")
+    (artifact / "plots").mkdir(parents=True)
+    (artifact / "report.md").write_text(report)
+    summary = {"pull_request": pull_request, "head_sha": head_sha, "gate": "pass"}
+    (artifact / "report.json").write_text(json.dumps(summary))
+    for name, content in (extra or {}).items():
+        (artifact / name).write_bytes(content)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("not-a-number", "report.json has no valid pull-request number (got 'abc')"),
+        ("other-pull-request", "pull request #8 is not open at commit"),
+        ("oversized-report", "artifact file report.md has 70,000 bytes, over the limit of 60,000"),
+        (
+            "foreign-link",
+            "report.md links to '../../../../etc/passwd': only the artifact's plots/*.png are allowed",
+        ),
+        ("extra-file", "artifact has an unexpected file run.sh"),
+    ],
+)
+def test_malformed_artifact_is_refused_with_a_clear_message(project, harness, api, case, message):
+    head = git("rev-parse", "main", cwd=project)
+    api.open_pull_request(9, head)
+    api.open_pull_request(8, "f" * 40)
+    run_id = next(FORGED_RUN_IDS)
+    number, report, extra = 9, "## Model report\n", None
+    if case == "not-a-number":
+        number = "abc"
+    elif case == "other-pull-request":
+        number = 8
+    elif case == "oversized-report":
+        report = "x" * 70_000
+    elif case == "foreign-link":
+        report = "![secret](../../../../etc/passwd)\n"
+    elif case == "extra-file":
+        extra = {"run.sh": b"echo pwned\n"}
+    forge_artifact(harness, run_id, number, head, report, extra)
+    comments_before, statuses_before = json.dumps(api.state.comments), len(api.state.statuses)
+    result, _ = harness.act(
+        "workflow_run", workflow_run_event(run_id, head, "success"), "model-report.yml", "main"
+    )
+    assert result.returncode != 0
+    assert f"error: {message}" in result.output
+    assert json.dumps(api.state.comments) == comments_before
+    assert len(api.state.statuses) == statuses_before
