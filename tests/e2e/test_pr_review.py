@@ -145,7 +145,8 @@ def test_improving_pull_request_gets_one_comment_and_a_passing_gate(project, har
     assert "paired on the same test rows" in comment["body"]
     assert "`model.params.n_estimators` | `20` | `150` |" in comment["body"]
     assert '"CML watermark model report")' in comment["body"]
-    assert "https://asset.cml.dev/" in comment["body"] and "](plots/" not in comment["body"]
+    assert "https://asset.cml.dev/" in comment["body"]
+    assert "](plots/" not in comment["body"]
     published = [call["publish"] for call in harness.cml_calls() if "publish" in call]
     assert {os.path.basename(p) for p in published} >= {"roc.png", "confusion_matrix.png"}
     assert [(s["sha"], s["state"], s["context"]) for s in api.state.statuses] == [
