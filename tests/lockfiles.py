@@ -18,6 +18,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".locks"
 PLACEHOLDER = "lockfile-placeholder"
 VARIANTS = ("none", "s3", "gcs", "azure", "ssh")
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"  # the template environment's pinned uv
 
 
 def bake_for_locking(variant: str, output: Path) -> Path:
@@ -36,7 +37,7 @@ def lock(variant: str, check: bool) -> subprocess.CompletedProcess:
         stored = LOCKS / f"{variant}.lock"
         if stored.exists():
             shutil.copy(stored, project / "uv.lock")
-        command = ["uv", "lock", "--check"] if check else ["uv", "lock"]
+        command = [UV, "lock", "--check"] if check else [UV, "lock"]
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         if not check and result.returncode == 0:
             shutil.copy(project / "uv.lock", stored)

@@ -7,11 +7,16 @@ project and run in order.
 import hashlib
 import json
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
 
 import pytest
 import yaml
 
-from .conftest import DEFAULTS, HOST_PYTHON, bake, run
+from .conftest import DEFAULTS, HOST_PYTHON, bake, run, tool_env
+from .loadtest import post_load
 
 PLOTS = {
     "classification": {"roc.png", "precision_recall.png", "confusion_matrix.png", "feature_importance.png"},
@@ -25,6 +30,31 @@ frame = read_bundled()
 frame.insert(0, "region", np.random.default_rng(0).choice(["north", "south", "east"], len(frame)))
 frame.rename(columns={{"target": "label"}}).to_csv("data/raw/mine.csv", index=False)
 """
+
+
+SAMPLE_ROWS = """
+import json, pandas as pd
+test = pd.read_parquet("data/prepared/test.parquet").drop(columns=["target"]).head(1)
+print(test.to_json(orient="records", double_precision=15))
+"""
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url, seconds=60):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def digest(path):
@@ -81,6 +111,24 @@ class ProjectChecks:
         assert digest(project / "models" / "model.skops") == before
         status = run(["uv", "run", "--locked", "dvc", "status"], cwd=project)
         assert "up to date" in status.stdout
+
+    def test_service_answers_a_bounded_load_without_errors(self, project, module):
+        rows = json.loads(run(["uv", "run", "--locked", "python", "-c", SAMPLE_ROWS], cwd=project).stdout)
+        port = free_port()
+        command = ["uv", "run", "--locked", "python", "-m", module, "serve", "--port", str(port)]
+        server = subprocess.Popen(
+            command, cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            health = wait_for(f"http://127.0.0.1:{port}/health")
+            assert health["model_sha256"] == digest(project / "models" / "model.skops")
+            result = post_load(port, "/predict", {"rows": rows}, requests=2000, threads=4)
+            print(f"\n{self.task} /predict load: {result}")
+            assert result.requests == 2000
+            assert result.errors == 0
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
     def test_pipeline_check(self, project):
         result = run(["make", "pipeline-check"], cwd=project)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }} import config
+from {{ cookiecutter.module_name }} import config, evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +19,12 @@ def workdir(tmp_path, monkeypatch):
 @pytest.fixture
 def params(workdir):
     return config.load()
+
+
+@pytest.fixture
+def trained(params):
+    """The three stages run on the bundled data in the scratch directory."""
+    prepare.run(params)
+    train.run(params)
+    evaluate.run(params)
+    return params

@@ -6,18 +6,10 @@ import sys
 
 import pytest
 
-from {{ cookiecutter.module_name }} import UserError, evaluate, files, paths, prepare, train
+from {{ cookiecutter.module_name }} import UserError, files, paths, prepare, train
 from {{ cookiecutter.module_name }}.metrics import DIRECTIONS
 
 MODULE = "{{ cookiecutter.module_name }}"
-
-
-@pytest.fixture
-def trained(params):
-    prepare.run(params)
-    train.run(params)
-    evaluate.run(params)
-    return params
 
 
 def test_pipeline_writes_every_output(trained):

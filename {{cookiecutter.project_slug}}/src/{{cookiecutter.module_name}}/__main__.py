@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--head-sha", required=True, help="commit the model-pr run built")
     check.set_defaults(handler=run_check_artifact)
 
+    serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=run_serve)
+
     status = commands.add_parser("set-status", help="set the model-gate commit status (CI)")
     status.add_argument("--sha", required=True)
     status.add_argument("--gate", required=True, choices=("pass", "fail"))
@@ -80,6 +85,12 @@ def run_gate(args: argparse.Namespace) -> int:
     from . import config, gate
 
     return gate.run(config.load(), args.base)
+
+
+def run_serve(args: argparse.Namespace) -> None:
+    from . import serve
+
+    serve.run(args.host, args.port)
 
 
 def run_check_artifact(args: argparse.Namespace) -> None:

@@ -1,0 +1,81 @@
+"""Serve the model over HTTP: GET /health and POST /predict, with a request schema derived from the model.
+
+The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers (or
+null, which the pipeline imputes) and categorical ones as one of the categories seen in training. A request that
+does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
+"""
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from . import files, paths
+
+MAX_ROWS = 1000
+
+
+def create_app(model_path: Path = paths.MODEL) -> FastAPI:
+    model = files.load_model(model_path)
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    features = feature_schema(model)
+    Row = row_model(features)
+    Request = create_model(
+        "PredictRequest",
+        rows=(list[Row], Field(min_length=1, max_length=MAX_ROWS)),
+        __config__=ConfigDict(extra="forbid"),
+    )
+    app = FastAPI(title="{{ cookiecutter.project_slug }}", description=__doc__)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "model_sha256": digest, "features": len(features)}
+
+    @app.post("/predict")
+    def predict(request: Request) -> dict[str, Any]:  # type: ignore[valid-type]
+        frame = pd.DataFrame([row.model_dump(by_alias=True) for row in request.rows], columns=list(features))
+        if not hasattr(model, "predict_proba"):
+            return {"predictions": model.predict(frame).tolist()}
+        probabilities = model.predict_proba(frame)  # one pass: the predicted class is the most probable one
+        labels = [str(label) for label in model.classes_]
+        return {
+            "predictions": model.classes_[probabilities.argmax(axis=1)].tolist(),
+            "probabilities": [dict(zip(labels, row, strict=True)) for row in probabilities.tolist()],
+        }
+
+    return app
+
+
+def feature_schema(model) -> dict[str, Any]:
+    """Feature name -> Python type the request must carry, read from the fitted preprocessing step."""
+    preprocess = model.named_steps["preprocess"]
+    schema: dict[str, Any] = {name: float for name in preprocess.feature_names_in_}
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "categorical" and len(columns):
+            encoder = transformer.named_steps["onehotencoder"]
+            for column, categories in zip(columns, encoder.categories_, strict=True):
+                schema[column] = Literal[tuple(str(c) for c in categories if not pd.isna(c))]
+    return schema
+
+
+def row_model(features: dict[str, Any]) -> type[BaseModel]:
+    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else."""
+    fields = {
+        _identifier(name, index): (kind | None, Field(alias=name))
+        for index, (name, kind) in enumerate(features.items())
+    }
+    return create_model("Row", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+
+
+def _identifier(name: str, index: int) -> str:
+    return f"f{index}_" + re.sub(r"\W", "_", str(name))
+
+
+def run(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
