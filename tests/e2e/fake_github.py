@@ -24,6 +24,7 @@ class State:
     pulls: dict[int, dict] = field(default_factory=dict)
     comments: dict[int, dict] = field(default_factory=dict)
     statuses: list[dict] = field(default_factory=list)
+    commit_pulls: dict[str, list[dict]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     next_id: int = 1000
 
@@ -60,6 +61,12 @@ class FakeGitHub:
                 "head": {"sha": head_sha, "repo": {"full_name": head_repository or self.state.repository}},
                 "base": {"ref": "main", "repo": {"full_name": self.state.repository}},
             }
+
+    def merge_pull_request(self, number: int, merge_sha: str, labels: list[str]) -> None:
+        """Record that `merge_sha` on main came from pull request `number`, with these labels."""
+        with self.lock:
+            pull = {"number": number, "state": "closed", "merged_at": "2026-11-23T00:00:00Z"}
+            self.state.commit_pulls[merge_sha] = [pull | {"labels": [{"name": name} for name in labels]}]
 
     def _handler(self):
         fake = self
@@ -107,6 +114,8 @@ class FakeGitHub:
         if method == "GET" and (match := re.fullmatch(r"pulls/(\d+)", rest)):
             pull = state.pulls.get(int(match[1]))
             return (200, pull) if pull else (404, {"message": "Not Found"})
+        if method == "GET" and (match := re.fullmatch(r"commits/([0-9a-f]{40})/pulls", rest)):
+            return 200, state.commit_pulls.get(match[1], [])
         if match := re.fullmatch(r"issues/(\d+)/comments", rest):
             number = int(match[1])
             if number not in state.pulls:

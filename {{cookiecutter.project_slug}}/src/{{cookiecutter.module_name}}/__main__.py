@@ -54,6 +54,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--head-sha", required=True, help="commit the model-pr run built")
     check.set_defaults(handler=run_check_artifact)
 
+    register = commands.add_parser("register", help="register a model version (GTO tag) if the model changed")
+    register.add_argument("--push", action="store_true", help="push the tag to origin")
+    register.add_argument("--no-labels", action="store_true", help="skip pull-request labels")
+    register.set_defaults(handler=run_register)
+
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -85,6 +90,12 @@ def run_gate(args: argparse.Namespace) -> int:
     from . import config, gate
 
     return gate.run(config.load(), args.base)
+
+
+def run_register(args: argparse.Namespace) -> None:
+    from . import register
+
+    register.run(push=args.push, use_labels=not args.no_labels)
 
 
 def run_serve(args: argparse.Namespace) -> None:
