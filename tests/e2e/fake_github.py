@@ -7,6 +7,7 @@ assert exactly what a workflow would have posted. Requests without a token are r
 import json
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +26,8 @@ class State:
     comments: dict[int, dict] = field(default_factory=dict)
     statuses: list[dict] = field(default_factory=list)
     commit_pulls: dict[str, list[dict]] = field(default_factory=dict)
+    releases: dict[int, dict] = field(default_factory=dict)
+    assets: dict[int, dict[str, bytes]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     next_id: int = 1000
 
@@ -86,12 +89,18 @@ class FakeGitHub:
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
+                is_json = self.headers.get("Content-Type", "").startswith("application/json")
+                body = json.loads(raw) if raw and is_json else raw
                 with fake.lock:
-                    fake.state.requests.append(Request(method, self.path, body))
+                    fake.state.requests.append(
+                        Request(method, self.path, body if is_json else {"bytes": len(raw)})
+                    )
                     if not self.headers.get("Authorization", "").strip():
                         return self._respond(401, {"message": "Requires authentication"})
-                    status, payload = fake._route(method, self.path.split("?")[0], body)
+                    if self.path.startswith("/uploads/"):
+                        status, payload = fake._upload(self.path, body)
+                    else:
+                        status, payload = fake._route(method, self.path.split("?")[0], body)
                 self._respond(status, payload)
 
             def do_GET(self) -> None:
@@ -104,6 +113,16 @@ class FakeGitHub:
                 self._serve("PATCH")
 
         return Handler
+
+    def _upload(self, path: str, data: bytes) -> tuple[int, object]:
+        match = re.fullmatch(r"/uploads/repos/[^/]+/[^/]+/releases/(\d+)/assets\?name=([^&]+)", path)
+        if not match or int(match[1]) not in self.state.assets:
+            return 404, {"message": "Not Found"}
+        name = urllib.parse.unquote(match[2])
+        if name in self.state.assets[int(match[1])]:
+            return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
+        self.state.assets[int(match[1])][name] = data
+        return 201, {"name": name, "size": len(data)}
 
     def _route(self, method: str, path: str, body: dict | None) -> tuple[int, object]:
         state = self.state
@@ -138,6 +157,23 @@ class FakeGitHub:
                 return 404, {"message": "Not Found"}
             comment["body"] = body["body"]
             return 200, comment
+        if method == "GET" and (match := re.fullmatch(r"releases/tags/(.+)", rest)):
+            tag = urllib.parse.unquote(match[1])
+            found = [release for release in state.releases.values() if release["tag_name"] == tag]
+            return (200, found[0]) if found else (404, {"message": "Not Found"})
+        if method == "POST" and rest == "releases":
+            if any(release["tag_name"] == body["tag_name"] for release in state.releases.values()):
+                return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
+            state.next_id += 1
+            upload_url = (
+                f"{self.url}/uploads/repos/{state.repository}/releases/{state.next_id}/assets{{?name,label}}"
+            )
+            state.releases[state.next_id] = {"id": state.next_id, **body, "upload_url": upload_url}
+            state.assets[state.next_id] = {}
+            return 201, state.releases[state.next_id]
+        if method == "GET" and (match := re.fullmatch(r"releases/(\d+)/assets", rest)):
+            files = state.assets.get(int(match[1]), {})
+            return 200, [{"name": name, "size": len(data)} for name, data in files.items()]
         if method == "POST" and (match := re.fullmatch(r"statuses/([0-9a-f]{40})", rest)):
             status = {"sha": match[1], **body}
             state.statuses.append(status)

@@ -59,6 +59,21 @@ def parser() -> argparse.ArgumentParser:
     register.add_argument("--no-labels", action="store_true", help="skip pull-request labels")
     register.set_defaults(handler=run_register)
 
+    assets = commands.add_parser("release-assets", help="rebuild a version, check its metrics, write dist/")
+    assets.add_argument("--tag", required=True, help="the version's tag, e.g. model@v1.2.0")
+    assets.set_defaults(handler=run_release_assets)
+
+    publish = commands.add_parser("publish-release", help="create the tag's GitHub Release with dist/ (CI)")
+    publish.add_argument("--tag", required=True)
+    publish.add_argument("--dir", type=Path, default=Path("dist"))
+    publish.set_defaults(handler=run_publish_release)
+
+    promote = commands.add_parser("promote", help="assign a version to a stage with GTO, e.g. prod")
+    promote.add_argument("--version", required=True, help="e.g. v1.2.0")
+    promote.add_argument("--stage", default="prod")
+    promote.add_argument("--push", action="store_true", help="push the stage tag to origin")
+    promote.set_defaults(handler=run_promote)
+
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -96,6 +111,24 @@ def run_register(args: argparse.Namespace) -> None:
     from . import register
 
     register.run(push=args.push, use_labels=not args.no_labels)
+
+
+def run_release_assets(args: argparse.Namespace) -> None:
+    from . import release
+
+    release.assets(args.tag)
+
+
+def run_publish_release(args: argparse.Namespace) -> None:
+    from . import github
+
+    github.publish_release(args.tag, args.dir)
+
+
+def run_promote(args: argparse.Namespace) -> None:
+    from . import release
+
+    release.promote(args.version, args.stage, push=args.push)
 
 
 def run_serve(args: argparse.Namespace) -> None:

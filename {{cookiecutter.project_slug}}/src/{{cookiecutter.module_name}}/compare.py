@@ -44,6 +44,18 @@ def delta_intervals(
     return intervals
 
 
+def metric_intervals(task: str, predictions: pd.DataFrame, seed: int = 0) -> dict[str, Interval]:
+    """95% percentile bootstrap interval of every metric of one model on its test set."""
+    sums = _resampled_sums(task, predictions, *_draw(len(predictions), np.random.default_rng(seed)))
+    intervals = {}
+    for name in DIRECTIONS[task]:
+        values = sums.metric(name)
+        if values is not None:
+            low, high = np.nanpercentile(values, [2.5, 97.5])
+            intervals[name] = Interval(float(low), float(high), paired=False)
+    return intervals
+
+
 @dataclass
 class _Sums:
     """Bootstrap replicates of the sufficient statistics of every metric: arrays of shape (RESAMPLES, k)."""

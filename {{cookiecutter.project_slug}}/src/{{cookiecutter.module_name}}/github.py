@@ -9,6 +9,7 @@ import json
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +23,10 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]*)")
 DEFINITION_TARGET = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)", re.MULTILINE)
 STATUS_CONTEXT = "model-gate"
+
+
+class NotFound(UserError):
+    """The API answered 404."""
 
 
 def check_artifact(directory: Path, head_sha: str) -> dict:
@@ -126,9 +131,59 @@ def api(method: str, path: str, body: dict | None = None) -> dict:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
-        raise UserError(f"GitHub API {method} {path} answered {error.code}: {error.reason}") from None
+        kind = NotFound if error.code == 404 else UserError
+        raise kind(f"GitHub API {method} {path} answered {error.code}: {error.reason}") from None
     except urllib.error.URLError as error:
         raise UserError(f"GitHub API {method} {path} unreachable: {error.reason}") from None
+
+
+def upload(url: str, data: bytes) -> dict:
+    """POST raw bytes to a release's upload URL."""
+    request = urllib.request.Request(
+        url,
+        method="POST",
+        data=data,
+        headers={
+            "Authorization": f"Bearer {os.environ.get('GITHUB_TOKEN', '')}",
+            "Content-Type": "application/octet-stream",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        raise UserError(f"upload to {url.split('?')[0]} answered {error.code}: {error.reason}") from None
+
+
+def publish_release(tag: str, directory: Path) -> None:
+    """Create the tag's GitHub Release (once) and upload each asset that is not there yet."""
+    release = find_release(tag) or api(
+        "POST", "releases", {"tag_name": tag, "name": tag, "body": release_notes(directory)}
+    )
+    existing = {asset["name"]: asset for asset in api("GET", f"releases/{release['id']}/assets")}
+    for path in sorted(directory.iterdir()):
+        if path.name in existing:
+            if existing[path.name]["size"] != path.stat().st_size:
+                raise UserError(
+                    f"release {tag} already has a different {path.name}: a release is never rewritten"
+                )
+            print(f"{path.name}: already published")
+            continue
+        target = release["upload_url"].split("{")[0] + "?" + urllib.parse.urlencode({"name": path.name})
+        upload(target, path.read_bytes())
+        print(f"{path.name}: published")
+
+
+def find_release(tag: str) -> dict | None:
+    try:
+        return api("GET", f"releases/tags/{urllib.parse.quote(tag, safe='')}")
+    except NotFound:
+        return None
+
+
+def release_notes(directory: Path) -> str:
+    card = (directory / "model-card.md").read_text(encoding="utf-8")
+    return f"{card}\n## Checksums (SHA-256)\n```\n{(directory / 'SHA256SUMS').read_text()}```\n"
 
 
 def set_status(sha: str, gate: str, target_url: str | None) -> None:
