@@ -27,6 +27,8 @@ class State:
     statuses: list[dict] = field(default_factory=list)
     commit_pulls: dict[str, list[dict]] = field(default_factory=dict)
     releases: dict[int, dict] = field(default_factory=dict)
+    environments: dict[str, dict] = field(default_factory=dict)
+    rulesets: dict[int, dict] = field(default_factory=dict)
     assets: dict[int, dict[str, bytes]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     next_id: int = 1000
@@ -112,6 +114,9 @@ class FakeGitHub:
             def do_PATCH(self) -> None:
                 self._serve("PATCH")
 
+            def do_PUT(self) -> None:
+                self._serve("PUT")
+
         return Handler
 
     def _upload(self, path: str, data: bytes) -> tuple[int, object]:
@@ -126,6 +131,8 @@ class FakeGitHub:
 
     def _route(self, method: str, path: str, body: dict | None) -> tuple[int, object]:
         state = self.state
+        if method == "GET" and (match := re.fullmatch(r"/users/([\w-]+)", path)):
+            return 200, {"login": match[1], "id": 5000 + len(match[1])}
         prefix = f"/repos/{state.repository}/"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
@@ -174,6 +181,20 @@ class FakeGitHub:
         if method == "GET" and (match := re.fullmatch(r"releases/(\d+)/assets", rest)):
             files = state.assets.get(int(match[1]), {})
             return 200, [{"name": name, "size": len(data)} for name, data in files.items()]
+        if method == "PUT" and (match := re.fullmatch(r"environments/([\w-]+)", rest)):
+            state.environments[match[1]] = {"name": match[1], **body}
+            return 200, state.environments[match[1]]
+        if rest == "rulesets" and method == "GET":
+            return 200, [{"id": ruleset_id, "name": r["name"]} for ruleset_id, r in state.rulesets.items()]
+        if rest == "rulesets" and method == "POST":
+            state.next_id += 1
+            state.rulesets[state.next_id] = body
+            return 201, {"id": state.next_id, **body}
+        if method == "PUT" and (match := re.fullmatch(r"rulesets/(\d+)", rest)):
+            if int(match[1]) not in state.rulesets:
+                return 404, {"message": "Not Found"}
+            state.rulesets[int(match[1])] = body
+            return 200, {"id": int(match[1]), **body}
         if method == "POST" and (match := re.fullmatch(r"statuses/([0-9a-f]{40})", rest)):
             status = {"sha": match[1], **body}
             state.statuses.append(status)

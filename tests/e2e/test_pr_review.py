@@ -213,3 +213,58 @@ def test_malformed_artifact_is_refused_with_a_clear_message(project, harness, ap
     assert f"error: {message}" in result.output
     assert json.dumps(api.state.comments) == comments_before
     assert len(api.state.statuses) == statuses_before
+
+
+def review_event(number, head_sha, base_sha, state, head_repository=REPOSITORY):
+    return {
+        "action": "submitted",
+        "review": {"state": state, "user": {"login": "reviewer"}},
+        "pull_request": pull_request_event(number, head_sha, base_sha, head_repository)["pull_request"],
+        "repository": {"full_name": REPOSITORY},
+    }
+
+
+def review(harness, project, number, state, head_repository=REPOSITORY):
+    head = api_head(harness, number)
+    base = git("rev-parse", "main", cwd=project)
+    return harness.act(
+        "pull_request_review", review_event(number, head, base, state, head_repository), "promote.yml", head
+    )
+
+
+def api_head(harness, number):
+    ref = "refs/heads/better-model" if number == 1 else f"refs/pull/{number}/head"
+    return git("rev-parse", ref, cwd=harness.origin)
+
+
+def test_approval_deploys_the_candidate_to_staging_and_comments(project, harness, api):
+    comments_before = len(api.state.comments_on(1))
+    result, run_id = review(harness, project, 1, "approved")
+    assert result.returncode == 0, result.output[-4000:]
+    staged = harness.artifact(run_id, "staging-model")
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()) == [
+        "models/model.skops",
+        "reports/metrics.json",
+        "reports/smoke.md",
+    ]
+    comments = api.state.comments_on(1)
+    assert len(comments) == comments_before + 1
+    assert comments[-1]["body"].startswith("### Staging: smoke test of the candidate model")
+    assert "Smoke test passed: loaded `models/model.skops`" in comments[-1]["body"]
+
+
+@pytest.mark.parametrize("state", ["commented", "changes_requested"])
+def test_review_without_approval_deploys_nothing(project, harness, api, state):
+    writes_before = len(api.state.writes())
+    result, run_id = review(harness, project, 1, state)
+    assert result.returncode == 0, result.output[-4000:]
+    assert not harness.artifact(run_id, "staging-model").exists()
+    assert len(api.state.writes()) == writes_before
+
+
+def test_approving_a_fork_pull_request_deploys_nothing(project, harness, api):
+    writes_before = len(api.state.writes())
+    result, run_id = review(harness, project, 3, "approved", head_repository=FORK)
+    assert result.returncode == 0, result.output[-4000:]
+    assert not harness.artifact(run_id, "staging-model").exists()
+    assert len(api.state.writes()) == writes_before

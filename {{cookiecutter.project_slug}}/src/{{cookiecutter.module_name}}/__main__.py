@@ -74,6 +74,18 @@ def parser() -> argparse.ArgumentParser:
     promote.add_argument("--push", action="store_true", help="push the stage tag to origin")
     promote.set_defaults(handler=run_promote)
 
+    smoke = commands.add_parser("smoke", help="load the model as the service does and score sample rows")
+    smoke.add_argument("--output", type=Path, help="also write the result to this markdown file")
+    smoke.set_defaults(handler=run_smoke)
+
+    comment = commands.add_parser("comment", help="post a markdown file as a pull-request comment (CI)")
+    comment.add_argument("file", type=Path)
+    comment.add_argument("--pull-request", type=int, required=True)
+    comment.set_defaults(handler=run_comment)
+
+    setup = commands.add_parser("github-setup", help="apply .github/settings: environments and the main ruleset")
+    setup.set_defaults(handler=run_github_setup)
+
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -129,6 +141,29 @@ def run_promote(args: argparse.Namespace) -> None:
     from . import release
 
     release.promote(args.version, args.stage, push=args.push)
+
+
+def run_smoke(args: argparse.Namespace) -> None:
+    from . import config, serve
+
+    result = serve.smoke(config.load().data.target)
+    print(result)
+    if args.output:
+        args.output.write_text(
+            f"### Staging: smoke test of the candidate model\n\n{result}\n", encoding="utf-8"
+        )
+
+
+def run_comment(args: argparse.Namespace) -> None:
+    from . import github
+
+    github.comment(args.pull_request, args.file.read_text(encoding="utf-8"))
+
+
+def run_github_setup(args: argparse.Namespace) -> None:
+    from . import settings
+
+    settings.apply()
 
 
 def run_serve(args: argparse.Namespace) -> None:

@@ -112,12 +112,20 @@ def _check_links(markdown: str, directory: Path) -> None:
 
 def api(method: str, path: str, body: dict | None = None) -> dict:
     """One call to the REST API of the repository this workflow runs in."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository:
+        raise UserError("GITHUB_REPOSITORY must be set to owner/name (it is, inside GitHub Actions)")
+    return api_root(method, f"repos/{repository}/{path}", body)
+
+
+def api_root(method: str, path: str, body: dict | None = None) -> dict:
+    """One call to any path of the REST API."""
     base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    repository, token = os.environ.get("GITHUB_REPOSITORY"), os.environ.get("GITHUB_TOKEN")
-    if not repository or not token:
-        raise UserError("GITHUB_REPOSITORY and GITHUB_TOKEN must be set (they are, inside GitHub Actions)")
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UserError("GITHUB_TOKEN must be set (inside GitHub Actions it is; locally: export GITHUB_TOKEN=$(gh auth token))")
     request = urllib.request.Request(
-        f"{base}/repos/{repository}/{path}",
+        f"{base}/{path}",
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={
@@ -184,6 +192,11 @@ def find_release(tag: str) -> dict | None:
 def release_notes(directory: Path) -> str:
     card = (directory / "model-card.md").read_text(encoding="utf-8")
     return f"{card}\n## Checksums (SHA-256)\n```\n{(directory / 'SHA256SUMS').read_text()}```\n"
+
+
+def comment(number: int, body: str) -> None:
+    """A new comment on pull request `number`."""
+    api("POST", f"issues/{number}/comments", {"body": body})
 
 
 def set_status(sha: str, gate: str, target_url: str | None) -> None:

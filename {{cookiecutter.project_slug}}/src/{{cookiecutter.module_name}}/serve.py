@@ -10,11 +10,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from . import files, paths
+from . import UserError, files, paths
 
 MAX_ROWS = 1000
 
@@ -73,6 +74,30 @@ def row_model(features: dict[str, Any]) -> type[BaseModel]:
 
 def _identifier(name: str, index: int) -> str:
     return f"f{index}_" + re.sub(r"\W", "_", str(name))
+
+
+def smoke(target: str, rows: int = 20) -> str:
+    """Load the model as the service does, push sample test rows through the request schema, score them."""
+    model = files.load_model(paths.MODEL)
+    Row = row_model(feature_schema(model))
+    sample = pd.read_parquet(paths.TEST).drop(columns=[target]).head(rows)
+    try:
+        validated = [Row.model_validate(record) for record in sample.to_dict(orient="records")]
+    except ValidationError as error:
+        raise UserError(
+            f"smoke test: a test row does not fit the request schema: {error.errors()[0]['msg']}"
+        ) from None
+    frame = pd.DataFrame([row.model_dump(by_alias=True) for row in validated], columns=list(sample.columns))
+    predictions = np.asarray(model.predict(frame))
+    if len(predictions) != len(sample) or (
+        predictions.dtype.kind == "f" and not np.isfinite(predictions).all()
+    ):
+        raise UserError("smoke test: the model did not return one finite prediction per row")
+    digest = hashlib.sha256(paths.MODEL.read_bytes()).hexdigest()
+    return (
+        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{digest[:12]}`) with trusted types only, validated "
+        f"{len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
+    )
 
 
 def run(host: str, port: int) -> None:
