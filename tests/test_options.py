@@ -152,3 +152,9 @@ def test_non_ascii_name_gives_an_ascii_slug_and_module(cookies_session):
     assert project.name == "detection-de-fraude"
     assert (project / "src" / "detection_de_fraude" / "__main__.py").is_file()
     assert 'name = "detection-de-fraude"' in (project / "pyproject.toml").read_text()
+
+
+def test_long_names_still_give_formatted_code(cookies_session):
+    project = bake(cookies_session, project_name="Détection de fraude sur les paiements par carte bancaire")
+    run(["ruff", "check", "--no-cache", "."], cwd=project)
+    run(["ruff", "format", "--check", "--no-cache", "."], cwd=project)

@@ -83,7 +83,9 @@ def parser() -> argparse.ArgumentParser:
     comment.add_argument("--pull-request", type=int, required=True)
     comment.set_defaults(handler=run_comment)
 
-    setup = commands.add_parser("github-setup", help="apply .github/settings: environments and the main ruleset")
+    setup = commands.add_parser(
+        "github-setup", help="apply .github/settings: environments and the main ruleset"
+    )
     setup.set_defaults(handler=run_github_setup)
 
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")

@@ -123,7 +123,9 @@ def api_root(method: str, path: str, body: dict | None = None) -> dict:
     base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
-        raise UserError("GITHUB_TOKEN must be set (inside GitHub Actions it is; locally: export GITHUB_TOKEN=$(gh auth token))")
+        raise UserError(
+            "GITHUB_TOKEN must be set (inside GitHub Actions it is; locally: export GITHUB_TOKEN=$(gh auth token))"
+        )
     request = urllib.request.Request(
         f"{base}/{path}",
         method=method,
