@@ -97,6 +97,7 @@ def test_improving_pull_request_gets_one_comment_and_a_passing_gate(project, har
     assert "## Model report: ✅ gate passed" in comment["body"]
     assert "| **roc_auc** (gate) |" in comment["body"]
     assert "paired on the same test rows" in comment["body"]
+    assert "are not what the pipeline reproduces: run `make repro` and commit them" in comment["body"]
     assert "`model.params.n_estimators` | `20` | `150` |" in comment["body"]
     assert '"CML watermark model report")' in comment["body"]
     assert "https://asset.cml.dev/" in comment["body"]

@@ -1,4 +1,4 @@
-"""The trusted side of the pull-request report: check the report artifact, then talk to the GitHub REST API.
+"""The GitHub side: check the report artifact, then talk to the REST API (comments, statuses, releases).
 
 model-report.yml runs this from the default branch, with a write token, on an artifact that untrusted pull-request
 code produced. So the artifact is data only: its layout, sizes, links and pull-request number are checked here

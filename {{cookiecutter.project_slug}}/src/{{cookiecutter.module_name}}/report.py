@@ -39,6 +39,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
     sections = [
         _headline(config, intervals, verdict),
         _context(base, commit, baseline, candidate, intervals),
+        _uncommitted_results(),
         _metrics_table(config, diff, intervals),
         _params_section(commit),
         _data_section(commit),
@@ -78,6 +79,18 @@ def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, interval
     return (
         f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows; intervals from "
         f"{compare.RESAMPLES:,} bootstrap resamples, {method}."
+    )
+
+
+def _uncommitted_results() -> str:
+    """A warning when the commit does not hold what `dvc repro` produced: its merge would register nothing."""
+    tracked = ["dvc.lock", str(paths.METRICS)]
+    changed = subprocess.run(["git", "status", "--porcelain", "--", *tracked], capture_output=True, text=True)
+    if changed.returncode != 0 or not changed.stdout.strip():
+        return ""
+    return (
+        "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
+        "run `make repro` and commit them, or merging will not register this model."
     )
 
 
