@@ -31,21 +31,21 @@ def test_model_card_names_the_version_data_and_uncertainty(trained, monkeypatch)
 def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
     committed = json.loads(paths.METRICS.read_text())
     committed[trained.gate.metric] += 0.01
-    monkeypatch.setattr(release, "git", lambda *args: json.dumps(committed))
-    monkeypatch.setattr(release, "run_python", lambda *args: None)  # the pipeline ran in the fixture
+    monkeypatch.setattr(release, "show", lambda *args: json.dumps(committed))
+    monkeypatch.setattr(release, "tool", lambda *args: "")  # the pipeline ran in the fixture
     with pytest.raises(UserError) as caught:
         release.assets("model@v1.2.0")
     assert f"model@v1.2.0 does not reproduce its metrics ({trained.gate.metric} " in str(caught.value)
-    assert not release.ASSETS.exists()
+    assert not paths.RELEASE_ASSETS.exists()
 
 
 def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypatch):
-    committed = paths.METRICS.read_text()
-    monkeypatch.setattr(release, "git", lambda *args: committed if args[0] == "show" else "f" * 40)
-    monkeypatch.setattr(release, "run_python", lambda *args: None)
+    monkeypatch.setattr(release, "show", lambda *args: paths.METRICS.read_text())
+    monkeypatch.setattr(release, "git", lambda *args: "f" * 40)
+    monkeypatch.setattr(release, "tool", lambda *args: "")
     release.assets("model@v1.2.0")
-    names = sorted(p.name for p in release.ASSETS.iterdir())
+    names = sorted(p.name for p in paths.RELEASE_ASSETS.iterdir())
     assert names == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
-    for line in (release.ASSETS / "SHA256SUMS").read_text().splitlines():
+    for line in (paths.RELEASE_ASSETS / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ")
-        assert hashlib.sha256((release.ASSETS / name).read_bytes()).hexdigest() == digest, name
+        assert hashlib.sha256((paths.RELEASE_ASSETS / name).read_bytes()).hexdigest() == digest, name

@@ -109,10 +109,10 @@ def run_stage(args: argparse.Namespace) -> None:
 
 
 def run_report(args: argparse.Namespace) -> None:
-    from . import config, report
+    from . import config, paths, report
 
     report.run(config.load(), args.base, args.images, args.pull_request, args.head_sha)
-    print(f"wrote {report.REPORT} and {report.SUMMARY}")
+    print(f"wrote {paths.REPORT} and {paths.REPORT_SUMMARY}")
 
 
 def run_gate(args: argparse.Namespace) -> int:
@@ -146,14 +146,12 @@ def run_promote(args: argparse.Namespace) -> None:
 
 
 def run_smoke(args: argparse.Namespace) -> None:
-    from . import config, serve
+    from . import config, files, serve
 
     result = serve.smoke(config.load().data.target)
     print(result)
     if args.output:
-        args.output.write_text(
-            f"### Staging: smoke test of the candidate model\n\n{result}\n", encoding="utf-8"
-        )
+        files.write_text(f"### Staging: smoke test of the candidate model\n\n{result}\n", args.output)
 
 
 def run_comment(args: argparse.Namespace) -> None:

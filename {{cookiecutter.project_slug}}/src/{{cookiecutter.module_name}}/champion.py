@@ -6,38 +6,27 @@ params, its data. `dvc repro` there is a no-op when the cache already holds its 
 """
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from . import UserError, paths
+from .shell import git, show, tool
 
 WORKTREE = Path(".dvc/tmp/champion")
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"git {' '.join(args)} failed: {result.stderr.strip().splitlines()[-1]}")
-    return result.stdout.strip()
-
-
 def resolve(rev: str) -> str:
     """The full commit id of `rev`, or a UserError that says how to make it available."""
-    result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise UserError(f"base revision '{rev}' not found: fetch it first (git fetch origin {rev})")
-    return result.stdout.strip()
+    try:
+        return git("rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    except UserError:
+        raise UserError(f"base revision '{rev}' not found: fetch it first (git fetch origin {rev})") from None
 
 
 def has_model(commit: str) -> bool:
     """Whether the base revision has a trained model (its metrics are committed)."""
-    listed = subprocess.run(["git", "cat-file", "-e", f"{commit}:{paths.METRICS}"], capture_output=True)
-    return listed.returncode == 0
+    return show(commit, paths.METRICS) is not None
 
 
 def reproduce(commit: str) -> Path:
@@ -48,17 +37,12 @@ def reproduce(commit: str) -> Path:
     else:
         git("worktree", "prune")
         git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE), commit)
-    dvc = [sys.executable, "-m", "dvc"]
-    subprocess.run(
-        [*dvc, "config", "--local", "cache.dir", str(root / ".dvc" / "cache")], cwd=WORKTREE, check=True
-    )
+    tool("dvc", "config", "--local", "cache.dir", str(root / ".dvc" / "cache"), cwd=WORKTREE)
     environment = {**os.environ, "PYTHONPATH": str((WORKTREE / "src").resolve())}  # the champion's own code
-    result = subprocess.run(
-        [*dvc, "repro", "--quiet"], cwd=WORKTREE, env=environment, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"could not reproduce the champion at {commit[:12]}: {reason}")
+    try:
+        tool("dvc", "repro", "--quiet", cwd=WORKTREE, env=environment)
+    except UserError as error:
+        raise UserError(f"could not reproduce the champion at {commit[:12]}: {error}") from None
     return WORKTREE
 
 

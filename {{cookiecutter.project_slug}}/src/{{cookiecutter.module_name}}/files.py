@@ -33,9 +33,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
         Path(temporary).unlink(missing_ok=True)
 
 
-def write_json(data: dict[str, Any], target: Path) -> None:
+def write_text(text: str, target: Path) -> None:
     with atomic_path(target) as temporary:
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
+
+
+def write_json(data: dict[str, Any], target: Path) -> None:
+    write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", target)
 
 
 def write_parquet(frame: Any, target: Path) -> None:

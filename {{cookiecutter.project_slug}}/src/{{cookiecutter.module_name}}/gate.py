@@ -1,13 +1,12 @@
 """The gate: does the candidate keep the primary metric within tolerance of the champion?"""
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 
 from . import UserError, paths
 from .config import Config
 from .metrics import DIRECTIONS
+from .shell import tool
 
 
 @dataclass(frozen=True)
@@ -18,22 +17,8 @@ class Verdict:
 
 def metrics_diff(base: str) -> dict[str, dict]:
     """`dvc metrics diff <base> --all --json`: every metric's old (champion) and new (candidate) value."""
-    command = [
-        sys.executable,
-        "-m",
-        "dvc",
-        "metrics",
-        "diff",
-        base,
-        "--all",
-        "--json",
-        "--targets",
-        str(paths.METRICS),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"dvc metrics diff {base} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout or "{}").get(str(paths.METRICS), {})
+    output = tool("dvc", "metrics", "diff", base, "--all", "--json", "--targets", str(paths.METRICS))
+    return json.loads(output or "{}").get(str(paths.METRICS), {})
 
 
 def verdict(config: Config, diff: dict[str, dict]) -> Verdict:

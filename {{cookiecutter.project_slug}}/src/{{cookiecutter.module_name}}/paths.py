@@ -1,4 +1,4 @@
-"""Where every stage reads and writes, relative to the repository root (where DVC runs the stages)."""
+"""Where every command reads and writes, relative to the repository root (where DVC runs the stages)."""
 
 from pathlib import Path
 
@@ -11,3 +11,7 @@ MODEL = Path("models/model.skops")
 METRICS = Path("reports/metrics.json")
 PREDICTIONS = Path("reports/predictions.parquet")
 PLOTS = Path("reports/plots")
+REPORT = Path("reports/report.md")
+REPORT_SUMMARY = Path("reports/report.json")
+SMOKE = Path("reports/smoke.md")
+RELEASE_ASSETS = Path("dist")

@@ -6,13 +6,11 @@ v1.0.0, v0.1.0 or v0.0.1 accordingly. Nothing is registered when the model is th
 """
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import yaml
 
 from . import UserError, github, paths
+from .shell import git, show, tool
 
 ARTIFACT = "model"
 LABELS = {"model:major": "major", "model:patch": "patch"}
@@ -20,19 +18,12 @@ FIRST_VERSION = {"major": "v1.0.0", "minor": "v0.1.0", "patch": "v0.0.1"}
 VERSION_TAG = re.compile(rf"^{ARTIFACT}@v(\d+)\.(\d+)\.(\d+)$")
 
 
-def git(*args: str) -> str:
-    result = subprocess.run(["git", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
 def model_hash(rev: str) -> str | None:
     """The model's content hash recorded in dvc.lock at `rev`, or None when there is none."""
-    shown = subprocess.run(["git", "show", f"{rev}:dvc.lock"], capture_output=True, text=True)
-    if shown.returncode != 0:
+    shown = show(rev, "dvc.lock")
+    if shown is None:
         return None
-    outs = (yaml.safe_load(shown.stdout) or {}).get("stages", {}).get("train", {}).get("outs", [])
+    outs = (yaml.safe_load(shown) or {}).get("stages", {}).get("train", {}).get("outs", [])
     return next((out.get("md5") for out in outs if out.get("path") == str(paths.MODEL)), None)
 
 
@@ -66,10 +57,7 @@ def run(push: bool, use_labels: bool) -> None:
         return
     bump = bump_for(head) if use_labels else "minor"
     version = ["--version", FIRST_VERSION[bump]] if not registered else [f"--bump-{bump}"]
-    gto = str(Path(sys.executable).parent / "gto")
     message = f"Register {ARTIFACT} from {head[:12]} ({bump} bump)"
-    command = [gto, "register", ARTIFACT, head, *version, "--message", message, *(["--push"] if push else [])]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"gto register failed: {(result.stderr or result.stdout).strip().splitlines()[-1]}")
-    print(result.stdout.strip())
+    print(
+        tool("gto", "register", ARTIFACT, head, *version, "--message", message, *(["--push"] if push else []))
+    )

@@ -8,24 +8,25 @@ GTO (a tag `model#prod#N`), the production deployment of a model released as Git
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from . import UserError, compare, config, paths
-from .register import ARTIFACT, git
+from . import UserError, compare, config, evaluate, paths
+from .register import ARTIFACT
+from .shell import git, show, tool
 
-ASSETS = Path("dist")
 TOLERANCE = 1e-9
 
 
 def assets(tag: str) -> None:
-    committed = json.loads(git("show", f"{tag}:{paths.METRICS}"))
-    run_python("-m", "dvc", "repro", "--quiet")
-    run_python("-m", __package__, "evaluate")  # score the model the tag's code and data produce, now
+    shown = show(tag, paths.METRICS)
+    if shown is None:
+        raise UserError(f"{tag} has no committed {paths.METRICS}: it is not a trained version")
+    committed = json.loads(shown)
+    tool("dvc", "repro", "--quiet")
+    evaluate.run(config.load())  # score the model that the tag's code and data produce, now
     measured = json.loads(paths.METRICS.read_text())
     differences = [
         f"{name} {committed.get(name)} committed, {value} reproduced"
@@ -36,24 +37,20 @@ def assets(tag: str) -> None:
         raise UserError(
             f"{tag} does not reproduce its metrics ({'; '.join(differences)}): the release is refused"
         )
-    ASSETS.mkdir(exist_ok=True)
-    (ASSETS / paths.MODEL.name).write_bytes(paths.MODEL.read_bytes())
-    (ASSETS / paths.METRICS.name).write_text(paths.METRICS.read_text())
-    (ASSETS / "model-card.md").write_text(model_card(tag, measured), encoding="utf-8")
-    files = sorted(p for p in ASSETS.iterdir() if p.name != "SHA256SUMS")
-    sums = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in files)
-    (ASSETS / "SHA256SUMS").write_text(sums)
+    directory = paths.RELEASE_ASSETS
+    directory.mkdir(exist_ok=True)
+    (directory / paths.MODEL.name).write_bytes(paths.MODEL.read_bytes())
+    (directory / paths.METRICS.name).write_text(paths.METRICS.read_text())
+    (directory / "model-card.md").write_text(model_card(tag, measured), encoding="utf-8")
+    assets = sorted(p for p in directory.iterdir() if p.name != "SHA256SUMS")
+    (directory / "SHA256SUMS").write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in assets))
     print(
-        f"{tag}: metrics reproduced; assets in {ASSETS}/: {', '.join(p.name for p in sorted(ASSETS.iterdir()))}"
+        f"{tag}: metrics reproduced; assets in {directory}/: {', '.join(p.name for p in assets)}, SHA256SUMS"
     )
 
 
-def run_python(*args: str) -> None:
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(
-            f"{' '.join(args[1:3])} failed: {(result.stderr or result.stdout).strip().splitlines()[-1]}"
-        )
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def model_card(tag: str, metrics: dict) -> str:
@@ -95,14 +92,9 @@ the metrics' intervals as the uncertainty that a test set of {summary["test_rows
 
 def promote(version: str, stage: str, push: bool) -> None:
     """Assign `version` to `stage` with GTO and push the tag; nothing when it already is there."""
-    gto = str(Path(sys.executable).parent / "gto")
-    shown = subprocess.run([gto, "show", "--json"], capture_output=True, text=True)
-    current = json.loads(shown.stdout or "{}").get(ARTIFACT, {}).get("stage", {}).get(stage)
+    current = json.loads(tool("gto", "show", "--json") or "{}").get(ARTIFACT, {}).get("stage", {}).get(stage)
     if current == version:
         print(f"{ARTIFACT} {version} is already in {stage}: nothing to do")
         return
-    command = [gto, "assign", ARTIFACT, "--version", version, "--stage", stage, *(["--push"] if push else [])]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"gto assign failed: {(result.stderr or result.stdout).strip().splitlines()[-1]}")
+    tool("gto", "assign", ARTIFACT, "--version", version, "--stage", stage, *(["--push"] if push else []))
     print(f"{ARTIFACT} {version} assigned to {stage} (was {current or 'none'})")

@@ -5,8 +5,6 @@ belongs to, for the workflow that posts the comment).
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,9 +12,8 @@ import pandas as pd
 from . import champion, compare, files, gate, paths
 from .config import Config
 from .metrics import DIRECTIONS, probability_columns
+from .shell import git, show, tool
 
-REPORT = paths.METRICS.parent / "report.md"
-SUMMARY = paths.METRICS.parent / "report.json"
 PLOT_TITLES = {
     "roc": "ROC curve",
     "precision_recall": "Precision-recall",
@@ -46,7 +43,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
         _reproduce_section(head_sha),
     ]
-    _write(REPORT, "\n\n".join(section for section in sections if section) + "\n")
+    files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
     summary = {
         "pull_request": pull_request,
         "head_sha": head_sha,
@@ -54,12 +51,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "gate": "pass" if verdict.passed else "fail",
         "gate_reason": verdict.reason,
     }
-    files.write_json(summary, SUMMARY)
-
-
-def _write(path, text: str) -> None:
-    with files.atomic_path(path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
+    files.write_json(summary, paths.REPORT_SUMMARY)
 
 
 def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
@@ -85,8 +77,7 @@ def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, interval
 def _uncommitted_results() -> str:
     """A warning when the commit does not hold what `dvc repro` produced: its merge would register nothing."""
     tracked = ["dvc.lock", str(paths.METRICS)]
-    changed = subprocess.run(["git", "status", "--porcelain", "--", *tracked], capture_output=True, text=True)
-    if changed.returncode != 0 or not changed.stdout.strip():
+    if not git("status", "--porcelain", "--", *tracked):
         return ""
     return (
         "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
@@ -113,9 +104,7 @@ def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
 
 
 def _params_section(commit: str) -> str:
-    command = [sys.executable, "-m", "dvc", "params", "diff", commit, "--json"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    changes = json.loads(result.stdout or "{}").get(str(paths.PARAMS), {}) if result.returncode == 0 else {}
+    changes = json.loads(tool("dvc", "params", "diff", commit, "--json") or "{}").get(str(paths.PARAMS), {})
     if not changes:
         return "### Parameters\n\nNo parameter changed."
     rows = ["| parameter | champion | candidate |", "|---|--:|--:|"]
@@ -128,8 +117,8 @@ def _params_section(commit: str) -> str:
 
 def _data_section(commit: str) -> str:
     current = json.loads(paths.DATA_SUMMARY.read_text()) if paths.DATA_SUMMARY.exists() else {}
-    shown = subprocess.run(["git", "show", f"{commit}:{paths.DATA_SUMMARY}"], capture_output=True, text=True)
-    before = json.loads(shown.stdout) if shown.returncode == 0 else {}
+    shown = show(commit, paths.DATA_SUMMARY)
+    before = json.loads(shown) if shown else {}
     same = before.get("sha256") == current.get("sha256")
     rows = ["| | champion | candidate |", "|---|--:|--:|"]
     for key in ("source", "rows", "columns", "train_rows", "test_rows"):
