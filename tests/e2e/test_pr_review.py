@@ -1,7 +1,7 @@
 """The pull-request review loop, run for real under act: model-pr trains and gates, model-report comments.
 
 One baked project and one origin serve the whole module, in order: an improving pull request, a second push to
-it, a worse one, one from a fork, then malformed artifacts.
+it, a worse one, one from a fork, malformed artifacts, then reviews of those pull requests (promote.yml).
 """
 
 import itertools
@@ -21,7 +21,7 @@ FORGED_RUN_IDS = itertools.count(900)
 pytestmark = pytest.mark.slow
 
 
-def push_branch(project, harness, branch, params, ref=None) -> str:
+def push_branch(project, branch, params, ref=None) -> str:
     """Commit a params change on `branch` and push it (to `ref`, e.g. a fork's refs/pull/N/head)."""
     git("checkout", "--quiet", "-B", branch, "main", cwd=project)
     set_model(project, params)
@@ -86,7 +86,7 @@ def test_model_pr_holds_no_write_permission_and_model_report_runs_no_pr_code(pro
 
 
 def test_improving_pull_request_gets_one_comment_and_a_passing_gate(project, harness, api):
-    head = push_branch(project, harness, "better-model", BETTER)
+    head = push_branch(project, "better-model", BETTER)
     api.open_pull_request(1, head)
     model_pr, run_id, report = review_cycle(harness, project, 1, head)
     assert model_pr.returncode == 0, model_pr.output[-4000:]
@@ -111,7 +111,7 @@ def test_improving_pull_request_gets_one_comment_and_a_passing_gate(project, har
 
 def test_second_push_updates_the_same_comment(project, harness, api):
     (before,) = api.state.comments_on(1)
-    head = push_branch(project, harness, "better-model", {**BETTER, "n_estimators": 120})
+    head = push_branch(project, "better-model", {**BETTER, "n_estimators": 120})
     api.open_pull_request(1, head)
     model_pr, _, report = review_cycle(harness, project, 1, head)
     assert model_pr.returncode == 0, model_pr.output[-4000:]
@@ -124,7 +124,7 @@ def test_second_push_updates_the_same_comment(project, harness, api):
 
 
 def test_worse_pull_request_fails_the_gate_and_the_status(project, harness, api):
-    head = push_branch(project, harness, "worse-model", WORSE)
+    head = push_branch(project, "worse-model", WORSE)
     api.open_pull_request(2, head)
     model_pr, _, report = review_cycle(harness, project, 2, head)
     assert model_pr.returncode != 0
@@ -145,7 +145,7 @@ def test_fork_pull_request_gets_a_private_report_while_model_pr_writes_nothing(p
     makefile.write_text(makefile.read_text().replace("REPORT_IMAGES ?= publish", "REPORT_IMAGES ?= mermaid"))
     git("commit", "--quiet", "-am", "Keep report images private", cwd=project)
     git("push", "--quiet", "origin", "main", cwd=project)
-    head = push_branch(project, harness, "fork-work", BETTER, ref="refs/pull/3/head")
+    head = push_branch(project, "fork-work", BETTER, ref="refs/pull/3/head")
     api.open_pull_request(3, head, head_repository=FORK)
     writes_before, publishes_before = len(api.state.writes()), len(harness.cml_calls())
     base_sha = git("rev-parse", "main", cwd=project)
@@ -226,14 +226,14 @@ def review_event(number, head_sha, base_sha, state, head_repository=REPOSITORY):
 
 
 def review(harness, project, number, state, head_repository=REPOSITORY):
-    head = api_head(harness, number)
+    head = pull_request_head(harness, number)
     base = git("rev-parse", "main", cwd=project)
     return harness.act(
         "pull_request_review", review_event(number, head, base, state, head_repository), "promote.yml", head
     )
 
 
-def api_head(harness, number):
+def pull_request_head(harness, number):
     ref = "refs/heads/better-model" if number == 1 else f"refs/pull/{number}/head"
     return git("rev-parse", ref, cwd=harness.origin)
 
