@@ -1,4 +1,5 @@
-"""Finish the project: keep the lockfile of the chosen DVC remote, then start a Git repository on main."""
+"""Finish the project: keep the lockfile of the chosen DVC remote and the files of the chosen deployment, then
+start a Git repository on main."""
 
 import shutil
 import subprocess
@@ -7,6 +8,8 @@ from pathlib import Path
 
 DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+DEPLOY_TARGET = "{{ cookiecutter.deploy_target }}"
+CONTAINER_FILES = ("Dockerfile", ".dockerignore")
 LOCKS = Path(".locks")
 LOCK_PLACEHOLDER = 'name = "lockfile-placeholder"'
 
@@ -25,6 +28,13 @@ def install_lockfile() -> None:
     shutil.rmtree(LOCKS)
 
 
+def keep_deployment_files() -> None:
+    """The service image is only built when the model is deployed as a container."""
+    if DEPLOY_TARGET != "container":
+        for name in CONTAINER_FILES:
+            Path(name).unlink()
+
+
 def init_git() -> None:
     if shutil.which("git") is None:
         print("note: git was not found, so no repository was created: install git, then run git init -b main")
@@ -35,10 +45,8 @@ def init_git() -> None:
 
 
 def main() -> int:
-    problem = install_lockfile()
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 1
+    install_lockfile()
+    keep_deployment_files()
     init_git()
     print(
         f"\nCreated {PROJECT_SLUG}. Next:\n"

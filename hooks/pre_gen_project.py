@@ -16,6 +16,7 @@ CHOICES = {
     "task": ("classification", "regression"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
     "dvc_remote": ("none", "local", "s3", "gcs", "azure", "ssh"),
+    "deploy_target": ("release", "container"),
 }
 
 # Import names the generated package must not shadow, and distribution names the project must not take.
@@ -139,6 +140,53 @@ def check_remote_url() -> str | None:
     return None
 
 
+CRON_FIELDS = (  # name, lowest, highest, names allowed in place of numbers
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("day of week", 0, 6, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
+)
+CRON_ITEM = re.compile(r"^(\*|\w+(?:-\w+)?)(?:/(\d+))?$")
+
+
+def cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
+    if text.isdigit():
+        return int(text) if low <= int(text) <= high else None
+    return names.index(text.lower()) + low if text.lower() in names else None
+
+
+def check_cron_field(text: str, name: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
+    for item in text.split(","):
+        match = CRON_ITEM.match(item)
+        if not match:
+            return f"its {name} field '{text}' is not a number, range, list or step"
+        span, step = match.groups()
+        if step is not None and int(step) == 0:
+            return f"its {name} field '{text}' has a step of 0"
+        if span != "*" and any(cron_value(v, low, high, names) is None for v in span.split("-")):
+            return f"its {name} field '{text}' is outside {low}-{high}"
+    return None
+
+
+def check_retrain_cron() -> str | None:
+    cron = CONTEXT["retrain_cron"]
+    fields = cron.split()
+    if len(fields) != 5:
+        return (
+            f"retrain_cron '{cron}' has {len(fields)} fields, not 5: type minute hour day-of-month month "
+            "day-of-week, e.g. 17 5 * * 1"
+        )
+    for text, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        problem = check_cron_field(text, name, low, high, names)
+        if problem:
+            return f"retrain_cron '{cron}': {problem}: fix it, e.g. 17 5 * * 1 (Mondays 05:17 UTC)"
+    minute = CRON_ITEM.match(fields[0].split(",")[0]).groups()
+    if minute[0] == "*" and int(minute[1] or 1) < 5:
+        return f"retrain_cron '{cron}' runs more often than GitHub allows (every 5 minutes at most): use e.g. 17 5 * * 1"
+    return None
+
+
 CHECKS = (
     lambda: check_text("project_name"),
     lambda: check_text("description"),
@@ -149,6 +197,7 @@ CHECKS = (
     check_github_owner,
     *(lambda field=field: check_choice(field) for field in CHOICES),
     check_remote_url,
+    check_retrain_cron,
 )
 
 

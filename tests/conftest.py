@@ -33,10 +33,12 @@ def tool_env() -> dict[str, str]:
 
 
 def run(
-    command: list[str], cwd: Path, check: bool = True, timeout: float = 900
+    command: list[str], cwd: Path, check: bool = True, timeout: float = 900, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run a command in a baked project; on failure the assertion shows its output."""
-    result = subprocess.run(command, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command, cwd=cwd, env=env or tool_env(), capture_output=True, text=True, timeout=timeout
+    )
     if check:
         assert result.returncode == 0, (
             f"{' '.join(command)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"

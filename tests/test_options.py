@@ -125,6 +125,35 @@ def test_dvc_remote_is_configured_with_its_plugin_locked(baked):
     assert not (project / ".locks").exists()
 
 
+def test_deploy_target_decides_the_image_files_and_jobs(baked):
+    variant, project = baked
+    promote = yaml.safe_load((project / ".github/workflows/promote.yml").read_text())
+    release = yaml.safe_load((project / ".github/workflows/release.yml").read_text())
+    makefile = (project / "Makefile").read_text()
+    if variant["deploy_target"] == "release":
+        assert not (project / "Dockerfile").exists() and not (project / ".dockerignore").exists()
+        assert set(promote["jobs"]) == {"staging", "comment"} and "image" not in release["jobs"]
+        assert "docker" not in makefile
+        return
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"ARG BASE_IMAGE=python:{variant['python_version']}-slim-bookworm" in dockerfile
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^USER 10001$", final_stage, re.MULTILINE), "the service runs as a non-root user"
+    assert "uv sync --locked --no-default-groups" in dockerfile, "the image installs the locked service deps"
+    assert (project / ".dockerignore").read_text().splitlines()[1] == "*", (
+        "the build context is an allow-list"
+    )
+    assert "IMAGE ?= ghcr.io/ada-lovelace/churn-model" in makefile
+    # Pull-request code runs with a read-only token; only the job that runs none of it may push the image.
+    staging, push = promote["jobs"]["staging"], promote["jobs"]["push-image"]
+    assert staging["permissions"] == {"contents": "read"} and "environment" not in staging
+    assert push["permissions"] == {"packages": "write"} and push["environment"] == "staging"
+    assert "make image-push" in [step.get("run") for step in push["steps"]]
+    assert all("make repro" != step.get("run") for step in push["steps"])
+    assert release["jobs"]["image"]["permissions"]["packages"] == "write"
+    assert "image" in release["jobs"]["production"]["needs"]
+
+
 def test_project_starts_as_a_git_repository_on_main(baked):
     _, project = baked
     head = run(["git", "symbolic-ref", "HEAD"], cwd=project).stdout.strip()

@@ -6,6 +6,9 @@ project and run in order.
 
 import hashlib
 import json
+import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -61,6 +64,39 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def image_context(project, context):
+    """The build context Docker would send: only what the allow-list in .dockerignore lets through."""
+    lines = [line for line in (project / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
+    assert lines[0] == "*", ".dockerignore must start by excluding everything"
+    skip = shutil.ignore_patterns("__pycache__")
+    for line in lines[1:]:
+        if line.startswith("!"):
+            source, target = project / line[1:].rstrip("/"), context / line[1:].rstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=skip)
+            else:
+                shutil.copy2(source, target)
+
+
+def build_image_without_docker(project, app):
+    """Run the Dockerfile's steps here: its `uv sync` commands in the build context, then keep only what the
+    final stage copies (/app/.venv and the model). Returns the final stage's command."""
+    dockerfile = (project / "Dockerfile").read_text()
+    image_context(project, app)
+    env = {**tool_env(), "UV_PYTHON": HOST_PYTHON, "UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"}
+    for command in re.findall(r"^RUN (uv sync .*)$", dockerfile, re.MULTILINE):
+        run(shlex.split(command), cwd=app, env=env)
+    for path in app.iterdir():
+        if path.name != ".venv":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    copied = re.findall(r"^COPY (models/\S+) (\S+)$", dockerfile, re.MULTILINE)
+    for source, target in copied:
+        (app / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / source, app / target)
+    return json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1))
+
+
 def set_params(project, **sections):
     params = yaml.safe_load((project / "params.yaml").read_text())
     for section, values in sections.items():
@@ -73,7 +109,13 @@ def project(request, cookies_session):
     """The project of the class's task, baked for the Python running the tests, with a local DVC remote."""
     if HOST_PYTHON not in DEFAULTS["python_version"]:
         pytest.fail(f"the tests need Python {' or '.join(DEFAULTS['python_version'])}, not {HOST_PYTHON}")
-    return bake(cookies_session, task=request.cls.task, python_version=HOST_PYTHON, dvc_remote="local")
+    return bake(
+        cookies_session,
+        task=request.cls.task,
+        python_version=HOST_PYTHON,
+        dvc_remote="local",
+        deploy_target=request.cls.deploy_target,
+    )
 
 
 @pytest.fixture(scope="class")
@@ -83,6 +125,7 @@ def module(project):
 
 class ProjectChecks:
     task: str
+    deploy_target: str
 
     def test_make_setup_installs_the_locked_environment_and_hooks(self, project):
         run(["make", "setup"], cwd=project)
@@ -126,6 +169,40 @@ class ProjectChecks:
             print(f"\n{self.task} /predict load: {result}")
             assert result.requests == 2000
             assert result.errors == 0
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    def test_image_steps_serve_the_model_and_pass_the_http_smoke_test(self, project, module, tmp_path):
+        if self.deploy_target != "container":
+            pytest.skip("only the container deploy target builds an image")
+        app = tmp_path / "app"
+        command = build_image_without_docker(project, app)
+        assert not (app / ".venv" / "bin" / "dvc").exists(), (
+            "the image installs the service's dependencies only"
+        )
+        port = free_port()
+        command = [{"0.0.0.0": "127.0.0.1", "8000": str(port)}.get(word, word) for word in command]
+        env = {**tool_env(), "PATH": f"{app / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+        server = subprocess.Popen(
+            command, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            smoke = [
+                "uv",
+                "run",
+                "--locked",
+                "python",
+                "-m",
+                module,
+                "smoke",
+                "--url",
+                f"http://127.0.0.1:{port}",
+            ]
+            result = run(smoke, cwd=project)
+            assert result.stdout.startswith(
+                f"Smoke test passed: the service at http://127.0.0.1:{port} is healthy"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -183,8 +260,10 @@ class ProjectChecks:
 @pytest.mark.slow
 class TestClassificationProject(ProjectChecks):
     task = "classification"
+    deploy_target = "release"
 
 
 @pytest.mark.slow
 class TestRegressionProject(ProjectChecks):
     task = "regression"
+    deploy_target = "container"

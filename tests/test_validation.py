@@ -47,6 +47,18 @@ BAD_ANSWERS = [
         "dvc_remote_url '~/store' is not a local directory",
     ),
     ({"dvc_remote": "s3", "dvc_remote_url": ""}, "dvc_remote_url is empty for the s3 remote"),
+    ({"retrain_cron": "5 * * *"}, "retrain_cron '5 * * *' has 4 fields, not 5"),
+    ({"retrain_cron": "60 5 * * 1"}, "retrain_cron '60 5 * * 1': its minute field '60' is outside 0-59"),
+    (
+        {"retrain_cron": "0 5 * * mon-fry"},
+        "retrain_cron '0 5 * * mon-fry': its day of week field 'mon-fry' is outside 0-6",
+    ),
+    (
+        {"retrain_cron": "0 5 ? * 1"},
+        "retrain_cron '0 5 ? * 1': its day of month field '?' is not a number, range, list or step",
+    ),
+    ({"retrain_cron": "0 */0 * * 1"}, "retrain_cron '0 */0 * * 1': its hour field '*/0' has a step of 0"),
+    ({"retrain_cron": "*/2 * * * *"}, "retrain_cron '*/2 * * * *' runs more often than GitHub allows"),
 ]
 
 # Cookiecutter itself refuses a value outside a choice list given on the command line; a replay file (or a
@@ -56,6 +68,7 @@ BAD_CHOICES = [
     ("task", "clustering", "task 'clustering' is not one of classification, regression"),
     ("license", "GPL", "license 'GPL' is not one of MIT, Apache-2.0, BSD-3-Clause, proprietary"),
     ("dvc_remote", "ftp", "dvc_remote 'ftp' is not one of none, local, s3, gcs, azure, ssh"),
+    ("deploy_target", "lambda", "deploy_target 'lambda' is not one of release, container"),
 ]
 REPLAY_DEFAULTS = {
     **{key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items()},

@@ -1,13 +1,23 @@
 """The HTTP service: health, predictions for valid rows, 422 naming the field for anything else."""
 
 import json
+import socket
+import threading
+import time
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.module_name }} import data, paths, prepare, serve, train
+from {{ cookiecutter.module_name }} import (
+    UserError,
+    data,
+    paths,
+    prepare,
+    serve,
+    train,
+)
 
 
 @pytest.fixture
@@ -79,3 +89,38 @@ def test_unseen_category_is_refused_naming_the_field(params, tmp_path):
     assert field_errors(client.post("/predict", json={"rows": [{**row, "city": "west"}]})) == [
         ("city", "literal_error")
     ]
+
+
+@pytest.fixture
+def running_service(trained):
+    """The service on a free loopback port, in a thread, as `serve` runs it."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(serve.create_app(), host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_http_smoke_checks_the_served_model_and_its_predictions(running_service, trained):
+    result = serve.smoke_http(trained.data.target, running_service, wait=5)
+    assert result.startswith(f"Smoke test passed: the service at {running_service} is healthy")
+
+
+def test_http_smoke_refuses_a_service_with_another_model(running_service, trained):
+    paths.MODEL.write_bytes(paths.MODEL.read_bytes() + b"\0")  # the local model is no longer the served one
+    with pytest.raises(UserError, match=r"serves a model with sha256 \w+, not models/model.skops: rebuild"):
+        serve.smoke_http(trained.data.target, running_service, wait=5)
+
+
+def test_http_smoke_names_an_unreachable_service(trained):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(UserError, match=r"/health is unreachable .* after 1 s: is the service running\?"):
+        serve.smoke_http(trained.data.target, url, wait=1)

@@ -76,6 +76,8 @@ def parser() -> argparse.ArgumentParser:
 
     smoke = commands.add_parser("smoke", help="load the model as the service does and score sample rows")
     smoke.add_argument("--output", type=Path, help="also write the result to this markdown file")
+    smoke.add_argument("--url", help="smoke-test the service running at this URL over HTTP instead")
+    smoke.add_argument("--wait", type=float, default=60, help="seconds to wait for the service's /health")
     smoke.set_defaults(handler=run_smoke)
 
     comment = commands.add_parser("comment", help="post a markdown file as a pull-request comment (CI)")
@@ -148,7 +150,8 @@ def run_promote(args: argparse.Namespace) -> None:
 def run_smoke(args: argparse.Namespace) -> None:
     from . import config, files, serve
 
-    result = serve.smoke(config.load().data.target)
+    target = config.load().data.target
+    result = serve.smoke_http(target, args.url, args.wait) if args.url else serve.smoke(target)
     print(result)
     if args.output:
         files.write_text(f"### Staging: smoke test of the candidate model\n\n{result}\n", args.output)

@@ -6,7 +6,11 @@ does not fit gets 422 with the field named. The model is loaded with skops' trus
 """
 
 import hashlib
+import json
 import re
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,7 +84,7 @@ def smoke(target: str, rows: int = 20) -> str:
     """Load the model as the service does, push sample test rows through the request schema, score them."""
     model = files.load_model(paths.MODEL)
     Row = row_model(feature_schema(model))
-    sample = pd.read_parquet(paths.TEST).drop(columns=[target]).head(rows)
+    sample = sample_rows(target, rows)
     try:
         validated = [Row.model_validate(record) for record in sample.to_dict(orient="records")]
     except ValidationError as error:
@@ -88,16 +92,72 @@ def smoke(target: str, rows: int = 20) -> str:
             f"smoke test: a test row does not fit the request schema: {error.errors()[0]['msg']}"
         ) from None
     frame = pd.DataFrame([row.model_dump(by_alias=True) for row in validated], columns=list(sample.columns))
-    predictions = np.asarray(model.predict(frame))
-    if len(predictions) != len(sample) or (
-        predictions.dtype.kind == "f" and not np.isfinite(predictions).all()
-    ):
-        raise UserError("smoke test: the model did not return one finite prediction per row")
-    digest = hashlib.sha256(paths.MODEL.read_bytes()).hexdigest()
+    check_predictions(model.predict(frame), len(sample))
     return (
-        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{digest[:12]}`) with trusted types only, validated "
-        f"{len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
+        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{model_digest()[:12]}`) with trusted types only, "
+        f"validated {len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
     )
+
+
+def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
+    """Smoke-test a running service: it serves this model (same sha256) and scores sample test rows."""
+    url = url.rstrip("/")
+    health = wait_for_health(url, wait)
+    if health.get("model_sha256") != model_digest():
+        raise UserError(
+            f"smoke test: {url} serves a model with sha256 {health.get('model_sha256')}, not {paths.MODEL}: "
+            "rebuild the image after make repro"
+        )
+    sample = sample_rows(target, rows)
+    records = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
+    status, answer = http_json(f"{url}/predict", {"rows": records})
+    if status != 200:
+        raise UserError(f"smoke test: POST {url}/predict answered {status}: {answer}")
+    check_predictions(answer.get("predictions", []), len(sample))
+    return (
+        f"Smoke test passed: the service at {url} is healthy, serves `{paths.MODEL}` (sha256 "
+        f"`{model_digest()[:12]}`) and answered POST /predict with one prediction for each of {len(sample)} test rows."
+    )
+
+
+def sample_rows(target: str, rows: int) -> pd.DataFrame:
+    return pd.read_parquet(paths.TEST).drop(columns=[target]).head(rows)
+
+
+def check_predictions(predictions, expected: int) -> None:
+    values = np.asarray(predictions)
+    if len(values) != expected or (values.dtype.kind == "f" and not np.isfinite(values).all()):
+        raise UserError("smoke test: the model did not return one finite prediction per row")
+
+
+def model_digest() -> str:
+    return hashlib.sha256(paths.MODEL.read_bytes()).hexdigest()
+
+
+def wait_for_health(url: str, wait: float) -> dict[str, Any]:
+    """GET /health until it answers 200, for at most `wait` seconds (a container takes a moment to start)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            status, answer = http_json(f"{url}/health")
+            if status == 200:
+                return answer
+            problem = f"answered {status}"
+        except OSError as error:
+            problem = f"is unreachable ({error})"
+        if time.monotonic() >= deadline:
+            raise UserError(f"smoke test: {url}/health {problem} after {wait:g} s: is the service running?")
+        time.sleep(0.5)
+
+
+def http_json(url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")[:500]
 
 
 def run(host: str, port: int) -> None:
