@@ -131,8 +131,10 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     release = yaml.safe_load((project / ".github/workflows/release.yml").read_text())
     makefile = (project / "Makefile").read_text()
     if variant["deploy_target"] == "release":
-        assert not (project / "Dockerfile").exists() and not (project / ".dockerignore").exists()
-        assert set(promote["jobs"]) == {"staging", "comment"} and "image" not in release["jobs"]
+        assert not (project / "Dockerfile").exists()
+        assert not (project / ".dockerignore").exists()
+        assert set(promote["jobs"]) == {"staging", "comment"}
+        assert "image" not in release["jobs"]
         assert "docker" not in makefile
         return
     dockerfile = (project / "Dockerfile").read_text()
@@ -146,10 +148,12 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     assert "IMAGE ?= ghcr.io/ada-lovelace/churn-model" in makefile
     # Pull-request code runs with a read-only token; only the job that runs none of it may push the image.
     staging, push = promote["jobs"]["staging"], promote["jobs"]["push-image"]
-    assert staging["permissions"] == {"contents": "read"} and "environment" not in staging
-    assert push["permissions"] == {"packages": "write"} and push["environment"] == "staging"
+    assert staging["permissions"] == {"contents": "read"}
+    assert "environment" not in staging
+    assert push["permissions"] == {"packages": "write"}
+    assert push["environment"] == "staging"
     assert "make image-push" in [step.get("run") for step in push["steps"]]
-    assert all("make repro" != step.get("run") for step in push["steps"])
+    assert all(step.get("run") != "make repro" for step in push["steps"])
     assert release["jobs"]["image"]["permissions"]["packages"] == "write"
     assert "image" in release["jobs"]["production"]["needs"]
 

@@ -63,9 +63,17 @@ class FakeGitHub:
             self.state.pulls[number] = {
                 "number": number,
                 "state": "open",
-                "head": {"sha": head_sha, "repo": {"full_name": head_repository or self.state.repository}},
+                "head": {
+                    "ref": f"pr-{number}",
+                    "sha": head_sha,
+                    "repo": {"full_name": head_repository or self.state.repository},
+                },
                 "base": {"ref": "main", "repo": {"full_name": self.state.repository}},
             }
+
+    def close_pull_request(self, number: int) -> None:
+        with self.lock:
+            self.state.pulls[number]["state"] = "closed"
 
     def merge_pull_request(self, number: int, merge_sha: str, labels: list[str]) -> None:
         """Record that `merge_sha` on main came from pull request `number`, with these labels."""
@@ -129,6 +137,26 @@ class FakeGitHub:
         self.state.assets[int(match[1])][name] = data
         return 201, {"name": name, "size": len(data)}
 
+    def _create_pull(self, body: dict) -> tuple[int, object]:
+        state = self.state
+        if any(p["head"]["ref"] == body["head"] and p["state"] == "open" for p in state.pulls.values()):
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"message": "A pull request already exists"}],
+            }
+        number = max(state.pulls, default=0) + 1
+        repository = {"full_name": state.repository}
+        state.pulls[number] = {
+            "number": number,
+            "state": "open",
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "head": {"ref": body["head"], "repo": repository},
+            "base": {"ref": body["base"], "repo": repository},
+            "html_url": f"https://github.com/{state.repository}/pull/{number}",
+        }
+        return 201, state.pulls[number]
+
     def _route(self, method: str, path: str, body: dict | None) -> tuple[int, object]:
         state = self.state
         if method == "GET" and (match := re.fullmatch(r"/users/([\w-]+)", path)):
@@ -137,6 +165,10 @@ class FakeGitHub:
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
         rest = path[len(prefix) :]
+        if method == "GET" and rest == "pulls":  # the tests only ask for open pull requests
+            return 200, [pull for pull in state.pulls.values() if pull["state"] == "open"]
+        if method == "POST" and rest == "pulls":
+            return self._create_pull(body)
         if method == "GET" and (match := re.fullmatch(r"pulls/(\d+)", rest)):
             pull = state.pulls.get(int(match[1]))
             return (200, pull) if pull else (404, {"message": "Not Found"})

@@ -29,6 +29,7 @@ class DataConfig:
     path: str
     target: str
     categorical: tuple[str, ...]
+    reference_rows: int
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    p_value: float
+    psi: float
+    share: float
+
+
+@dataclass(frozen=True)
 class Config:
     task: str
     seed: int
@@ -59,6 +67,7 @@ class Config:
     model: ModelConfig
     evaluate: EvaluateConfig
     gate: GateConfig
+    drift: DriftConfig
 
 
 def load(path: Path = paths.PARAMS) -> Config:
@@ -72,6 +81,7 @@ def load(path: Path = paths.PARAMS) -> Config:
         model=_model(_section(raw, "model")),
         evaluate=_evaluate(_section(raw, "evaluate")),
         gate=_gate(_section(raw, "gate")),
+        drift=_drift(_section(raw, "drift")),
     )
 
 
@@ -132,7 +142,8 @@ def _data(section: dict[str, Any]) -> DataConfig:
     categorical = _string_list(section, "data.categorical")
     if target in categorical:
         raise UserError(f"params.yaml: data.categorical lists the target '{target}': remove it from the list")
-    return DataConfig(path=path, target=target, categorical=categorical)
+    reference_rows = _integer(section, "data.reference_rows", minimum=100)
+    return DataConfig(path=path, target=target, categorical=categorical, reference_rows=reference_rows)
 
 
 def _model(section: dict[str, Any]) -> ModelConfig:
@@ -159,3 +170,21 @@ def _gate(section: dict[str, Any]) -> GateConfig:
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         raise UserError(f"params.yaml: gate.tolerance must be a number >= 0, got {tolerance!r}")
     return GateConfig(metric=metric, tolerance=float(tolerance))
+
+
+def _drift(section: dict[str, Any]) -> DriftConfig:
+    psi = _value(section, "drift.psi")
+    if isinstance(psi, bool) or not isinstance(psi, int | float) or psi <= 0:
+        raise UserError(f"params.yaml: drift.psi must be a number > 0, got {psi!r}")
+    return DriftConfig(
+        p_value=_fraction(section, "drift.p_value"),
+        psi=float(psi),
+        share=_share(section, "drift.share"),
+    )
+
+
+def _share(section: dict[str, Any], key: str) -> float:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise UserError(f"params.yaml: {key} must be a number above 0 and at most 1, got {value!r}")
+    return float(value)

@@ -227,3 +227,11 @@ def write_outputs(values: dict) -> None:
         with open(output, "a", encoding="utf-8") as handle:
             handle.write(lines)
     print(lines, end="")
+
+
+def write_summary(markdown: str) -> None:
+    """Append to the job summary (GITHUB_STEP_SUMMARY) when running in GitHub Actions."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")

@@ -13,7 +13,9 @@ def run(config: Config) -> None:
     train, test = split(frame, config)
     files.write_parquet(train, paths.TRAIN)
     files.write_parquet(test, paths.TEST)
-    files.write_json(summarize(frame, train, test, config), paths.DATA_SUMMARY)
+    reference = train.sample(n=min(len(train), config.data.reference_rows), random_state=config.seed)
+    files.write_parquet(reference, paths.REFERENCE)
+    files.write_json(summarize(frame, train, test, reference, config), paths.DATA_SUMMARY)
 
 
 def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -37,14 +39,19 @@ def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFra
         ) from None
 
 
-def summarize(frame: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, config: Config) -> dict:
-    """What the model was trained on: sizes and a content hash, for the pull-request report."""
-    content = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+def summarize(frame, train, test, reference, config: Config) -> dict:
+    """What the model was trained on: sizes and content hashes, for the pull-request report and the drift check."""
     return {
         "source": config.data.path or data.BUNDLED,
         "rows": len(frame),
         "columns": frame.shape[1],
         "train_rows": len(train),
         "test_rows": len(test),
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "sha256": content_hash(frame),
+        "reference_rows": len(reference),
+        "reference_sha256": content_hash(reference),
     }
+
+
+def content_hash(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()

@@ -22,6 +22,11 @@ def tool(name: str, *args: str, cwd: Path | None = None, env: dict | None = None
     return _run([str(Path(sys.executable).parent / name), *args], cwd=cwd, env=env)
 
 
+def command(*args: str) -> str:
+    """Any program on PATH (cml)."""
+    return _run(list(args))
+
+
 def _run(command: list[str], cwd: Path | None = None, env: dict | None = None) -> str:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
