@@ -158,6 +158,12 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     assert "image" in release["jobs"]["production"]["needs"]
 
 
+def test_retrain_cron_reaches_the_schedule(baked):
+    _, project = baked
+    retrain = yaml.safe_load((project / ".github/workflows/retrain.yml").read_text())
+    assert retrain[True]["schedule"] == [{"cron": DEFAULTS["retrain_cron"]}]
+
+
 def test_project_starts_as_a_git_repository_on_main(baked):
     _, project = baked
     head = run(["git", "symbolic-ref", "HEAD"], cwd=project).stdout.strip()

@@ -1,0 +1,96 @@
+"""DVC remotes for real: a local directory, and S3 through dvc-s3 against a moto server on loopback.
+
+Each baked project tracks a file with DVC, pushes it, loses it and its cache, and pulls it back byte for byte.
+The S3 project talks to moto exactly as it would to AWS (the endpoint set with `dvc remote modify --local`, the
+credentials in the AWS_* variables its workflows read from secrets).
+"""
+
+import shutil
+import socket
+
+import pytest
+
+from .conftest import HOST_PYTHON, bake, run, tool_env
+
+pytestmark = pytest.mark.slow
+BUCKET = "churn-model-dvc"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def round_trip(project, env):
+    """dvc add, push, lose the file and the cache, pull: the file comes back from the remote alone."""
+    dvc = ["uv", "run", "--locked", "dvc"]
+    data = project / "data" / "raw" / "batch.csv"
+    data.write_text("".join(f"{i},{i * i}\n" for i in range(5000)))
+    original = data.read_bytes()
+    run([*dvc, "add", "data/raw/batch.csv"], cwd=project, env=env)
+    pushed = run([*dvc, "push", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    assert "1 file pushed" in pushed.stdout
+    data.unlink()
+    shutil.rmtree(project / ".dvc" / "cache")
+    pulled = run([*dvc, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    assert "1 file" in pulled.stdout
+    assert data.read_bytes() == original
+    assert (
+        "in sync" in run([*dvc, "status", "--cloud", "data/raw/batch.csv.dvc"], cwd=project, env=env).stdout
+    )
+
+
+def test_local_directory_remote_round_trip(cookies_session):
+    project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="local")
+    run(["make", "install"], cwd=project)
+    round_trip(project, tool_env())
+    storage = (project / ".." / "churn-model-dvc-storage").resolve()
+    assert any(path.is_file() for path in (storage / "files" / "md5").rglob("*"))
+
+
+def test_s3_remote_round_trip_through_moto(cookies_session, moto_endpoint):
+    import boto3
+
+    project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="s3")
+    env = {**tool_env(), **CREDENTIALS}
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in CREDENTIALS.items() if "KEY" in k}
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    run(["make", "install"], cwd=project)
+    run(
+        [
+            "uv",
+            "run",
+            "--locked",
+            "dvc",
+            "remote",
+            "modify",
+            "--local",
+            "storage",
+            "endpointurl",
+            moto_endpoint,
+        ],
+        cwd=project,
+    )
+    round_trip(project, env)
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys
+    assert all(key.startswith("store/files/md5/") for key in keys)
