@@ -10,7 +10,9 @@ import yaml
 
 from .conftest import DEFAULTS, bake, run
 
-CHOICE_OPTIONS = {name: value for name, value in DEFAULTS.items() if isinstance(value, list)}
+CHOICE_OPTIONS = {
+    name: value for name, value in DEFAULTS.items() if isinstance(value, list) and not name.startswith("_")
+}
 REMOTE_PLUGINS = {
     "none": None,
     "local": None,
@@ -25,6 +27,15 @@ LICENSE_MARKERS = {
     "BSD-3-Clause": "BSD 3-Clause License",
     "proprietary": "All rights reserved.",
 }
+REMOTE_SECRETS = {
+    "none": set(),
+    "local": set(),
+    "s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+    "gcs": {"GCP_CREDENTIALS_JSON"},
+    "azure": {"AZURE_STORAGE_CONNECTION_STRING"},
+    "ssh": {"DVC_SSH_KEY"},
+}
+SECRET_IN_ENV = re.compile(r"^ +(\w+): \$\{\{ secrets\.(\w+) \}\}$", re.MULTILINE)
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
 
 
@@ -156,6 +167,20 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     assert all(step.get("run") != "make repro" for step in push["steps"])
     assert release["jobs"]["image"]["permissions"]["packages"] == "write"
     assert "image" in release["jobs"]["production"]["needs"]
+
+
+def test_remote_credentials_come_from_secrets_through_env_only_and_are_documented(baked):
+    variant, project = baked
+    texts = [path.read_text() for path in (project / ".github" / "workflows").glob("*.yml")]
+    in_env = [match for text in texts for match in SECRET_IN_ENV.findall(text)]
+    uses = sum(len(re.findall(r"\$\{\{[^}]*\bsecrets\.", text)) for text in texts)
+    assert uses == len(in_env), "a secret used outside a job's env"
+    expected = REMOTE_SECRETS[variant["dvc_remote"]]
+    assert {secret for _, secret in in_env} == expected | {"RETRAIN_TOKEN"}
+    assert all(variable == secret for variable, secret in in_env if secret != "RETRAIN_TOKEN")
+    readme = (project / "README.md").read_text()
+    for secret in expected | {"RETRAIN_TOKEN"}:
+        assert f"`{secret}`" in readme, f"the README does not say how to create {secret}"
 
 
 def test_retrain_cron_reaches_the_schedule(baked):

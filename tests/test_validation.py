@@ -71,7 +71,10 @@ BAD_CHOICES = [
     ("deploy_target", "lambda", "deploy_target 'lambda' is not one of release, container"),
 ]
 REPLAY_DEFAULTS = {
-    **{key: value[0] if isinstance(value, list) else value for key, value in DEFAULTS.items()},
+    **{
+        key: value[0] if isinstance(value, list) and not key.startswith("_") else value
+        for key, value in DEFAULTS.items()
+    },
     "project_slug": "churn-model",
     "module_name": "churn_model",
     "github_owner": "ada-lovelace",
