@@ -4,7 +4,8 @@ The project's data is a real `dvc import-url` of a file outside the repository (
 a local directory, so `dvc pull`, `dvc update` and `dvc push` run for real. In order, on one project: a schedule
 with unchanged data writes a summary and opens nothing; the source then receives a drifted batch, and the next
 schedule retrains and opens one pull request through CML (the stand-in) with the drift table and the metric diff;
-a third schedule, with that pull request still open, opens no second one.
+a third schedule, with that pull request still open, opens no second one. Once it is closed, a forced dispatch
+on unchanged data retrains but has nothing to propose, and a `new-data` repository dispatch opens the next one.
 """
 
 import pytest
@@ -109,3 +110,27 @@ def test_second_schedule_while_the_pull_request_is_open_opens_none(project, harn
     assert "Data drift" not in result.output, "no drift check while a retraining pull request is open"
     assert len(api.state.pulls) == 1
     assert retrain_branches(harness) == ["retrain/102"]
+
+
+def dispatch(harness, project, event, payload):
+    sha = git("rev-parse", "HEAD", cwd=project)
+    result, _ = harness.act(event, payload, "retrain.yml", sha)
+    assert result.returncode == 0, result.output[-5000:]
+    return result
+
+
+def test_forced_dispatch_with_unchanged_data_retrains_but_opens_nothing(project, harness, api, source):
+    api.close_pull_request(1)
+    write_source(project, source, "bundled")
+    forced = {"inputs": {"force": "true"}}  # the payload carries inputs as strings, as GitHub's does
+    result = dispatch(harness, project, "workflow_dispatch", forced)
+    assert "Data drift: no drift" in result.output
+    assert "nothing changed: no pull request" in result.output
+    assert [pull["state"] for pull in api.state.pulls.values()] == ["closed"]
+
+
+def test_new_data_dispatch_opens_a_pull_request(project, harness, api, source):
+    write_source(project, source, "drifted")
+    dispatch(harness, project, "repository_dispatch", {"action": "new-data", "client_payload": {}})
+    opened = [pull for pull in api.state.pulls.values() if pull["state"] == "open"]
+    assert [pull["head"]["ref"] for pull in opened] == ["retrain/105"]
