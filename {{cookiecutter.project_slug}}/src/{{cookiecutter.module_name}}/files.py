@@ -5,6 +5,7 @@ failed or killed run leaves either the old file or the new one, never half of on
 skops, which loads only the types it is told to trust, never arbitrary pickled code.
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,6 +17,11 @@ from typing import Any
 from . import UserError
 
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as release checksums and the service's /health report it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @contextmanager

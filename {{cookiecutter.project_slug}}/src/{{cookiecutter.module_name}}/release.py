@@ -6,14 +6,12 @@ Publishing them is `github.publish_release` (standard library only). `promote` a
 GTO (a tag `model#prod#N`), the production deployment of a model released as GitHub Release assets.
 """
 
-import hashlib
 import json
-from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from . import UserError, compare, config, evaluate, paths
+from . import UserError, compare, config, evaluate, files, paths
 from .register import ARTIFACT
 from .shell import git, show, tool
 
@@ -43,14 +41,10 @@ def assets(tag: str) -> None:
     (directory / paths.METRICS.name).write_text(paths.METRICS.read_text())
     (directory / "model-card.md").write_text(model_card(tag, measured), encoding="utf-8")
     assets = sorted(p for p in directory.iterdir() if p.name != "SHA256SUMS")
-    (directory / "SHA256SUMS").write_text("".join(f"{_sha256(p)}  {p.name}\n" for p in assets))
+    (directory / "SHA256SUMS").write_text("".join(f"{files.sha256(p)}  {p.name}\n" for p in assets))
     print(
         f"{tag}: metrics reproduced; assets in {directory}/: {', '.join(p.name for p in assets)}, SHA256SUMS"
     )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def model_card(tag: str, metrics: dict) -> str:

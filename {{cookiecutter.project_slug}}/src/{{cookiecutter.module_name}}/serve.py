@@ -5,7 +5,6 @@ null, which the pipeline imputes) and categorical ones as one of the categories 
 does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
 """
 
-import hashlib
 import json
 import re
 import time
@@ -26,7 +25,7 @@ MAX_ROWS = 1000
 
 def create_app(model_path: Path = paths.MODEL) -> FastAPI:
     model = files.load_model(model_path)
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    digest = files.sha256(model_path)
     features = feature_schema(model)
     Row = row_model(features)
     Request = create_model(
@@ -94,8 +93,8 @@ def smoke(target: str, rows: int = 20) -> str:
     frame = pd.DataFrame([row.model_dump(by_alias=True) for row in validated], columns=list(sample.columns))
     check_predictions(model.predict(frame), len(sample))
     return (
-        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{model_digest()[:12]}`) with trusted types only, "
-        f"validated {len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
+        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{files.sha256(paths.MODEL)[:12]}`) with trusted types "
+        f"only, validated {len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
     )
 
 
@@ -103,7 +102,8 @@ def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
     """Smoke-test a running service: it serves this model (same sha256) and scores sample test rows."""
     url = url.rstrip("/")
     health = wait_for_health(url, wait)
-    if health.get("model_sha256") != model_digest():
+    digest = files.sha256(paths.MODEL)
+    if health.get("model_sha256") != digest:
         raise UserError(
             f"smoke test: {url} serves a model with sha256 {health.get('model_sha256')}, not {paths.MODEL}: "
             "rebuild the image after make repro"
@@ -116,7 +116,7 @@ def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
     check_predictions(answer.get("predictions", []), len(sample))
     return (
         f"Smoke test passed: the service at {url} is healthy, serves `{paths.MODEL}` (sha256 "
-        f"`{model_digest()[:12]}`) and answered POST /predict with one prediction for each of {len(sample)} test rows."
+        f"`{digest[:12]}`) and answered POST /predict with one prediction for each of {len(sample)} test rows."
     )
 
 
@@ -128,10 +128,6 @@ def check_predictions(predictions, expected: int) -> None:
     values = np.asarray(predictions)
     if len(values) != expected or (values.dtype.kind == "f" and not np.isfinite(values).all()):
         raise UserError("smoke test: the model did not return one finite prediction per row")
-
-
-def model_digest() -> str:
-    return hashlib.sha256(paths.MODEL.read_bytes()).hexdigest()
 
 
 def wait_for_health(url: str, wait: float) -> dict[str, Any]:
