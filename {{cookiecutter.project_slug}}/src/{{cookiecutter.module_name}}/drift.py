@@ -197,7 +197,9 @@ def compare_series(reference: pd.Series, current: pd.Series, config: Config, thr
     """The target or the predictions: numeric for regression, categorical (the classes) for classification."""
     if config.task == "classification":
         return compare_categorical(reference, current, thresholds)
-    return compare_numeric(reference.to_frame(), current.to_frame(reference.name), thresholds)[0]
+    return compare_column(
+        str(reference.name), *(s.to_numpy(dtype=float) for s in (reference, current)), thresholds
+    )
 
 
 def result(column, kind, test, statistic, p_value, psi, thresholds) -> Result:
