@@ -17,4 +17,3 @@ REPORT_SUMMARY = Path("reports/report.json")
 SMOKE = Path("reports/smoke.md")
 RELEASE_ASSETS = Path("dist")
 DRIFT = Path("reports/drift")
-RETRAIN_BODY = DRIFT / "pull-request.md"

@@ -41,8 +41,8 @@ def status() -> None:
 
 
 def changed_files() -> list[str]:
-    status = shell.git("status", "--porcelain", "--", *CHANGED_FILES)
-    return [line[3:] for line in status.splitlines()]
+    porcelain = shell.git("status", "--porcelain", "--", *CHANGED_FILES)
+    return [line[3:] for line in porcelain.splitlines()]
 
 
 def body(drift_summary: dict, metrics_diff: str, with_token: bool) -> str:
