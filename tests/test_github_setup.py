@@ -24,7 +24,11 @@ def test_environments_and_ruleset_are_applied_idempotently(cookies_session):
     assert "environment production: 1 required reviewer(s)" in runs[0].stdout
     assert "ruleset main: created" in runs[0].stdout
     assert "ruleset main: updated" in runs[1].stdout
-    assert sorted(state.environments) == ["production", "staging"]
+    assert sorted(state.environments) == ["automation", "production", "staging"]
+    assert "environment automation: 0 required reviewer(s), only from main" in runs[1].stdout
+    assert [policy["name"] for policy in state.environments["automation"]["branch_policies"]] == ["main"], (
+        "the secrets of register.yml and retrain.yml are readable from main only, and the policy is added once"
+    )
     assert state.environments["production"]["reviewers"] == [
         {"type": "User", "id": 5000 + len("ada-lovelace")}
     ]
@@ -32,6 +36,7 @@ def test_environments_and_ruleset_are_applied_idempotently(cookies_session):
     (ruleset,) = state.rulesets.values()
     rules = {rule["type"]: rule.get("parameters", {}) for rule in ruleset["rules"]}
     assert rules["pull_request"]["required_approving_review_count"] == 1
+    assert rules["pull_request"]["require_code_owner_review"] is True
     assert rules["required_status_checks"]["required_status_checks"] == [{"context": "model-gate"}]
     assert [r.method for r in state.requests if "/rulesets" in r.path] == ["GET", "POST", "GET", "PUT"]
     assert {r.path.split("/")[1] for r in state.requests} == {"repos", "users"}

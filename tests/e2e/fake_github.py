@@ -1,9 +1,10 @@
 """A loopback fake of the GitHub REST API: the few endpoints the generated workflows and CML call.
 
-It keeps pull requests, issue comments and commit statuses in memory and records every request, so a test can
-assert exactly what a workflow would have posted. Requests without a token are refused, as GitHub does.
+It keeps pull requests, comments, statuses, releases and attestations in memory and records every request, so a
+test can assert exactly what a workflow would have posted. Requests without a token are refused, as GitHub does.
 """
 
+import base64
 import json
 import re
 import threading
@@ -30,6 +31,7 @@ class State:
     environments: dict[str, dict] = field(default_factory=dict)
     rulesets: dict[int, dict] = field(default_factory=dict)
     assets: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    attestations: dict[int, dict] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     next_id: int = 1000
 
@@ -38,6 +40,12 @@ class State:
 
     def writes(self) -> list[Request]:
         return [request for request in self.requests if request.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def attested_digests(bundle: dict) -> set[str]:
+    """The SHA-256 digests of the subjects of an attestation bundle's in-toto statement."""
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    return {subject["digest"]["sha256"] for subject in statement["subject"]}
 
 
 class FakeGitHub:
@@ -213,9 +221,35 @@ class FakeGitHub:
         if method == "GET" and (match := re.fullmatch(r"releases/(\d+)/assets", rest)):
             files = state.assets.get(int(match[1]), {})
             return 200, [{"name": name, "size": len(data)} for name, data in files.items()]
+        if method == "POST" and rest == "attestations":
+            state.next_id += 1
+            state.attestations[state.next_id] = body["bundle"]
+            return 201, {"id": state.next_id}
+        if method == "GET" and (match := re.fullmatch(r"attestations/sha256:([0-9a-f]{64})", rest)):
+            found = [
+                {"bundle": bundle}
+                for bundle in state.attestations.values()
+                if match[1] in attested_digests(bundle)
+            ]
+            return 200, {"attestations": found}
         if method == "PUT" and (match := re.fullmatch(r"environments/([\w-]+)", rest)):
-            state.environments[match[1]] = {"name": match[1], **body}
+            policies = state.environments.get(match[1], {}).get("branch_policies", [])
+            state.environments[match[1]] = {"name": match[1], **body, "branch_policies": policies}
             return 200, state.environments[match[1]]
+        if match := re.fullmatch(r"environments/([\w-]+)/deployment-branch-policies", rest):
+            environment = state.environments.get(match[1])
+            if environment is None or not (environment["deployment_branch_policy"] or {}).get(
+                "custom_branch_policies"
+            ):
+                return 404, {"message": "Not Found"}
+            policies = environment["branch_policies"]
+            if method == "GET":
+                return 200, {"total_count": len(policies), "branch_policies": policies}
+            if any(policy["name"] == body["name"] for policy in policies):
+                return 422, {"message": "Validation Failed"}
+            state.next_id += 1
+            policies.append({"id": state.next_id, **body})
+            return 201, policies[-1]
         if rest == "rulesets" and method == "GET":
             return 200, [{"id": ruleset_id, "name": r["name"]} for ruleset_id, r in state.rulesets.items()]
         if rest == "rulesets" and method == "POST":

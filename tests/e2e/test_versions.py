@@ -1,7 +1,7 @@
 """Versions under act: registration on merge (GTO, real tags), release from a tag, rollback by hand.
 
 In order, on one project: merges register versions with the labelled bump; the newest version is released
-(checked, published, put in production) and a re-run changes nothing; production is rolled back; and a tag whose
+(checked, published, attested, put in production) and a re-run changes nothing; production is rolled back; and a tag whose
 committed metrics were tampered with is refused.
 """
 
@@ -11,6 +11,7 @@ import pytest
 
 from ..conftest import run
 from .conftest import BETTER, REPOSITORY, set_model
+from .fake_github import attested_digests
 from .harness import git
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,8 @@ def test_bump_follows_the_pull_request_label(project, harness, api, number, labe
 
 def release_run(harness, tag):
     sha = git("rev-list", "-n", "1", tag, cwd=harness.origin)
-    event = {"ref": f"refs/tags/{tag}", "after": sha, "repository": {"full_name": REPOSITORY}}
+    repository = {"full_name": REPOSITORY, "visibility": "public"}  # attestations need a public repository
+    event = {"ref": f"refs/tags/{tag}", "after": sha, "repository": repository}
     result, _ = harness.act("push", event, "release.yml", sha)
     return result
 
@@ -99,6 +101,10 @@ def test_tag_releases_checked_assets_and_assigns_production(project, harness, ap
     assert sums == {
         name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"
     }
+    (attestation,) = api.state.attestations.values()
+    assert attested_digests(attestation) == set(sums.values()), (
+        "one provenance attestation covers every asset"
+    )
     card = assets["model-card.md"].decode()
     assert card.startswith("# Model card: model@v1.1.0")
     assert "| roc_auc |" in card
@@ -113,6 +119,9 @@ def test_release_rerun_changes_nothing(harness, api):
     assert result.returncode == 0, result.output[-4000:]
     assert result.output.count("already published") == 4
     assert "model v1.1.0 is already in prod: nothing to do" in result.output
+    assert "uploaded=false" in result.output
+    assert "[release/build provenance" not in result.output, "nothing was published, so nothing is attested"
+    assert len(api.state.attestations) == 1
     assert [r for r in api.state.requests if r.path.startswith("/uploads/")] == uploads_before
     assert len([r for r in api.state.releases.values() if r["tag_name"] == "model@v1.1.0"]) == 1
     assert prod_tags(harness) == ["model#prod#1"]

@@ -34,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     for name, summary in STAGES.items():
         commands.add_parser(name, help=summary, description=summary).set_defaults(handler=run_stage)
 
+    check_params = commands.add_parser(
+        "check-params", help="check params.yaml, the estimator's arguments included, without running anything"
+    )
+    check_params.set_defaults(handler=run_check_params)
+
     report = commands.add_parser("report", help="write reports/report.md: the candidate against the champion")
     report.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
     report.add_argument(
@@ -68,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--tag", required=True)
     publish.add_argument("--dir", type=Path, default=Path("dist"))
     publish.set_defaults(handler=run_publish_release)
+
+    attested = commands.add_parser(
+        "attestation-status", help="does any release asset still lack a provenance attestation? (CI)"
+    )
+    attested.add_argument("--dir", type=Path, default=Path("dist"))
+    attested.set_defaults(handler=run_attestation_status)
 
     promote = commands.add_parser("promote", help="assign a version to a stage with GTO, e.g. prod")
     promote.add_argument("--version", required=True, help="e.g. v1.2.0")
@@ -140,6 +151,14 @@ def run_stage(args: argparse.Namespace) -> None:
     stage.run(config.load())
 
 
+def run_check_params(args: argparse.Namespace) -> None:
+    from . import config, paths, train
+
+    settings = config.load()
+    train.estimator(settings.model, settings.seed)
+    print(f"{paths.PARAMS}: ok")
+
+
 def run_report(args: argparse.Namespace) -> None:
     from . import config, paths, report
 
@@ -169,6 +188,12 @@ def run_publish_release(args: argparse.Namespace) -> None:
     from . import github
 
     github.publish_release(args.tag, args.dir)
+
+
+def run_attestation_status(args: argparse.Namespace) -> None:
+    from . import github
+
+    github.attestation_status(args.dir)
 
 
 def run_promote(args: argparse.Namespace) -> None:

@@ -43,9 +43,9 @@ class Result:
 def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=None) -> dict:
     """Compare every feature, and the target and predictions where available; return the drift summary."""
     target = config.data.target
-    features = feature_columns(reference, current, target)
     if current.empty:
         raise UserError("the current data has no rows: nothing to compare with the reference")
+    features = feature_columns(reference, current, target)
     thresholds = config.drift
     categorical = [c for c in features if c in config.data.categorical or not is_numeric(reference[c])]
     numeric = [c for c in features if c not in categorical]

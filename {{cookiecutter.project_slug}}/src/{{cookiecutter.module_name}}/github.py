@@ -171,6 +171,7 @@ def publish_release(tag: str, directory: Path) -> None:
         "POST", "releases", {"tag_name": tag, "name": tag, "body": release_notes(directory)}
     )
     existing = {asset["name"]: asset for asset in api("GET", f"releases/{release['id']}/assets")}
+    uploaded = False
     for path in sorted(directory.iterdir()):
         if path.name in existing:
             if existing[path.name]["size"] != path.stat().st_size:
@@ -181,7 +182,9 @@ def publish_release(tag: str, directory: Path) -> None:
             continue
         target = release["upload_url"].split("{")[0] + "?" + urllib.parse.urlencode({"name": path.name})
         upload(target, path.read_bytes())
+        uploaded = True
         print(f"{path.name}: published")
+    write_outputs({"uploaded": str(uploaded).lower()})  # only assets this run uploaded get an attestation
 
 
 def find_release(tag: str) -> dict | None:
@@ -194,6 +197,27 @@ def find_release(tag: str) -> dict | None:
 def release_notes(directory: Path) -> str:
     card = (directory / "model-card.md").read_text(encoding="utf-8")
     return f"{card}\n## Checksums (SHA-256)\n```\n{(directory / 'SHA256SUMS').read_text()}```\n"
+
+
+def attestation_status(directory: Path) -> None:
+    """Say (step output `needed`) whether any asset listed in SHA256SUMS still lacks a provenance attestation."""
+    checksums = directory / "SHA256SUMS"
+    if not checksums.is_file():
+        raise UserError(f"{checksums} is missing: download the release-assets artifact of this run first")
+    missing = [
+        name
+        for digest, name in (line.split(maxsplit=1) for line in checksums.read_text().splitlines() if line)
+        if not _attestations(digest)
+    ]
+    print(f"without an attestation: {', '.join(missing)}" if missing else "every asset is already attested")
+    write_outputs({"needed": str(bool(missing)).lower()})
+
+
+def _attestations(digest: str) -> list:
+    try:
+        return api("GET", f"attestations/sha256:{digest}").get("attestations", [])
+    except NotFound:
+        return []
 
 
 def comment(number: int, body: str) -> None:

@@ -18,7 +18,8 @@ NO_TOKEN_NOTE = (
     "> [!NOTE]\n"
     "> This pull request was opened with the workflow's `GITHUB_TOKEN`, so GitHub starts no workflow for it and the "
     "model report will not come by itself. Close and reopen the pull request to start it, or add a `RETRAIN_TOKEN` "
-    "secret (a GitHub App token or a fine-grained token with contents and pull requests write) so that the next "
+    "secret to the `automation` environment (a GitHub App token or a fine-grained token with contents and pull "
+    "requests write) so that the next "
     "retraining pull request gets its report straight away."
 )
 

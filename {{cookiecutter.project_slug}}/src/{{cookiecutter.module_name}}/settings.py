@@ -1,8 +1,8 @@
-"""Repository settings as code: the staging and production environments and the ruleset of main.
+"""Repository settings as code: the environments (staging, production, automation) and the ruleset of main.
 
 `make github-setup` applies .github/settings/*.json through the REST API. Applying them again changes nothing
-new: environments are PUT, and the ruleset is updated in place when one with the same name exists.
-Standard library only.
+new: environments are PUT, an environment's allowed branches are added only when missing, and the ruleset is
+updated in place when one with the same name exists. Standard library only.
 """
 
 import json
@@ -16,9 +16,13 @@ SETTINGS = Path(".github/settings")
 def apply(directory: Path = SETTINGS) -> None:
     environments = json.loads((directory / "environments.json").read_text(encoding="utf-8"))
     for name, settings in environments.items():
-        body = {**settings, "reviewers": [_reviewer(reviewer) for reviewer in settings.get("reviewers", [])]}
+        branches = settings.get("branches", [])
+        body = {key: value for key, value in settings.items() if key != "branches"}
+        body["reviewers"] = [_reviewer(reviewer) for reviewer in settings.get("reviewers", [])]
         github.api("PUT", f"environments/{name}", body)
-        print(f"environment {name}: {len(body['reviewers'])} required reviewer(s)")
+        _allow_branches(name, branches)
+        only = f", only from {', '.join(branches)}" if branches else ""
+        print(f"environment {name}: {len(body['reviewers'])} required reviewer(s){only}")
     ruleset = json.loads((directory / "ruleset-main.json").read_text(encoding="utf-8"))
     existing = [r for r in github.api("GET", "rulesets") if r.get("name") == ruleset["name"]]
     if existing:
@@ -27,6 +31,17 @@ def apply(directory: Path = SETTINGS) -> None:
     else:
         github.api("POST", "rulesets", ruleset)
         print(f"ruleset {ruleset['name']}: created")
+
+
+def _allow_branches(environment: str, branches: list[str]) -> None:
+    """The branches allowed to deploy to (and read the secrets of) an environment with custom branch policies."""
+    if not branches:
+        return
+    path = f"environments/{environment}/deployment-branch-policies"
+    existing = {policy["name"] for policy in github.api("GET", path)["branch_policies"]}
+    for branch in branches:
+        if branch not in existing:
+            github.api("POST", path, {"name": branch, "type": "branch"})
 
 
 def _reviewer(reviewer: dict) -> dict:
