@@ -2,7 +2,7 @@
 
 Each case runs the command a user would (`make repro`, `python -m <module> ...`, or POST /predict on the running
 service) and must end in exactly its line, a non-zero exit and no traceback, with the model, the metrics, dvc.lock
-and the raw data byte for byte as they were. docs/bad-inputs.md is generated from the same list.
+and the raw and prepared data byte for byte as they were. docs/bad-inputs.md is generated from the same list.
 """
 
 import hashlib
@@ -47,7 +47,7 @@ def module(project):
 
 
 def snapshot(project):
-    paths = [project / name for name in KEPT] + sorted((project / "data" / "raw").rglob("*"))
+    paths = [project / name for name in KEPT] + sorted((project / "data").rglob("*"))
     return {str(path.relative_to(project)): _digest(path) for path in paths if path.is_file()}
 
 

@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     check_params = commands.add_parser(
         "check-params", help="check params.yaml, the estimator's arguments included, without running anything"
     )
+    check_params.add_argument(
+        "--data", action="store_true", help="also read, validate and split the data it points at"
+    )
     check_params.set_defaults(handler=run_check_params)
 
     report = commands.add_parser("report", help="write reports/report.md: the candidate against the champion")
@@ -156,7 +159,13 @@ def run_check_params(args: argparse.Namespace) -> None:
 
     settings = config.load()
     train.estimator(settings.model, settings.seed)
-    print(f"{paths.PARAMS}: ok")
+    checked = str(paths.PARAMS)
+    if args.data:
+        from . import data, prepare
+
+        prepare.split(data.load(settings.data), settings)
+        checked += f" and {settings.data.path or data.BUNDLED}"
+    print(f"{checked}: ok")
 
 
 def run_report(args: argparse.Namespace) -> None:
