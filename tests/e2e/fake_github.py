@@ -53,6 +53,7 @@ class FakeGitHub:
 
     def __init__(self, repository: str):
         self.state = State(repository)
+        self.failing_uploads: set[str] = set()  # asset names whose next upload fails with 502
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -79,6 +80,10 @@ class FakeGitHub:
                 "base": {"ref": "main", "repo": {"full_name": self.state.repository}},
             }
 
+    def fail_next_upload(self, name: str) -> None:
+        """The next upload of asset `name` fails, as GitHub's upload host sometimes does."""
+        self.failing_uploads.add(name)
+
     def close_pull_request(self, number: int) -> None:
         with self.lock:
             self.state.pulls[number]["state"] = "closed"
@@ -97,7 +102,7 @@ class FakeGitHub:
                 pass
 
             def _respond(self, status: int, payload) -> None:
-                data = json.dumps(payload).encode()
+                data = b"" if status == 204 else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -133,6 +138,9 @@ class FakeGitHub:
             def do_PUT(self) -> None:
                 self._serve("PUT")
 
+            def do_DELETE(self) -> None:
+                self._serve("DELETE")
+
         return Handler
 
     def _upload(self, path: str, data: bytes) -> tuple[int, object]:
@@ -140,6 +148,9 @@ class FakeGitHub:
         if not match or int(match[1]) not in self.state.assets:
             return 404, {"message": "Not Found"}
         name = urllib.parse.unquote(match[2])
+        if name in self.failing_uploads:
+            self.failing_uploads.remove(name)
+            return 502, {"message": "Server Error"}
         if name in self.state.assets[int(match[1])]:
             return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
         self.state.assets[int(match[1])][name] = data
@@ -204,12 +215,26 @@ class FakeGitHub:
                 return 404, {"message": "Not Found"}
             comment["body"] = body["body"]
             return 200, comment
-        if method == "GET" and (match := re.fullmatch(r"releases/tags/(.+)", rest)):
+        if method == "GET" and (match := re.fullmatch(r"releases/tags/(.+)", rest)):  # drafts are not found
             tag = urllib.parse.unquote(match[1])
-            found = [release for release in state.releases.values() if release["tag_name"] == tag]
+            found = [r for r in state.releases.values() if r["tag_name"] == tag and not r.get("draft")]
             return (200, found[0]) if found else (404, {"message": "Not Found"})
+        if method == "GET" and rest == "releases":
+            return 200, sorted(state.releases.values(), key=lambda release: -release["id"])
+        if method == "DELETE" and (match := re.fullmatch(r"releases/(\d+)", rest)):
+            if state.releases.pop(int(match[1]), None) is None:
+                return 404, {"message": "Not Found"}
+            state.assets.pop(int(match[1]))
+            return 204, None
+        if method == "PATCH" and (match := re.fullmatch(r"releases/(\d+)", rest)):
+            release = state.releases.get(int(match[1]))
+            if release is None:
+                return 404, {"message": "Not Found"}
+            release.update(body)
+            return 200, release
         if method == "POST" and rest == "releases":
-            if any(release["tag_name"] == body["tag_name"] for release in state.releases.values()):
+            published = [r for r in state.releases.values() if not r.get("draft")]
+            if any(release["tag_name"] == body["tag_name"] for release in published):
                 return 422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}
             state.next_id += 1
             upload_url = (

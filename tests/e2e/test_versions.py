@@ -1,7 +1,8 @@
 """Versions under act: registration on merge (GTO, real tags), release from a tag, rollback by hand.
 
 In order, on one project: merges register versions with the labelled bump; the newest version is released
-(checked, published, attested, put in production) and a re-run changes nothing; production is rolled back; and a tag whose
+(a run that fails half-way leaves only a draft; the next one publishes it whole, attested, and puts it in
+production) and a re-run changes nothing; production is rolled back; and a tag whose
 committed metrics were tampered with is refused.
 """
 
@@ -90,11 +91,27 @@ def commit_of(harness, tag):
     return git("rev-list", "-n", "1", tag, cwd=harness.origin)
 
 
+def test_release_that_fails_half_way_leaves_only_a_draft(harness, api):
+    api.fail_next_upload("model-card.md")
+    result = release_run(harness, "model@v1.1.0")
+    assert result.returncode != 0
+    assert "error: uploading model-card.md to the release answered 502 Bad Gateway: re-run the workflow" in (
+        result.output
+    )
+    (draft,) = [r for r in api.state.releases.values() if r["tag_name"] == "model@v1.1.0"]
+    assert draft["draft"] is True, "nobody sees a release with some of its assets"
+    assert sorted(api.state.assets[draft["id"]]) == ["SHA256SUMS", "metrics.json"]
+    assert not api.state.attestations
+    assert prod_tags(harness) == [], "production waits for a published release"
+
+
 def test_tag_releases_checked_assets_and_assigns_production(project, harness, api):
     result = release_run(harness, "model@v1.1.0")
     assert result.returncode == 0, result.output[-4000:]
+    assert "deleted the unfinished draft release of model@v1.1.0" in result.output
     assert "model@v1.1.0: metrics reproduced" in result.output
     (release,) = [r for r in api.state.releases.values() if r["tag_name"] == "model@v1.1.0"]
+    assert release["draft"] is False
     assets = api.state.assets[release["id"]]
     assert sorted(assets) == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
     sums = dict(reversed(line.split("  ")) for line in assets["SHA256SUMS"].decode().splitlines())

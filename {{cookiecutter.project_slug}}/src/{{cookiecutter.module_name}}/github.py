@@ -147,12 +147,12 @@ def api_root(method: str, path: str, body: dict | None = None) -> dict:
         raise UserError(f"GitHub API {method} {path} unreachable: {error.reason}") from None
 
 
-def upload(url: str, data: bytes) -> dict:
-    """POST raw bytes to a release's upload URL."""
+def upload(url: str, path: Path) -> dict:
+    """POST a file's bytes to a release's upload URL."""
     request = urllib.request.Request(
         url,
         method="POST",
-        data=data,
+        data=path.read_bytes(),
         headers={
             "Authorization": f"Bearer {os.environ.get('GITHUB_TOKEN', '')}",
             "Content-Type": "application/octet-stream",
@@ -162,29 +162,49 @@ def upload(url: str, data: bytes) -> dict:
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
-        raise UserError(f"upload to {url.split('?')[0]} answered {error.code}: {error.reason}") from None
+        raise UserError(
+            f"uploading {path.name} to the release answered {error.code} {error.reason}: re-run the workflow"
+        ) from None
 
 
 def publish_release(tag: str, directory: Path) -> None:
-    """Create the tag's GitHub Release (once) and upload each asset that is not there yet."""
-    release = find_release(tag) or api(
-        "POST", "releases", {"tag_name": tag, "name": tag, "body": release_notes(directory)}
+    """Publish the tag's GitHub Release with every file of `directory`, all or none.
+
+    The assets go onto a draft, published only once all are uploaded, so nobody sees a half release. A draft
+    left by a failed run is deleted and built again from this run's files, which keeps SHA256SUMS true to the
+    assets; a published release is never changed.
+    """
+    published = find_release(tag)
+    if published:
+        check_published(published, tag, directory)
+        write_outputs({"uploaded": "false"})  # only assets this run uploaded get an attestation
+        return
+    for draft in api("GET", "releases?per_page=100"):
+        if draft["tag_name"] == tag and draft.get("draft"):
+            api("DELETE", f"releases/{draft['id']}")
+            print(f"deleted the unfinished draft release of {tag} left by an earlier run")
+    release = api(
+        "POST", "releases", {"tag_name": tag, "name": tag, "body": release_notes(directory), "draft": True}
     )
-    existing = {asset["name"]: asset for asset in api("GET", f"releases/{release['id']}/assets")}
-    uploaded = False
     for path in sorted(directory.iterdir()):
-        if path.name in existing:
-            if existing[path.name]["size"] != path.stat().st_size:
-                raise UserError(
-                    f"release {tag} already has a different {path.name}: a release is never rewritten"
-                )
-            print(f"{path.name}: already published")
-            continue
         target = release["upload_url"].split("{")[0] + "?" + urllib.parse.urlencode({"name": path.name})
-        upload(target, path.read_bytes())
-        uploaded = True
-        print(f"{path.name}: published")
-    write_outputs({"uploaded": str(uploaded).lower()})  # only assets this run uploaded get an attestation
+        upload(target, path)
+        print(f"{path.name}: uploaded")
+    api("PATCH", f"releases/{release['id']}", {"draft": False})
+    print(f"published the release {tag}")
+    write_outputs({"uploaded": "true"})
+
+
+def check_published(release: dict, tag: str, directory: Path) -> None:
+    """A re-run of a published release: it must already hold every asset (never rewritten)."""
+    existing = {asset["name"] for asset in api("GET", f"releases/{release['id']}/assets")}
+    for path in sorted(directory.iterdir()):
+        if path.name not in existing:
+            raise UserError(
+                f"release {tag} is published without {path.name}: a release is never rewritten; "
+                "delete it on GitHub and re-run to publish it again"
+            )
+        print(f"{path.name}: already published")
 
 
 def find_release(tag: str) -> dict | None:
