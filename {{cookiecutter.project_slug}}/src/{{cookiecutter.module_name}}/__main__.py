@@ -18,6 +18,8 @@ STAGES = {
     "evaluate": "score the model on the test set: metrics, predictions, plots",
 }
 
+CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
+
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
@@ -41,6 +43,12 @@ def parser() -> argparse.ArgumentParser:
         "--data", action="store_true", help="also read, validate and split the data it points at"
     )
     check_params.set_defaults(handler=run_check_params)
+
+    recover = commands.add_parser(
+        "recover",
+        help="after a killed run: remove DVC's stale lock and the temporary files of unfinished writes",
+    )
+    recover.set_defaults(handler=run_recover)
 
     report = commands.add_parser("report", help="write reports/report.md: the candidate against the champion")
     report.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
@@ -93,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     smoke.add_argument("--output", type=Path, help="also write the result to this markdown file")
     smoke.add_argument("--url", help="smoke-test the service running at this URL over HTTP instead")
     smoke.add_argument("--wait", type=float, default=60, help="seconds to wait for the service's /health")
+    smoke.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
     smoke.set_defaults(handler=run_smoke)
 
     comment = commands.add_parser("comment", help="post a markdown file as a pull-request comment (CI)")
@@ -108,6 +117,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
     serve.set_defaults(handler=run_serve)
 
     drift = commands.add_parser("drift", help="compare the newest data with the champion's reference sample")
@@ -168,6 +178,13 @@ def run_check_params(args: argparse.Namespace) -> None:
     print(f"{checked}: ok")
 
 
+def run_recover(args: argparse.Namespace) -> None:
+    from . import recover
+
+    for line in recover.run():
+        print(line)
+
+
 def run_report(args: argparse.Namespace) -> None:
     from . import config, paths, report
 
@@ -215,7 +232,9 @@ def run_smoke(args: argparse.Namespace) -> None:
     from . import config, files, serve
 
     target = config.load().data.target
-    result = serve.smoke_http(target, args.url, args.wait) if args.url else serve.smoke(target)
+    result = (
+        serve.smoke_http(target, args.url, args.wait) if args.url else serve.smoke(target, args.checksums)
+    )
     print(result)
     if args.output:
         files.write_text(f"### Staging: smoke test of the candidate model\n\n{result}\n", args.output)
@@ -236,7 +255,7 @@ def run_github_setup(args: argparse.Namespace) -> None:
 def run_serve(args: argparse.Namespace) -> None:
     from . import serve
 
-    serve.run(args.host, args.port)
+    serve.run(args.host, args.port, args.checksums)
 
 
 def run_check_artifact(args: argparse.Namespace) -> None:

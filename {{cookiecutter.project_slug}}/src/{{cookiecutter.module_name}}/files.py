@@ -28,8 +28,10 @@ def sha256(path: Path) -> str:
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces `target`, on failure it is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    unfinished_writes(target.parent, name=target.name)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the output gets a file's usual mode
     try:
         yield Path(temporary)
         with open(temporary, "rb") as written:
@@ -37,6 +39,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def unfinished_writes(*directories: Path, name: str = "*") -> list[Path]:
+    """Remove (and return) the temporary files a killed process left in `directories` while writing `name`."""
+    found = [
+        path for directory in directories for path in directory.rglob(f".{name}.*.tmp") if path.is_file()
+    ]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(text: str, target: Path) -> None:
@@ -60,12 +78,15 @@ def save_model(model: Any, target: Path) -> None:
         skops.io.dump(model, temporary)
 
 
-def load_model(source: Path) -> Any:
-    """Load a skops model, refusing any type outside scikit-learn, NumPy and SciPy."""
+def load_model(source: Path, checksums: Path | None = None) -> Any:
+    """Load a skops model, refusing any type outside scikit-learn, NumPy and SciPy, and, given a release's
+    SHA256SUMS, any file whose digest is not the one listed there."""
     import skops.io
 
     if not source.exists():
         raise UserError(f"{source} not found: train the model first with dvc repro")
+    if checksums is not None:
+        check_release_digest(source, checksums)
     try:
         untrusted = skops.io.get_untrusted_types(file=source)
     except Exception as error:  # skops raises several types for damaged archives
@@ -76,3 +97,22 @@ def load_model(source: Path) -> Any:
     if refused:
         raise UserError(f"{source} contains untrusted types ({', '.join(refused)}): refusing to load it")
     return skops.io.load(source, trusted=untrusted)
+
+
+def check_release_digest(model: Path, checksums: Path) -> None:
+    """Refuse a model file that is not byte for byte the one a release's SHA256SUMS lists under its name."""
+    if not checksums.is_file():
+        raise UserError(f"{checksums} not found: download SHA256SUMS from the model's GitHub Release")
+    listed = dict(
+        reversed(line.split(maxsplit=1))
+        for line in checksums.read_text(encoding="utf-8").splitlines()
+        if line
+    )
+    expected, actual = listed.get(model.name), sha256(model)
+    if expected is None:
+        raise UserError(f"{checksums} lists no {model.name}: use the SHA256SUMS of the release it came from")
+    if actual != expected:
+        raise UserError(
+            f"{model} is not the released file: its SHA-256 is {actual[:12]}..., {checksums} lists "
+            f"{expected[:12]}...: download the model again"
+        )

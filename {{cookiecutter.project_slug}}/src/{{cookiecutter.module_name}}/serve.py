@@ -23,8 +23,8 @@ from . import UserError, files, paths
 MAX_ROWS = 1000
 
 
-def create_app(model_path: Path = paths.MODEL) -> FastAPI:
-    model = files.load_model(model_path)
+def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) -> FastAPI:
+    model = files.load_model(model_path, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
     Row = row_model(features)
@@ -79,9 +79,9 @@ def _identifier(name: str, index: int) -> str:
     return f"f{index}_" + re.sub(r"\W", "_", str(name))
 
 
-def smoke(target: str, rows: int = 20) -> str:
+def smoke(target: str, checksums: Path | None = None, rows: int = 20) -> str:
     """Load the model as the service does, push sample test rows through the request schema, score them."""
-    model = files.load_model(paths.MODEL)
+    model = files.load_model(paths.MODEL, checksums)
     Row = row_model(feature_schema(model))
     sample = sample_rows(target, rows)
     try:
@@ -156,7 +156,7 @@ def http_json(url: str, body: Any = None) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")[:500]
 
 
-def run(host: str, port: int) -> None:
+def run(host: str, port: int, checksums: Path | None) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(checksums=checksums), host=host, port=port, log_level="info")
