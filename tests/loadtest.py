@@ -27,9 +27,11 @@ class LoadResult:
         )
 
 
-def post_load(port: int, path: str, body: dict, requests: int = 2000, threads: int = 4) -> LoadResult:
-    """POST `body` `requests` times over keep-alive connections to 127.0.0.1 only; bounded in count."""
-    payload = json.dumps(body).encode()
+def bounded_load(
+    port: int, path: str, body: dict | None, requests: int = 2000, threads: int = 4
+) -> LoadResult:
+    """POST `body` (GET when None) `requests` times over keep-alive connections to 127.0.0.1; bounded in count."""
+    method, payload = ("GET", None) if body is None else ("POST", json.dumps(body).encode())
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -39,7 +41,7 @@ def post_load(port: int, path: str, body: dict, requests: int = 2000, threads: i
         for _ in range(count):
             started = time.perf_counter()
             try:
-                connection.request("POST", path, payload, {"Content-Type": "application/json"})
+                connection.request(method, path, payload, {"Content-Type": "application/json"})
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200

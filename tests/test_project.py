@@ -4,6 +4,7 @@ One class per task; `--dist loadscope` runs each class in one pytest-xdist worke
 project and run in order.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,13 +14,14 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 import yaml
 
 from .conftest import DEFAULTS, HOST_PYTHON, bake, run, tool_env
-from .loadtest import post_load
+from .loadtest import bounded_load
 
 PLOTS = {
     "classification": {"roc.png", "precision_recall.png", "confusion_matrix.png", "feature_importance.png"},
@@ -40,6 +42,38 @@ import json, pandas as pd
 test = pd.read_parquet("data/prepared/test.parquet").drop(columns=["target"]).head(1)
 print(test.to_json(orient="records", double_precision=15))
 """
+
+
+OWN_ROW = """
+import pandas as pd
+print(pd.read_parquet("data/prepared/test.parquet").drop(columns=["label"]).head(1).to_json(orient="records"))
+"""
+
+
+@contextlib.contextmanager
+def serving(project, module):
+    """`python -m <module> serve` on a free loopback port, stopped on exit."""
+    port = free_port()
+    command = ["uv", "run", "--locked", "python", "-m", module, "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        command, cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def post(port, body):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/predict", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def free_port():
@@ -157,21 +191,13 @@ class ProjectChecks:
 
     def test_service_answers_a_bounded_load_without_errors(self, project, module):
         rows = json.loads(run(["uv", "run", "--locked", "python", "-c", SAMPLE_ROWS], cwd=project).stdout)
-        port = free_port()
-        command = ["uv", "run", "--locked", "python", "-m", module, "serve", "--port", str(port)]
-        server = subprocess.Popen(
-            command, cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        try:
+        with serving(project, module) as port:
             health = wait_for(f"http://127.0.0.1:{port}/health")
             assert health["model_sha256"] == digest(project / "models" / "model.skops")
-            result = post_load(port, "/predict", {"rows": rows}, requests=2000, threads=4)
-            print(f"\n{self.task} /predict load: {result}")
-            assert result.requests == 2000
-            assert result.errors == 0
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            result = bounded_load(port, "/predict", {"rows": rows}, requests=2000, threads=4)
+        print(f"\n{self.task} /predict load: {result}")
+        assert result.requests == 2000
+        assert result.errors == 0
 
     def test_image_steps_serve_the_model_and_pass_the_http_smoke_test(self, project, module, tmp_path):
         if self.deploy_target != "container":
@@ -250,6 +276,15 @@ class ProjectChecks:
             (project / "data/raw/mine.csv").read_text().splitlines()[0].split(",")
         )
         assert json.loads((project / "reports" / "metrics.json").read_text())["test_rows"] > 50
+        row = json.loads(run(["uv", "run", "--locked", "python", "-c", OWN_ROW], cwd=project).stdout)[0]
+        with serving(project, module) as port:
+            wait_for(f"http://127.0.0.1:{port}/health")
+            assert post(port, {"rows": [row]})[0] == 200
+            status, answer = post(port, {"rows": [{**row, "region": "west"}]})
+        assert status == 422, "a category the model never saw is refused, not silently ignored"
+        (error,) = answer["detail"]
+        assert error["loc"] == ["body", "rows", 0, "region"]
+        assert error["msg"] == "Input should be 'east', 'north' or 'south'"
         (project / "data" / "raw" / "mine.csv").unlink()
         run(["git", "checkout", "HEAD", "--", "."], cwd=project)
         run(["uv", "run", "--locked", "dvc", "checkout"], cwd=project)

@@ -2,7 +2,8 @@
 
 Each baked project tracks a file with DVC, pushes it, loses it and its cache, and pulls it back byte for byte.
 The S3 project talks to moto exactly as it would to AWS (the endpoint set with `dvc remote modify --local`, the
-credentials in the AWS_* variables its workflows read from secrets).
+credentials in the AWS_* variables its workflows read from secrets); then the remote becomes unreachable, and a
+push or pull must fail with DVC's clear error and leave the workspace as it was.
 """
 
 import shutil
@@ -94,3 +95,30 @@ def test_s3_remote_round_trip_through_moto(cookies_session, moto_endpoint):
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys
     assert all(key.startswith("store/files/md5/") for key in keys)
+    unreachable_remote_changes_nothing(project, env)
+
+
+def unreachable_remote_changes_nothing(project, env):
+    """Point the remote at a closed port: push and pull fail naming the remote, and nothing is half-done."""
+    dvc = ["uv", "run", "--locked", "dvc"]
+    run(
+        [*dvc, "remote", "modify", "--local", "storage", "endpointurl", f"http://127.0.0.1:{free_port()}"],
+        project,
+    )
+    run([*dvc, "remote", "modify", "--local", "storage", "retries", "0"], project)
+    fresh = project / "data" / "raw" / "fresh.csv"
+    fresh.write_text("a,b\n1,2\n")
+    run([*dvc, "add", "data/raw/fresh.csv"], cwd=project, env=env)
+    pushed = run([*dvc, "push", "data/raw/fresh.csv.dvc"], cwd=project, env=env, check=False)
+    assert pushed.returncode != 0
+    assert "ERROR: failed to push data to the cloud" in pushed.stderr, pushed.stderr
+    assert "Traceback" not in pushed.stdout + pushed.stderr
+
+    batch = project / "data" / "raw" / "batch.csv"
+    batch.unlink()
+    shutil.rmtree(project / ".dvc" / "cache")
+    pulled = run([*dvc, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env, check=False)
+    assert pulled.returncode != 0
+    assert "ERROR: failed to pull data from the cloud" in pulled.stderr, pulled.stderr
+    assert not batch.exists(), "a failed pull leaves no partial file"
+    assert not list((project / "data" / "raw").glob("batch.csv*[!d][!v][!c]")), "nor any temporary one"
