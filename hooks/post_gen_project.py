@@ -1,6 +1,7 @@
 """Finish the project: keep the lockfile of the chosen DVC remote and the files of the chosen deployment, then
 start a Git repository on main."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ DEPLOY_TARGET = "{{ cookiecutter.deploy_target }}"
 CONTAINER_FILES = ("Dockerfile", ".dockerignore")
 LOCKS = Path(".locks")
 LOCK_PLACEHOLDER = 'name = "lockfile-placeholder"'
+CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
 
 
 def install_lockfile() -> None:
@@ -35,6 +37,45 @@ def keep_deployment_files() -> None:
             Path(name).unlink()
 
 
+def record_template_origin() -> None:
+    """Write .cruft.json (the template's address, its commit, the answers) so that `cruft update` can bring the
+    project the template's later changes, however it was baked. cruft writes its own when it drives the bake."""
+    if "_commit" in CONTEXT:
+        return
+    repo_dir = CONTEXT.get("_repo_dir") or "."
+    found = subprocess.run(["git", "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True)
+    if found.returncode != 0:
+        print(
+            "note: the template is not a Git checkout, so no .cruft.json was written: `cruft link` adds one"
+        )
+        return
+    template, commit = template_address(CONTEXT["_template"], repo_dir), found.stdout.strip()
+    answers = {key: value for key, value in CONTEXT.items() if not key.startswith("_")}
+    answers.update(
+        _copy_without_render=CONTEXT.get("_copy_without_render", []), _template=template, _commit=commit
+    )
+    record = {
+        "template": template,
+        "commit": commit,
+        "checkout": CONTEXT.get("_checkout"),
+        "context": {"cookiecutter": answers},
+        "directory": None,
+    }
+    Path(".cruft.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def template_address(template: str, repo_dir: str) -> str:
+    """A local template as an absolute path; `gh:owner/name` and the like as the URL cookiecutter cloned."""
+    if Path(template).expanduser().is_dir():
+        return str(Path(template).expanduser().resolve())
+    try:
+        from cookiecutter.config import BUILTIN_ABBREVIATIONS
+        from cookiecutter.repository import expand_abbreviations
+    except ImportError:
+        return template
+    return expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+
+
 def init_git() -> None:
     if shutil.which("git") is None:
         print("note: git was not found, so no repository was created: install git, then run git init -b main")
@@ -47,6 +88,7 @@ def init_git() -> None:
 def main() -> int:
     install_lockfile()
     keep_deployment_files()
+    record_template_origin()
     init_git()
     print(
         f"\nCreated {PROJECT_SLUG}. Next:\n"
