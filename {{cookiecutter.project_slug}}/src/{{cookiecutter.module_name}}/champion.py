@@ -1,19 +1,22 @@
-"""The champion: the model of the base revision, reproduced in a Git worktree that shares the DVC cache.
+"""The champion: the model of the base revision, its predictions read from the DVC cache or reproduced.
 
 Its metrics are committed in Git, but its test-set predictions (needed to pair the two models row by row) live
-in the DVC cache. In CI the cache is empty, so the champion is reproduced from its own commit: its code, its
-params, its data. `dvc repro` there is a no-op when the cache already holds its outputs.
+in the DVC cache. When this machine's cache holds them (the base's dvc.lock names their hash), they are read from
+there; otherwise (in CI the cache starts empty) the champion is reproduced from its own commit in a Git worktree
+that shares the cache: its code, its params, its data.
 """
 
 import os
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from . import UserError, paths
 from .shell import git, show, tool
 
 WORKTREE = Path(".dvc/tmp/champion")
+CACHE = Path(".dvc/cache/files/md5")
 
 
 def resolve(rev: str) -> str:
@@ -50,4 +53,16 @@ def predictions(commit: str) -> pd.DataFrame | None:
     """The champion's test-set predictions, or None when the base revision has no model yet."""
     if not has_model(commit):
         return None
-    return pd.read_parquet(reproduce(commit) / paths.PREDICTIONS)
+    return pd.read_parquet(cached_output(commit, paths.PREDICTIONS) or reproduce(commit) / paths.PREDICTIONS)
+
+
+def cached_output(commit: str, path: Path) -> Path | None:
+    """The cache file of the output `path` as `commit`'s dvc.lock records it, when the local cache holds it."""
+    lock = yaml.safe_load(show(commit, "dvc.lock") or "") or {}
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            digest = str(out.get("md5", ""))
+            if out.get("path") == str(path) and digest and not digest.endswith(".dir"):
+                cached = CACHE / digest[:2] / digest[2:]
+                return cached if cached.is_file() else None
+    return None

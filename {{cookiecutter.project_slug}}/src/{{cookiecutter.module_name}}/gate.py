@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from . import UserError, paths
 from .config import Config
 from .metrics import DIRECTIONS
-from .shell import tool
+from .shell import show
 
 
 @dataclass(frozen=True)
@@ -16,9 +16,14 @@ class Verdict:
 
 
 def metrics_diff(base: str) -> dict[str, dict]:
-    """`dvc metrics diff <base> --all --json`: every metric's old (champion) and new (candidate) value."""
-    output = tool("dvc", "metrics", "diff", base, "--all", "--json", "--targets", str(paths.METRICS))
-    return json.loads(output or "{}").get(str(paths.METRICS), {})
+    """Every metric's old (the champion's, committed at `base`) and new (the candidate's) value.
+
+    The metrics file is tracked by Git (cache: false in dvc.yaml), so both are read without starting DVC.
+    """
+    committed = show(base, paths.METRICS)
+    old = json.loads(committed) if committed else {}
+    new = json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
+    return {name: {"old": old.get(name), "new": new.get(name)} for name in sorted({*old, *new})}
 
 
 def verdict(config: Config, diff: dict[str, dict]) -> Verdict:

@@ -8,11 +8,12 @@ import json
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from . import champion, compare, files, gate, paths
 from .config import Config
 from .metrics import DIRECTIONS, probability_columns
-from .shell import git, show, tool
+from .shell import git, show
 
 PLOT_TITLES = {
     "roc": "ROC curve",
@@ -104,15 +105,23 @@ def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
 
 
 def _params_section(commit: str) -> str:
-    changes = json.loads(tool("dvc", "params", "diff", commit, "--json") or "{}").get(str(paths.PARAMS), {})
-    if not changes:
+    old = _flatten(yaml.safe_load(show(commit, paths.PARAMS) or "") or {})
+    new = _flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")) or {})
+    changed = [name for name in sorted({*old, *new}) if old.get(name) != new.get(name)]
+    if not changed:
         return "### Parameters\n\nNo parameter changed."
     rows = ["| parameter | champion | candidate |", "|---|--:|--:|"]
-    rows += [
-        f"| `{name}` | {_value(v.get('old'))} | {_value(v.get('new'))} |"
-        for name, v in sorted(changes.items())
-    ]
+    rows += [f"| `{name}` | {_value(old.get(name))} | {_value(new.get(name))} |" for name in changed]
     return "### Parameters\n\n" + "\n".join(rows)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    """params.yaml as dotted names (model.params.n_estimators), as DVC names them."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        flat.update(_flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
+    return flat
 
 
 def _data_section(commit: str) -> str:

@@ -12,8 +12,8 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 
 def show(rev: str, path: Path | str) -> str | None:
-    """The content of `path` at `rev`, or None when it is not there."""
-    result = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    """The content of `path` (relative to the current directory) at `rev`, or None when it is not there."""
+    result = subprocess.run(["git", "show", f"{rev}:./{path}"], capture_output=True, text=True)
     return result.stdout if result.returncode == 0 else None
 
 
