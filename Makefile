@@ -10,7 +10,7 @@ DEMO_PYTHON := $(filter 3.11 3.12 3.13,$(HOST_PYTHON))
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help demo test lint lock clean
+.PHONY: help demo test bench docs lint lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,9 +36,15 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 test: .venv/.synced tests/tools/node_modules/.installed ## Run the whole template test suite
 	pytest -n auto --dist loadscope
 
+bench: .venv/.synced ## Run the benchmarks (about 15 min) and write bench/results.md
+	python -m bench
+
+docs: .venv/.synced ## Serve the documentation site on localhost (it is built with --strict by make test)
+	NO_MKDOCS_2_WARNING=1 mkdocs serve
+
 lint: .venv/.synced ## Lint and format-check the template's own code
-	ruff check hooks tests
-	ruff format --check hooks tests
+	ruff check hooks tests bench
+	ruff format --check hooks tests bench
 
 lock: .venv/.synced ## Re-resolve the generated project's lockfiles (one per DVC remote)
 	python -m tests.lockfiles update

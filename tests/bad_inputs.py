@@ -24,6 +24,7 @@ class Case:
     params: dict = field(default_factory=dict)  # params.yaml values set first (dotted key -> value)
     command: tuple = ()  # run in the project; for the pipeline, `make repro`
     request: object = None  # serving: the JSON body of POST /predict (bytes: sent as they are)
+    tested_in: str = ""  # a case that needs another project or a fault is provoked in this test file instead
 
     @property
     def id(self) -> str:
@@ -326,6 +327,24 @@ PROJECT = [
         '422, loc ["body", "rows"]: List should have at most 1000 items after validation, not 1001',
     ),
     serving("a body that is not JSON", b"rows=1", '422, loc ["body", 0]: JSON decode error'),
+    Case(
+        "serving (POST /predict)",
+        "a category the model never saw (trained with data.categorical: [region])",
+        "422, loc [\"body\", \"rows\", 0, \"region\"]: Input should be 'east', 'north' or 'south'",
+        tested_in="tests/test_project.py",
+    ),
+    Case(
+        "model file",
+        "a model file holding a type outside scikit-learn, NumPy and SciPy (os.system)",
+        "models/model.skops contains untrusted types (posix.system): refusing to load it",
+        tested_in="tests/test_faults.py",
+    ),
+    Case(
+        "model file",
+        "a model file that differs from its release (serve or smoke --checksums SHA256SUMS)",
+        "models/model.skops is not the released file: its SHA-256 is ...",
+        tested_in="tests/test_faults.py",
+    ),
     Case(
         "model file",
         "a damaged model file",

@@ -7,7 +7,6 @@ and the raw and prepared data byte for byte as they were. docs/bad-inputs.md is 
 
 import hashlib
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
@@ -15,12 +14,13 @@ import pytest
 import yaml
 
 from .bad_inputs import CATALOGUE, DOCS, PROJECT, VALID, markdown
-from .conftest import HOST_PYTHON, bake, run, tool_env
-from .test_project import SAMPLE_ROWS, free_port, wait_for
+from .conftest import HOST_PYTHON, TEMPLATE, bake, run, tool_env
+from .test_project import SAMPLE_ROWS, serving, wait_for
 
 KEPT = ("models/model.skops", "reports/metrics.json", "dvc.lock", "params.yaml")
 COMMAND_CASES = [case for case in PROJECT if case.command]
 SERVING_CASES = [case for case in PROJECT if case.request is not None]
+ELSEWHERE = [case for case in PROJECT if case.tested_in]
 
 
 def test_docs_page_is_generated_from_the_catalogue():
@@ -28,6 +28,17 @@ def test_docs_page_is_generated_from_the_catalogue():
         "run `python -m tests.bad_inputs` and commit the page"
     )
     assert len(CATALOGUE) >= 25
+
+
+@pytest.mark.parametrize("case", ELSEWHERE, ids=lambda case: case.id)
+def test_case_provoked_elsewhere_is_asserted_there(case):
+    """A row another test provokes (another project, a fault) names that test, which asserts its very words."""
+    text = (TEMPLATE / case.tested_in).read_text(encoding="utf-8")
+    seen = case.seen.removesuffix("...")
+    words = (
+        seen.split(": ", 1)[1] if case.area.startswith("serving") else seen
+    )  # a 422's message, after its loc
+    assert words in text, case.tested_in
 
 
 @pytest.fixture(scope="module")
@@ -104,17 +115,9 @@ def test_bad_input_gives_one_line_and_changes_nothing(project, module, case):
 
 @pytest.fixture(scope="module")
 def service(project, module):
-    port = free_port()
-    command = ["uv", "run", "--locked", "python", "-m", module, "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        command, cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
+    with serving(project, module) as port:
         wait_for(f"http://127.0.0.1:{port}/health")
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -88,10 +88,11 @@ def kill_during(project, stage, delay):
 
 
 def restore_champion(project):
-    """What the docs tell a user: git checkout, make recover, dvc checkout."""
+    """What the docs tell a user: git checkout, make recover, dvc checkout --force (the killed run may have
+    written a whole new output that DVC never saved: --force discards it)."""
     run(["git", "checkout", "--quiet", "HEAD", "--", "."], cwd=project)
     run(["make", "recover"], cwd=project)
-    run([*UV_RUN, "dvc", "checkout"], cwd=project)
+    run([*UV_RUN, "dvc", "checkout", "--force"], cwd=project)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,9 @@ def test_killed_pipeline_leaves_whole_files_and_the_champion_comes_back(project,
 
     blocked = run([*UV_RUN, "dvc", "status"], cwd=project, check=False)
     restore_champion(project)
-    assert outputs(project) == champion, "git checkout + make recover + dvc checkout restore the champion"
+    assert outputs(project) == champion, (
+        "git checkout + make recover + dvc checkout --force restore the champion"
+    )
     assert "up to date" in run([*UV_RUN, "dvc", "status"], cwd=project).stdout
 
     change_params(project, seed)

@@ -4,6 +4,10 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from {{ cookiecutter.module_name }} import files, recover
 
@@ -26,6 +30,22 @@ def test_lock_of_a_killed_run_is_removed(workdir):
     write_lock(pid)
     assert recover.run() == [f"removed DVC's lock left by a run that was killed (PID {pid}: dvc repro)"]
     assert not recover.RWLOCK.exists()
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="zombies are read from /proc (Linux)")
+def test_lock_of_a_killed_but_unreaped_process_is_removed(workdir):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits, and stays a zombie until waited for
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    write_lock(child.pid)
+    try:
+        assert recover.run() == [
+            f"removed DVC's lock left by a run that was killed (PID {child.pid}: dvc repro)"
+        ]
+    finally:
+        child.wait()
 
 
 def test_lock_of_a_running_process_is_kept(workdir):

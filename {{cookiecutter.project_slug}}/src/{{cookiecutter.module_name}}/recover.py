@@ -54,4 +54,13 @@ def _is_running(pid: int) -> bool:
         return False
     except PermissionError:  # another user's process
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process its parent has not reaped yet still has a PID, but runs nothing (Linux; elsewhere False)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"

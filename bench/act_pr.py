@@ -1,0 +1,42 @@
+"""One pull request end to end under act: model-pr (train, evaluate, report) then model-report (comment, status),
+the harness of the PR review tests. Its time is compared with the work it wraps: the default project's repro."""
+
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+from .common import TEMPLATE, Figure, run
+
+TEST = "tests/e2e/test_pr_review.py::test_improving_pull_request_gets_one_comment_and_a_passing_gate"
+
+
+def act_pull_request(workdir: Path, repro_seconds: float) -> list[Figure]:
+    """Run the e2e test and take the time of its call phase (setup bakes and trains the champion)."""
+    junit = workdir / "act-junit.xml"
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-o",
+            "junit_duration_report=call",
+            f"--junitxml={junit}",
+            TEST,
+        ],
+        TEMPLATE,
+    )
+    case = ElementTree.parse(junit).getroot().find(".//testcase")
+    seconds = float(case.get("time"))
+    return [
+        Figure(
+            "one pull request under act: model-pr + model-report",
+            seconds,
+            "the default project's fresh `dvc repro`",
+            repro_seconds,
+            "(reported)",
+            True,
+        )
+    ]
