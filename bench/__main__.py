@@ -56,7 +56,7 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
     if names & {"default", "noop", "serving", "act"}:
         found, trained = pipeline.default(workdir)
         figures += found
-        repro_seconds = found[0].seconds
+        repro_seconds = found[0].value
     if found := step("noop", pipeline.noop, trained, workdir):
         figures += found
     if found := step("report", report_gate.report_and_gate, workdir):
@@ -94,12 +94,11 @@ def render(figures: list[Figure], sections: dict[str, list[str]], seconds: float
         "|---|---:|---|---:|---:|---|---|",
     ]
     for figure in figures:
-        ours = f"{figure.seconds:.2f} GiB" if figure.note == "GiB, not seconds" else f"{figure.seconds:.2f} s"
-        baseline = f"{figure.baseline_seconds:.2f} s" if figure.baseline_seconds else ""
+        baseline = f"{figure.baseline_value:.2f} {figure.unit}" if figure.baseline_value else ""
         ratio = f"{figure.ratio:.2f}x" if figure.ratio else ""
         lines.append(
-            f"| {figure.name} | {ours} | {figure.baseline} | {baseline} | {ratio} | {figure.target} | "
-            f"{'yes' if figure.met else '**no**'} |"
+            f"| {figure.name} | {figure.value:.2f} {figure.unit} | {figure.baseline} | {baseline} | {ratio} | "
+            f"{figure.target} | {'yes' if figure.met else '**no**'} |"
         )
     for title, rows in sections.items():
         lines += ["", f"## {title}", "", *rows]

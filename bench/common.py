@@ -107,26 +107,24 @@ def _cpu_model() -> str:
 
 @dataclass(frozen=True)
 class Figure:
-    """One benchmark's result: our time against a baseline measured in the same run, and the target."""
+    """One benchmark's result: our figure against a baseline measured in the same run, and the target."""
 
     name: str
-    seconds: float
+    value: float
     baseline: str  # what we compare with, or "" for an absolute target
-    baseline_seconds: float | None
+    baseline_value: float | None
     target: str  # e.g. "<= 1.5x" or "<= 2 s"
     met: bool
-    note: str = ""
+    unit: str = "s"
 
     @property
     def ratio(self) -> float | None:
-        return self.seconds / self.baseline_seconds if self.baseline_seconds else None
+        return self.value / self.baseline_value if self.baseline_value else None
 
 
-def ratio_target(
-    name: str, seconds: float, baseline: str, baseline_seconds: float, limit: float, note=""
-) -> Figure:
+def ratio_target(name: str, seconds: float, baseline: str, baseline_seconds: float, limit: float) -> Figure:
     return Figure(
-        name, seconds, baseline, baseline_seconds, f"<= {limit}x", seconds <= limit * baseline_seconds, note
+        name, seconds, baseline, baseline_seconds, f"<= {limit}x", seconds <= limit * baseline_seconds
     )
 
 

@@ -48,7 +48,7 @@ def scale(workdir: Path) -> tuple[list[Figure], list[str]]:
             None,
             "<= 3 GiB",
             peak <= 3 * GIB,
-            note="GiB, not seconds",
+            "GiB",
         ),
     ]
     details = [
