@@ -47,11 +47,7 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
         figures += found
     if found := step("scale", pipeline.scale, workdir):
         figures += found[0]
-        sections["Each stage alone at 1M rows (peak resident memory)"] = [
-            "| stage | time | peak memory |",
-            "|---|---:|---:|",
-            *found[1],
-        ]
+        sections.update([found[1]])
     trained, repro_seconds = None, None
     if names & {"default", "noop", "serving", "act"}:
         found, trained = pipeline.default(workdir)
@@ -63,18 +59,10 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
         figures += found
     if found := step("drift", drift.drift, workdir):
         figures += found[0]
-        sections["Drifted columns found by each (the first five are shifted by one standard deviation)"] = [
-            "| method | drifted columns |",
-            "|---|---|",
-            *found[1],
-        ]
+        sections.update([found[1]])
     if found := step("serving", serving.serving, trained):
         figures += found[0]
-        sections["Serving on loopback"] = [
-            "| endpoint | requests | errors | req/s | p50 ms | p99 ms |",
-            "|---|---:|---:|---:|---:|---:|",
-            *found[1],
-        ]
+        sections.update([found[1]])
     if found := step("act", act_pr.act_pull_request, workdir, repro_seconds):
         figures += found
     return figures, sections

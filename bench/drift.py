@@ -13,7 +13,7 @@ EVIDENTLY = ("evidently==0.7.23", "pandas<3", "pyarrow")  # Evidently 0.7 does n
 LIMIT = 2.0
 
 
-def drift(workdir: Path) -> tuple[list[Figure], list[str]]:
+def drift(workdir: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
     path = project(workdir / "drift")
     reference, current = workdir / "drift-reference.parquet", workdir / "drift-current.parquet"
     make_data = str(scripts() / "make_data.py")
@@ -84,8 +84,10 @@ def drift(workdir: Path) -> tuple[list[Figure], list[str]]:
             True,
         ),
     ]
-    details = [f"| {name} | {', '.join(columns) or 'none'} |" for name, columns in verdicts.items()]
-    return figures, details
+    details = ["| method | drifted columns |", "|---|---|"]
+    details += [f"| {name} | {', '.join(columns) or 'none'} |" for name, columns in verdicts.items()]
+    title = f"Drifted columns found by each (the first {SHIFTED} are shifted by one standard deviation)"
+    return figures, (title, details)
 
 
 def evidently_python() -> Path:

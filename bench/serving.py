@@ -19,7 +19,7 @@ SAMPLE_ROWS = (
 )
 
 
-def serving(trained: Path) -> tuple[list[Figure], list[str]]:
+def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
     rows = json.loads(in_project(trained, "python", "-c", SAMPLE_ROWS).output)
     port = free_port()
     command = ["python", "-m", "churn_model", "serve", "--port", str(port)]
@@ -44,12 +44,13 @@ def serving(trained: Path) -> tuple[list[Figure], list[str]]:
             "ms",
         ),
     ]
-    details = [
+    details = ["| endpoint | requests | errors | req/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
+    details += [
         f"| {name} | {result.requests} | {result.errors} | {result.per_second:.0f} | {result.p50_ms:.1f} | "
         f"{result.p99_ms:.1f} |"
         for name, result in (("GET /health", health), ("POST /predict (one row)", predict))
     ]
-    return figures, details
+    return figures, ("Serving on loopback", details)
 
 
 def free_port() -> int:
