@@ -28,7 +28,8 @@ def sha256(path: Path) -> str:
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces `target`, on failure it is removed."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    unfinished_writes(target.parent, name=target.name)
+    for stale in target.parent.glob(_temporary_name(target.name)):  # left by a killed write of this target
+        stale.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the output gets a file's usual mode
@@ -41,14 +42,19 @@ def atomic_path(target: Path) -> Iterator[Path]:
         Path(temporary).unlink(missing_ok=True)
 
 
-def unfinished_writes(*directories: Path, name: str = "*") -> list[Path]:
-    """Remove (and return) the temporary files a killed process left in `directories` while writing `name`."""
+def unfinished_writes(*directories: Path) -> list[Path]:
+    """Remove (and return) the temporary files killed processes left anywhere under `directories`."""
     found = [
-        path for directory in directories for path in directory.rglob(f".{name}.*.tmp") if path.is_file()
+        path for directory in directories for path in directory.rglob(_temporary_name("*")) if path.is_file()
     ]
     for path in found:
         path.unlink(missing_ok=True)
     return found
+
+
+def _temporary_name(name: str) -> str:
+    """The glob of atomic_path's temporary files for the target `name`."""
+    return f".{name}.*.tmp"
 
 
 def _umask() -> int:
@@ -103,12 +109,7 @@ def check_release_digest(model: Path, checksums: Path) -> None:
     """Refuse a model file that is not byte for byte the one a release's SHA256SUMS lists under its name."""
     if not checksums.is_file():
         raise UserError(f"{checksums} not found: download SHA256SUMS from the model's GitHub Release")
-    listed = dict(
-        reversed(line.split(maxsplit=1))
-        for line in checksums.read_text(encoding="utf-8").splitlines()
-        if line
-    )
-    expected, actual = listed.get(model.name), sha256(model)
+    expected, actual = read_checksums(checksums).get(model.name), sha256(model)
     if expected is None:
         raise UserError(f"{checksums} lists no {model.name}: use the SHA256SUMS of the release it came from")
     if actual != expected:
@@ -116,3 +117,9 @@ def check_release_digest(model: Path, checksums: Path) -> None:
             f"{model} is not the released file: its SHA-256 is {actual[:12]}..., {checksums} lists "
             f"{expected[:12]}...: download the model again"
         )
+
+
+def read_checksums(checksums: Path) -> dict[str, str]:
+    """A SHA256SUMS file (`<digest>  <name>` per line, as `sha256sum` writes it) as {name: digest}."""
+    lines = checksums.read_text(encoding="utf-8").splitlines()
+    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines if line)}

@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from . import UserError
+from . import UserError, files
 
 MAX_REPORT_BYTES = 60_000  # a GitHub comment holds 65,536 characters; leave room for CML's watermark
 MAX_PLOT_BYTES = 5 * 2**20
@@ -224,11 +224,7 @@ def attestation_status(directory: Path) -> None:
     checksums = directory / "SHA256SUMS"
     if not checksums.is_file():
         raise UserError(f"{checksums} is missing: download the release-assets artifact of this run first")
-    missing = [
-        name
-        for digest, name in (line.split(maxsplit=1) for line in checksums.read_text().splitlines() if line)
-        if not _attestations(digest)
-    ]
+    missing = [name for name, digest in files.read_checksums(checksums).items() if not _attestations(digest)]
     print(f"without an attestation: {', '.join(missing)}" if missing else "every asset is already attested")
     write_outputs({"needed": str(bool(missing)).lower()})
 
