@@ -1,6 +1,5 @@
 """What every benchmark shares: a baked project with its environment, timed runs, peak memory, the machine."""
 
-import json
 import os
 import platform
 import statistics
@@ -73,18 +72,6 @@ def in_project(project_dir: Path, *command: str) -> Run:
 
 def project_python(project_dir: Path) -> str:
     return str(project_dir / ".venv" / "bin" / "python")
-
-
-def set_params(project_dir: Path, **sections: dict) -> None:
-    """Merge sections into params.yaml (the project's own YAML library writes it back)."""
-    script = (
-        "import json, sys, yaml\n"
-        "params = yaml.safe_load(open('params.yaml'))\n"
-        "for key, value in json.loads(sys.argv[1]).items():\n"
-        "    params[key] = {**params[key], **value} if isinstance(value, dict) else value\n"
-        "yaml.safe_dump(params, open('params.yaml', 'w'), sort_keys=False)\n"
-    )
-    in_project(project_dir, "python", "-c", script, json.dumps(sections))
 
 
 def machine() -> dict[str, str]:

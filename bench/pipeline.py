@@ -4,7 +4,9 @@ fresh, and DVC's no-op floor (`dvc repro` / `dvc status` with nothing to do)."""
 import statistics
 from pathlib import Path
 
-from .common import Figure, in_project, project, project_env, ratio_target, run, scripts, set_params
+from tests.test_project import set_params
+
+from .common import Figure, in_project, project, project_env, ratio_target, run, scripts
 
 STAGES = ("prepare", "train", "evaluate")
 ROWS, FEATURES = 1_000_000, 20

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from .common import Figure, in_project, project, run, scripts, set_params
+from tests.test_project import set_params
+
+from .common import Figure, in_project, project, run, scripts
 
 TEST_ROWS = 1_000_000
 LIMIT = 2.0
