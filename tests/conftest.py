@@ -21,9 +21,8 @@ ZIZMOR_IGNORE = re.compile(r"# zizmor: ignore\[[\w,-]+\](.*)$", re.MULTILINE)
 def tool_env() -> dict[str, str]:
     """The environment baked projects run in: this venv's tools first, shared caches, a Git identity."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("VIRTUAL_ENV", "UV_"))}
-    env.pop(
-        "PYTHONDONTWRITEBYTECODE", None
-    )  # each of their commands would compile pandas and scikit-learn again
+    # Written bytecode: otherwise each of their commands compiles pandas and scikit-learn again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
         UV_CACHE_DIR=str(CACHE / "uv"),

@@ -22,11 +22,12 @@ OUTPUT_DIRS = ("data/prepared", "models", "reports")
 # What a killed run must leave whole: each file of the stages' outputs, and dvc.lock.
 VALIDATE = """
 import json, sys, yaml, pandas as pd
+from pathlib import Path
 from churn_model import files
 for name in sys.argv[1:]:
     if name.endswith(".parquet"): pd.read_parquet(name)
     elif name.endswith(".json"): json.loads(open(name).read())
-    elif name.endswith(".skops"): files.load_model(__import__("pathlib").Path(name))
+    elif name.endswith(".skops"): files.load_model(Path(name))
     elif name.endswith(".png"): data = open(name, "rb").read(); assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n" and data.endswith(b"IEND\\xaeB`\\x82"), name
     elif name == "dvc.lock": yaml.safe_load(open(name))
 print("whole")
