@@ -23,7 +23,7 @@ OUTPUT_DIRS = ("data/prepared", "models", "reports")
 VALIDATE = """
 import json, sys, yaml, pandas as pd
 from pathlib import Path
-from churn_model import files
+from churn_model.core import files
 for name in sys.argv[1:]:
     if name.endswith(".parquet"): pd.read_parquet(name)
     elif name.endswith(".json"): json.loads(open(name).read())

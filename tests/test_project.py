@@ -30,7 +30,7 @@ PLOTS = {
 CHAMPION_FILES = ("models/model.skops", "reports/metrics.json", "dvc.lock")
 USER_DATA = """
 import numpy as np
-from {module}.data import read_bundled
+from {module}.pipeline.data import read_bundled
 frame = read_bundled()
 frame.insert(0, "region", np.random.default_rng(0).choice(["north", "south", "east"], len(frame)))
 frame.rename(columns={{"target": "label"}}).to_csv("data/raw/mine.csv", index=False)
@@ -188,6 +188,28 @@ class ProjectChecks:
         assert digest(project / "models" / "model.skops") == before
         status = run(["uv", "run", "--locked", "dvc", "status"], cwd=project)
         assert "up to date" in status.stdout
+
+    def test_machinery_changes_rerun_nothing_and_model_code_changes_rerun_their_stages(self, project, module):
+        package = project / "src" / module
+        for path, stale in (
+            ("core/files.py", []),
+            ("review/report.py", []),
+            ("release/serve.py", []),
+            ("monitor/drift.py", []),
+            ("pipeline/train.py", ["train"]),
+            ("pipeline/metrics.py", ["evaluate"]),
+            ("pipeline/data.py", ["prepare"]),
+        ):
+            source = package / path
+            original = source.read_text()
+            source.write_text(original + "\n# an edit\n")
+            try:
+                status = json.loads(
+                    run(["uv", "run", "--locked", "dvc", "status", "--json"], cwd=project).stdout
+                )
+            finally:
+                source.write_text(original)
+            assert sorted(status) == stale, f"editing {path} makes {sorted(status)} stale"
 
     def test_service_answers_a_bounded_load_without_errors(self, project, module):
         rows = json.loads(run(["uv", "run", "--locked", "python", "-c", SAMPLE_ROWS], cwd=project).stdout)

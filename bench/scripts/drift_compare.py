@@ -8,7 +8,8 @@ import sys
 import time
 
 import pandas as pd
-from churn_model import config, drift
+from churn_model.core import config
+from churn_model.monitor import drift
 from scipy import stats
 
 P_VALUE = 0.01

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 WRITE_SOURCE = """
 import sys
-from {module} import config, data, drift
+from {module}.core import config
+from {module}.monitor import drift
+from {module}.pipeline import data
 frame = data.read_bundled() if sys.argv[2] == "bundled" else drift.drifted_batch(config.load(), 400, seed=7)
 frame.to_csv(sys.argv[1], index=False)
 """

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.module_name }} import config, evaluate, prepare, train
+from {{ cookiecutter.module_name }}.core import config
+from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,31 @@
+"""Commands of the shared machinery."""
+
+import argparse
+
+
+def register(commands) -> None:
+    recover = commands.add_parser(
+        "recover",
+        help="after a killed run: remove DVC's stale lock and the temporary files of unfinished writes",
+    )
+    recover.set_defaults(handler=run_recover)
+
+    remote = commands.add_parser(
+        "remote-dvc",
+        help="run a DVC command (push, pull, ...) with the DVC_REMOTE_CREDENTIALS secret, for it alone (CI)",
+    )
+    remote.add_argument("dvc_args", nargs=argparse.REMAINDER, help="the DVC command and its arguments")
+    remote.set_defaults(handler=run_remote_dvc)
+
+
+def run_recover(args: argparse.Namespace) -> None:
+    from . import recover
+
+    for line in recover.run():
+        print(line)
+
+
+def run_remote_dvc(args: argparse.Namespace) -> int:
+    from . import remote
+
+    return remote.run(args.dvc_args)

@@ -1,0 +1,176 @@
+"""Read params.yaml and check every value before any stage uses it."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import UserError
+from . import paths
+
+TASK = "{{ cookiecutter.task }}"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    target: str
+    categorical: tuple[str, ...]
+    reference_rows: int
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str  # checked against the estimators of pipeline/train.py
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    importance_repeats: int
+    importance_max_rows: int
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    metric: str  # checked against the metrics of pipeline/metrics.py
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    p_value: float
+    psi: float
+    share: float
+
+
+@dataclass(frozen=True)
+class Config:
+    task: str
+    seed: int
+    data: DataConfig
+    test_size: float
+    model: ModelConfig
+    evaluate: EvaluateConfig
+    gate: GateConfig
+    drift: DriftConfig
+
+
+def load(path: Path = paths.PARAMS) -> Config:
+    """Parse params.yaml into a Config, or raise UserError naming the first bad value."""
+    raw = _read_yaml(path)
+    return Config(
+        task=TASK,
+        seed=_integer(raw, "seed", minimum=0),
+        data=_data(_section(raw, "data")),
+        test_size=_fraction(_section(raw, "split"), "split.test_size"),
+        model=_model(_section(raw, "model")),
+        evaluate=_evaluate(_section(raw, "evaluate")),
+        gate=_gate(_section(raw, "gate")),
+        drift=_drift(_section(raw, "drift")),
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} not found: run the command from the repository root") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path} is not valid YAML{where}: fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must be a mapping of sections (data, split, model, ...)")
+    return raw
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    section = raw.get(name)
+    if not isinstance(section, dict):
+        raise UserError(f"params.yaml: section '{name}' is missing or not a mapping")
+    return {f"{name}.{key}": value for key, value in section.items()}
+
+
+def _value(section: dict[str, Any], key: str) -> Any:
+    if key not in section:
+        raise UserError(f"params.yaml: {key} is missing")
+    return section[key]
+
+
+def _integer(section: dict[str, Any], key: str, minimum: int) -> int:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"params.yaml: {key} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _fraction(section: dict[str, Any], key: str) -> float:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise UserError(f"params.yaml: {key} must be a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
+
+
+def _string_list(section: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = section.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UserError(f"params.yaml: {key} must be a list of column names, got {value!r}")
+    return tuple(value)
+
+
+def _data(section: dict[str, Any]) -> DataConfig:
+    path, target = section.get("data.path") or "", _value(section, "data.target")
+    if not isinstance(path, str):
+        raise UserError(f"params.yaml: data.path must be a file path or empty, got {path!r}")
+    if not isinstance(target, str) or not target:
+        raise UserError(f"params.yaml: data.target must be the name of a column, got {target!r}")
+    categorical = _string_list(section, "data.categorical")
+    if target in categorical:
+        raise UserError(f"params.yaml: data.categorical lists the target '{target}': remove it from the list")
+    reference_rows = _integer(section, "data.reference_rows", minimum=100)
+    return DataConfig(path=path, target=target, categorical=categorical, reference_rows=reference_rows)
+
+
+def _model(section: dict[str, Any]) -> ModelConfig:
+    name, params = _value(section, "model.name"), section.get("model.params") or {}
+    if not isinstance(name, str) or not name:
+        raise UserError(f"params.yaml: model.name must be the name of an estimator, got {name!r}")
+    if not isinstance(params, dict):
+        raise UserError(f"params.yaml: model.params must be a mapping of estimator arguments, got {params!r}")
+    return ModelConfig(name=name, params=params)
+
+
+def _evaluate(section: dict[str, Any]) -> EvaluateConfig:
+    return EvaluateConfig(
+        importance_repeats=_integer(section, "evaluate.importance_repeats", minimum=1),
+        importance_max_rows=_integer(section, "evaluate.importance_max_rows", minimum=10),
+    )
+
+
+def _gate(section: dict[str, Any]) -> GateConfig:
+    metric, tolerance = _value(section, "gate.metric"), _value(section, "gate.tolerance")
+    if not isinstance(metric, str) or not metric:
+        raise UserError(f"params.yaml: gate.metric must be the name of a metric, got {metric!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise UserError(f"params.yaml: gate.tolerance must be a number >= 0, got {tolerance!r}")
+    return GateConfig(metric=metric, tolerance=float(tolerance))
+
+
+def _drift(section: dict[str, Any]) -> DriftConfig:
+    psi = _value(section, "drift.psi")
+    if isinstance(psi, bool) or not isinstance(psi, int | float) or psi <= 0:
+        raise UserError(f"params.yaml: drift.psi must be a number > 0, got {psi!r}")
+    return DriftConfig(
+        p_value=_fraction(section, "drift.p_value"),
+        psi=float(psi),
+        share=_share(section, "drift.share"),
+    )
+
+
+def _share(section: dict[str, Any], key: str) -> float:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise UserError(f"params.yaml: {key} must be a number above 0 and at most 1, got {value!r}")
+    return float(value)

@@ -1,0 +1,1 @@
+"""Watching the model: data drift and the retraining pull request. Template-maintained."""

@@ -1,0 +1,1 @@
+"""Your model: the data and its checks, prepare, train, evaluate, metrics, plots. Yours to change."""

@@ -1,0 +1,46 @@
+"""Stage evaluate: score the model on the test set and write metrics, predictions and plots."""
+
+import numpy as np
+import pandas as pd
+
+from ..core import files, paths
+from ..core.config import Config
+from . import metrics, plots
+
+
+def run(config: Config) -> None:
+    model = files.load_model(paths.MODEL)
+    test = pd.read_parquet(paths.TEST)
+    features, target = test.drop(columns=[config.data.target]), test[config.data.target]
+    predictions = predict(model, features, target)
+    scores = metrics.compute(config.task, predictions)
+    importance = permutation_importance(model, features, target, config)
+    files.write_parquet(predictions, paths.PREDICTIONS)
+    plots.write_all(config.task, predictions, importance, paths.PLOTS)
+    files.write_json({**scores, "test_rows": len(test)}, paths.METRICS)
+
+
+def predict(model, features: pd.DataFrame, target: pd.Series) -> pd.DataFrame:
+    """One row per test example, keyed by its row id so two models' predictions can be paired."""
+    predictions = pd.DataFrame({"y_true": target, "y_pred": model.predict(features)}, index=features.index)
+    if hasattr(model, "predict_proba"):
+        probabilities = model.predict_proba(features)
+        for position, label in enumerate(model.classes_):
+            predictions[f"proba_{label}"] = probabilities[:, position]
+    return predictions
+
+
+def permutation_importance(model, features: pd.DataFrame, target: pd.Series, config: Config) -> pd.Series:
+    """Mean drop in the model's score when each feature is shuffled, on a bounded sample of rows."""
+    from sklearn.inspection import permutation_importance as shuffle_importance
+
+    result = shuffle_importance(
+        model,
+        features,
+        target,
+        n_repeats=config.evaluate.importance_repeats,
+        max_samples=min(len(features), config.evaluate.importance_max_rows),
+        random_state=config.seed,
+        n_jobs=1,
+    )
+    return pd.Series(np.asarray(result.importances_mean), index=features.columns).sort_values()

@@ -1,0 +1,58 @@
+"""Score test-set predictions. A metric's direction says whether higher (+1) or lower (-1) is better."""
+
+import numpy as np
+import pandas as pd
+
+from .. import UserError
+
+DIRECTIONS = {
+    "classification": {"roc_auc": 1, "accuracy": 1, "balanced_accuracy": 1, "f1": 1, "log_loss": -1},
+    "regression": {"rmse": -1, "mae": -1, "r2": 1},
+}
+
+
+def check_metric(task: str, name: str) -> None:
+    """Refuse a gate metric the task does not compute."""
+    if name not in DIRECTIONS[task]:
+        raise UserError(f"params.yaml: gate.metric '{name}' is not one of {', '.join(DIRECTIONS[task])}")
+
+
+def probability_columns(predictions: pd.DataFrame) -> list[str]:
+    """The `proba_<class>` columns, in the model's class order."""
+    return [column for column in predictions.columns if column.startswith("proba_")]
+
+
+def compute(task: str, predictions: pd.DataFrame) -> dict[str, float]:
+    """Every metric of the task, rounded for a readable diff."""
+    scores = _classification(predictions) if task == "classification" else _regression(predictions)
+    return {name: round(float(value), 6) for name, value in scores.items()}
+
+
+def _classification(predictions: pd.DataFrame) -> dict[str, float]:
+    from sklearn import metrics
+
+    y_true, y_pred = predictions["y_true"].astype(str), predictions["y_pred"].astype(str)
+    columns = probability_columns(predictions)
+    labels = [column.removeprefix("proba_") for column in columns]
+    proba = predictions[columns].to_numpy()
+    binary = len(labels) == 2
+    return {
+        "roc_auc": metrics.roc_auc_score(
+            y_true, proba[:, 1] if binary else proba, labels=None if binary else labels, multi_class="ovr"
+        ),
+        "accuracy": metrics.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
+        "f1": metrics.f1_score(y_true, y_pred, average="binary" if binary else "macro", pos_label=labels[-1]),
+        "log_loss": metrics.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=labels),
+    }
+
+
+def _regression(predictions: pd.DataFrame) -> dict[str, float]:
+    error = predictions["y_pred"].to_numpy(float) - predictions["y_true"].to_numpy(float)
+    y_true = predictions["y_true"].to_numpy(float)
+    total = np.sum((y_true - y_true.mean()) ** 2)
+    return {
+        "rmse": np.sqrt(np.mean(error**2)),
+        "mae": np.mean(np.abs(error)),
+        "r2": 1 - np.sum(error**2) / total if total > 0 else 0.0,
+    }

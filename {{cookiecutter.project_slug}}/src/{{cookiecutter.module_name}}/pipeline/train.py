@@ -1,0 +1,85 @@
+"""Stage train: fit the preprocessing and the estimator on the training set, save them with skops."""
+
+import importlib
+import inspect
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .. import UserError
+from ..core import files, paths
+from ..core.config import TASK, Config, ModelConfig
+
+MODELS = {
+    "classification": {
+        "random_forest": "sklearn.ensemble:RandomForestClassifier",
+        "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingClassifier",
+        "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    },
+    "regression": {
+        "random_forest": "sklearn.ensemble:RandomForestRegressor",
+        "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingRegressor",
+        "ridge": "sklearn.linear_model:Ridge",
+    },
+}
+SCALED_MODELS = {"logistic_regression", "ridge"}
+
+
+def run(config: Config) -> None:
+    train = pd.read_parquet(paths.TRAIN)
+    features, target = train.drop(columns=[config.data.target]), train[config.data.target]
+    model = build(config, features)
+    model.fit(features, target)
+    files.save_model(model, paths.MODEL)
+
+
+def build(config: Config, features: pd.DataFrame) -> Pipeline:
+    """Impute and encode the features, then the estimator named in params.yaml."""
+    categorical = list(config.data.categorical)
+    numeric = [column for column in features.columns if column not in categorical]
+    numeric_steps = [SimpleImputer(strategy="median")]
+    if config.model.name in SCALED_MODELS:
+        numeric_steps.append(StandardScaler())
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(*numeric_steps), numeric),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("preprocess", preprocess), ("model", estimator(config.model, config.seed))])
+
+
+def estimator(model: ModelConfig, seed: int) -> BaseEstimator:
+    """The estimator model.name names, with model.params checked by scikit-learn before any training."""
+    choices = MODELS[TASK]
+    if model.name not in choices:
+        raise UserError(f"params.yaml: model.name '{model.name}' is not one of {', '.join(choices)}")
+    module_name, class_name = choices[model.name].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(model.params) - set(accepted))
+    if unknown:
+        raise UserError(
+            f"params.yaml: model.params {', '.join(unknown)} not accepted by {model.name} ({class_name}); "
+            f"accepted: {', '.join(accepted)}"
+        )
+    params = dict(model.params)
+    if "random_state" in accepted:
+        params.setdefault("random_state", seed)
+    instance = cls(**params)
+    try:
+        instance._validate_params()  # scikit-learn's own type and range checks, before any training
+    except (TypeError, ValueError) as error:
+        raise UserError(f"params.yaml: model.params are invalid for {model.name}: {error}") from None
+    return instance

@@ -1,0 +1,1 @@
+"""Versions and deployment: register, release assets, publish, production, serve. Template-maintained."""

@@ -1,0 +1,97 @@
+"""Commands of versions and deployment: register (register.yml), release and production (release.yml), the
+staging smoke test (promote.yml) and the service."""
+
+import argparse
+from pathlib import Path
+
+CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
+
+
+def register(commands) -> None:
+    register = commands.add_parser("register", help="register a model version (GTO tag) if the model changed")
+    register.add_argument("--push", action="store_true", help="push the tag to origin")
+    register.add_argument("--no-labels", action="store_true", help="skip pull-request labels")
+    register.set_defaults(handler=run_register)
+
+    assets = commands.add_parser("release-assets", help="rebuild a version, check its metrics, write dist/")
+    assets.add_argument("--tag", required=True, help="the version's tag, e.g. model@v1.2.0")
+    assets.set_defaults(handler=run_release_assets)
+
+    publish = commands.add_parser("publish-release", help="create the tag's GitHub Release with dist/ (CI)")
+    publish.add_argument("--tag", required=True)
+    publish.add_argument("--dir", type=Path, default=Path("dist"))
+    publish.set_defaults(handler=run_publish_release)
+
+    attested = commands.add_parser(
+        "attestation-status", help="does any release asset still lack a provenance attestation? (CI)"
+    )
+    attested.add_argument("--dir", type=Path, default=Path("dist"))
+    attested.set_defaults(handler=run_attestation_status)
+
+    promote = commands.add_parser("promote", help="assign a version to a stage with GTO, e.g. prod")
+    promote.add_argument("--version", required=True, help="e.g. v1.2.0")
+    promote.add_argument("--stage", default="prod")
+    promote.add_argument("--push", action="store_true", help="push the stage tag to origin")
+    promote.set_defaults(handler=run_promote)
+
+    smoke = commands.add_parser("smoke", help="load the model as the service does and score sample rows")
+    smoke.add_argument("--output", type=Path, help="also write the result to this markdown file")
+    smoke.add_argument("--url", help="smoke-test the service running at this URL over HTTP instead")
+    smoke.add_argument("--wait", type=float, default=60, help="seconds to wait for the service's /health")
+    smoke.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
+    smoke.set_defaults(handler=run_smoke)
+
+    serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
+    serve.set_defaults(handler=run_serve)
+
+
+def run_register(args: argparse.Namespace) -> None:
+    from . import register
+
+    register.run(push=args.push, use_labels=not args.no_labels)
+
+
+def run_release_assets(args: argparse.Namespace) -> None:
+    from . import assets
+
+    assets.assets(args.tag)
+
+
+def run_publish_release(args: argparse.Namespace) -> None:
+    from . import publish
+
+    publish.publish_release(args.tag, args.dir)
+
+
+def run_attestation_status(args: argparse.Namespace) -> None:
+    from . import publish
+
+    publish.attestation_status(args.dir)
+
+
+def run_promote(args: argparse.Namespace) -> None:
+    from . import production
+
+    production.promote(args.version, args.stage, push=args.push)
+
+
+def run_smoke(args: argparse.Namespace) -> None:
+    from ..core import config, files
+    from . import serve
+
+    target = config.load().data.target
+    result = (
+        serve.smoke_http(target, args.url, args.wait) if args.url else serve.smoke(target, args.checksums)
+    )
+    print(result)
+    if args.output:
+        files.write_text(f"### Staging: smoke test of the candidate model\n\n{result}\n", args.output)
+
+
+def run_serve(args: argparse.Namespace) -> None:
+    from . import serve
+
+    serve.run(args.host, args.port, args.checksums)

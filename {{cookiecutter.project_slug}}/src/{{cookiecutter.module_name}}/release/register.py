@@ -1,0 +1,65 @@
+"""Register a new model version with GTO when a change to the model reaches main.
+
+The version is a Git tag `model@vX.Y.Z` (GTO's format), pushed to origin, where it starts the release. The bump
+is minor unless the merged pull request carries the label `model:major` or `model:patch`; the first version is
+v1.0.0, v0.1.0 or v0.0.1 accordingly. Nothing is registered when the model is the same as the last version's.
+"""
+
+import re
+
+import yaml
+
+from .. import UserError
+from ..core import paths
+from ..core.shell import git, show, tool
+from ..github import client
+
+ARTIFACT = "model"
+LABELS = {"model:major": "major", "model:patch": "patch"}
+FIRST_VERSION = {"major": "v1.0.0", "minor": "v0.1.0", "patch": "v0.0.1"}
+VERSION_TAG = re.compile(rf"^{ARTIFACT}@v(\d+)\.(\d+)\.(\d+)$")
+
+
+def model_hash(rev: str) -> str | None:
+    """The model's content hash recorded in dvc.lock at `rev`, or None when there is none."""
+    shown = show(rev, "dvc.lock")
+    if shown is None:
+        return None
+    outs = (yaml.safe_load(shown) or {}).get("stages", {}).get("train", {}).get("outs", [])
+    return next((out.get("md5") for out in outs if out.get("path") == str(paths.MODEL)), None)
+
+
+def versions() -> list[tuple[tuple[int, int, int], str]]:
+    """Registered versions, oldest first: ((major, minor, patch), tag)."""
+    found = []
+    for tag in git("tag", "--list", f"{ARTIFACT}@v*").splitlines():
+        if match := VERSION_TAG.match(tag):
+            found.append(((int(match[1]), int(match[2]), int(match[3])), tag))
+    return sorted(found)
+
+
+def bump_for(commit: str) -> str:
+    """minor, or what the label of the pull request merged as `commit` asks for."""
+    pulls = client.api("GET", f"commits/{commit}/pulls")
+    labels = {label["name"] for pull in pulls or [] for label in pull.get("labels", [])}
+    chosen = {LABELS[label] for label in labels & LABELS.keys()}
+    if len(chosen) > 1:
+        raise UserError(f"the pull request has both {' and '.join(sorted(labels & LABELS.keys()))}: keep one")
+    return chosen.pop() if chosen else "minor"
+
+
+def run(push: bool, use_labels: bool) -> None:
+    head = git("rev-parse", "HEAD")
+    current = model_hash(head)
+    if current is None:
+        raise UserError("dvc.lock has no trained model: run make repro and commit dvc.lock")
+    registered = versions()
+    if registered and model_hash(git("rev-list", "-n", "1", registered[-1][1])) == current:
+        print(f"nothing to register: the model is the same as {registered[-1][1]}")
+        return
+    bump = bump_for(head) if use_labels else "minor"
+    version = ["--version", FIRST_VERSION[bump]] if not registered else [f"--bump-{bump}"]
+    message = f"Register {ARTIFACT} from {head[:12]} ({bump} bump)"
+    print(
+        tool("gto", "register", ARTIFACT, head, *version, "--message", message, *(["--push"] if push else []))
+    )

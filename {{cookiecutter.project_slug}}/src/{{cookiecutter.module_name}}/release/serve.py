@@ -1,0 +1,163 @@
+"""Serve the model over HTTP: GET /health and POST /predict, with a request schema derived from the model.
+
+The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers (or
+null, which the pipeline imputes) and categorical ones as one of the categories seen in training. A request that
+does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
+"""
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from .. import UserError
+from ..core import files, paths
+
+MAX_ROWS = 1000
+
+
+def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) -> FastAPI:
+    model = files.load_model(model_path, checksums)
+    digest = files.sha256(model_path)
+    features = feature_schema(model)
+    Row = row_model(features)
+    Request = create_model(
+        "PredictRequest",
+        rows=(list[Row], Field(min_length=1, max_length=MAX_ROWS)),
+        __config__=ConfigDict(extra="forbid"),
+    )
+    app = FastAPI(title="{{ cookiecutter.project_slug }}", description=__doc__)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "model_sha256": digest, "features": len(features)}
+
+    @app.post("/predict")
+    def predict(request: Request) -> dict[str, Any]:  # type: ignore[valid-type]
+        frame = pd.DataFrame([row.model_dump(by_alias=True) for row in request.rows], columns=list(features))
+        if not hasattr(model, "predict_proba"):
+            return {"predictions": model.predict(frame).tolist()}
+        probabilities = model.predict_proba(frame)  # one pass: the predicted class is the most probable one
+        labels = [str(label) for label in model.classes_]
+        return {
+            "predictions": model.classes_[probabilities.argmax(axis=1)].tolist(),
+            "probabilities": [dict(zip(labels, row, strict=True)) for row in probabilities.tolist()],
+        }
+
+    return app
+
+
+def feature_schema(model) -> dict[str, Any]:
+    """Feature name -> Python type the request must carry, read from the fitted preprocessing step."""
+    preprocess = model.named_steps["preprocess"]
+    schema: dict[str, Any] = {name: float for name in preprocess.feature_names_in_}
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "categorical" and len(columns):
+            encoder = transformer.named_steps["onehotencoder"]
+            for column, categories in zip(columns, encoder.categories_, strict=True):
+                schema[column] = Literal[tuple(str(c) for c in categories if not pd.isna(c))]
+    return schema
+
+
+def row_model(features: dict[str, Any]) -> type[BaseModel]:
+    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else."""
+    fields = {
+        _identifier(name, index): (kind | None, Field(alias=name))
+        for index, (name, kind) in enumerate(features.items())
+    }
+    return create_model("Row", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+
+
+def _identifier(name: str, index: int) -> str:
+    return f"f{index}_" + re.sub(r"\W", "_", str(name))
+
+
+def smoke(target: str, checksums: Path | None = None, rows: int = 20) -> str:
+    """Load the model as the service does, push sample test rows through the request schema, score them."""
+    model = files.load_model(paths.MODEL, checksums)
+    Row = row_model(feature_schema(model))
+    sample = sample_rows(target, rows)
+    try:
+        validated = [Row.model_validate(record) for record in sample.to_dict(orient="records")]
+    except ValidationError as error:
+        raise UserError(
+            f"smoke test: a test row does not fit the request schema: {error.errors()[0]['msg']}"
+        ) from None
+    frame = pd.DataFrame([row.model_dump(by_alias=True) for row in validated], columns=list(sample.columns))
+    check_predictions(model.predict(frame), len(sample))
+    return (
+        f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{files.sha256(paths.MODEL)[:12]}`) with trusted types "
+        f"only, validated {len(sample)} test rows against the {len(frame.columns)}-feature request schema and scored them."
+    )
+
+
+def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
+    """Smoke-test a running service: it serves this model (same sha256) and scores sample test rows."""
+    url = url.rstrip("/")
+    health = wait_for_health(url, wait)
+    digest = files.sha256(paths.MODEL)
+    if health.get("model_sha256") != digest:
+        raise UserError(
+            f"smoke test: {url} serves a model with sha256 {health.get('model_sha256')}, not {paths.MODEL}: "
+            "rebuild the image after make repro"
+        )
+    sample = sample_rows(target, rows)
+    records = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
+    status, answer = http_json(f"{url}/predict", {"rows": records})
+    if status != 200:
+        raise UserError(f"smoke test: POST {url}/predict answered {status}: {answer}")
+    check_predictions(answer.get("predictions", []), len(sample))
+    return (
+        f"Smoke test passed: the service at {url} is healthy, serves `{paths.MODEL}` (sha256 "
+        f"`{digest[:12]}`) and answered POST /predict with one prediction for each of {len(sample)} test rows."
+    )
+
+
+def sample_rows(target: str, rows: int) -> pd.DataFrame:
+    return pd.read_parquet(paths.TEST).drop(columns=[target]).head(rows)
+
+
+def check_predictions(predictions, expected: int) -> None:
+    values = np.asarray(predictions)
+    if len(values) != expected or (values.dtype.kind == "f" and not np.isfinite(values).all()):
+        raise UserError("smoke test: the model did not return one finite prediction per row")
+
+
+def wait_for_health(url: str, wait: float) -> dict[str, Any]:
+    """GET /health until it answers 200, for at most `wait` seconds (a container takes a moment to start)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            status, answer = http_json(f"{url}/health")
+            if status == 200:
+                return answer
+            problem = f"answered {status}"
+        except OSError as error:
+            problem = f"is unreachable ({error})"
+        if time.monotonic() >= deadline:
+            raise UserError(f"smoke test: {url}/health {problem} after {wait:g} s: is the service running?")
+        time.sleep(0.5)
+
+
+def http_json(url: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")[:500]
+
+
+def run(host: str, port: int, checksums: Path | None) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(checksums=checksums), host=host, port=port, log_level="info")

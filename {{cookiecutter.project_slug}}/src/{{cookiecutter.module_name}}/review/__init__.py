@@ -1,0 +1,1 @@
+"""The pull-request review: champion, comparison, gate, report, status. Template-maintained."""

@@ -1,0 +1,101 @@
+"""The checks model-report.yml makes before it trusts a model-report artifact that pull-request code produced.
+
+model-report.yml runs from the default branch with a write token, so the artifact is data only: its layout, sizes,
+links and pull-request number are checked here before anything is posted. Standard library only.
+"""
+
+import json
+import re
+from pathlib import Path
+
+from .. import UserError
+from ..github import client
+
+MAX_REPORT_BYTES = 60_000  # a GitHub comment holds 65,536 characters; leave room for CML's watermark
+MAX_PLOT_BYTES = 5 * 2**20
+MAX_TOTAL_BYTES = 20 * 2**20
+PLOT_NAME = re.compile(r"^[a-z_]{1,40}\.png$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]*)")
+DEFINITION_TARGET = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)", re.MULTILINE)
+
+
+def check_artifact(directory: Path, head_sha: str) -> dict:
+    """Validate a downloaded model-report artifact; return its pull-request number and gate verdict."""
+    if not SHA.match(head_sha):
+        raise UserError(f"--head-sha must be a 40-character commit id, got '{head_sha}'")
+    _check_layout(directory)
+    summary = _read_summary(directory / "report.json")
+    if summary["head_sha"] != head_sha:
+        raise UserError(
+            f"report.json is for commit {summary['head_sha']}, but the run built {head_sha}: refusing it"
+        )
+    _check_links((directory / "report.md").read_text(encoding="utf-8"), directory)
+    pull = client.api("GET", f"pulls/{summary['pull_request']}")
+    if pull.get("head", {}).get("sha") != head_sha or pull.get("state") != "open":
+        raise UserError(
+            f"pull request #{summary['pull_request']} is not open at commit {head_sha}: refusing the report"
+        )
+    return {"pull_request": summary["pull_request"], "gate": summary["gate"]}
+
+
+def _check_layout(directory: Path) -> None:
+    if not (directory / "report.md").is_file() or not (directory / "report.json").is_file():
+        raise UserError(
+            f"{directory} must hold report.md and report.json: the model-pr run did not finish its report"
+        )
+    total = 0
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if path.is_symlink():
+            raise UserError(f"artifact entry {relative} is a symbolic link: refusing the artifact")
+        if path.is_dir():
+            if str(relative) != "plots":
+                raise UserError(f"artifact has an unexpected directory {relative}: only plots/ is allowed")
+            continue
+        size = path.stat().st_size
+        total += size
+        allowed = str(relative) in ("report.md", "report.json") or (
+            relative.parent.name == "plots" and PLOT_NAME.match(relative.name)
+        )
+        if not allowed:
+            raise UserError(
+                f"artifact has an unexpected file {relative}: only report.md, report.json, plots/*.png"
+            )
+        limit = MAX_REPORT_BYTES if relative.name == "report.md" else MAX_PLOT_BYTES
+        if size > limit:
+            raise UserError(
+                f"artifact file {relative} has {size:,} bytes, over the limit of {limit:,}: refusing it"
+            )
+    if total > MAX_TOTAL_BYTES:
+        raise UserError(f"artifact holds {total:,} bytes, over the limit of {MAX_TOTAL_BYTES:,}: refusing it")
+
+
+def _read_summary(path: Path) -> dict:
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError("report.json is not valid JSON: refusing the artifact") from None
+    number = summary.get("pull_request") if isinstance(summary, dict) else None
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 10**9:
+        raise UserError(
+            f"report.json has no valid pull-request number (got {number!r}): refusing the artifact"
+        )
+    if not isinstance(summary.get("head_sha"), str) or not SHA.match(summary["head_sha"]):
+        raise UserError("report.json has no valid head_sha: refusing the artifact")
+    if summary.get("gate") not in ("pass", "fail"):
+        raise UserError(
+            f"report.json has gate {summary.get('gate')!r}, not pass or fail: refusing the artifact"
+        )
+    return summary
+
+
+def _check_links(markdown: str, directory: Path) -> None:
+    """Only links to the artifact's own plots: CML uploads every local file an image link names."""
+    if re.search(r"<\s*img|\bsrc\s*=", markdown, re.IGNORECASE):
+        raise UserError("report.md contains an HTML image: only markdown links to plots/*.png are allowed")
+    for target in LINK_TARGET.findall(markdown) + DEFINITION_TARGET.findall(markdown):
+        if not (
+            target.startswith("plots/") and PLOT_NAME.match(target[6:]) and (directory / target).is_file()
+        ):
+            raise UserError(f"report.md links to '{target}': only the artifact's plots/*.png are allowed")

@@ -1,0 +1,69 @@
+"""The champion: the model of the base revision, its predictions read from the DVC cache or reproduced.
+
+Its metrics are committed in Git, but its test-set predictions (needed to pair the two models row by row) live
+in the DVC cache. When this machine's cache holds them (the base's dvc.lock names their hash), they are read from
+there; otherwise (in CI the cache starts empty) the champion is reproduced from its own commit in a Git worktree
+that shares the cache: its code, its params, its data.
+"""
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .. import UserError
+from ..core import paths
+from ..core.shell import git, show, tool
+
+WORKTREE = Path(".dvc/tmp/champion")
+CACHE = Path(".dvc/cache/files/md5")
+
+
+def resolve(rev: str) -> str:
+    """The full commit id of `rev`, or a UserError that says how to make it available."""
+    try:
+        return git("rev-parse", "--verify", "--quiet", rev + "^{commit}")
+    except UserError:
+        raise UserError(f"base revision '{rev}' not found: fetch it first (git fetch origin {rev})") from None
+
+
+def has_model(commit: str) -> bool:
+    """Whether the base revision has a trained model (its metrics are committed)."""
+    return show(commit, paths.METRICS) is not None
+
+
+def reproduce(commit: str) -> Path:
+    """Check out `commit` in the champion worktree and reproduce its pipeline there; return the worktree."""
+    root = Path.cwd()
+    if (WORKTREE / ".git").exists():
+        git("checkout", "--quiet", "--force", "--detach", commit, cwd=WORKTREE)
+    else:
+        git("worktree", "prune")
+        git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE), commit)
+    tool("dvc", "config", "--local", "cache.dir", str(root / ".dvc" / "cache"), cwd=WORKTREE)
+    environment = {**os.environ, "PYTHONPATH": str((WORKTREE / "src").resolve())}  # the champion's own code
+    try:
+        tool("dvc", "repro", "--quiet", cwd=WORKTREE, env=environment)
+    except UserError as error:
+        raise UserError(f"could not reproduce the champion at {commit[:12]}: {error}") from None
+    return WORKTREE
+
+
+def predictions(commit: str) -> pd.DataFrame | None:
+    """The champion's test-set predictions, or None when the base revision has no model yet."""
+    if not has_model(commit):
+        return None
+    return pd.read_parquet(cached_output(commit, paths.PREDICTIONS) or reproduce(commit) / paths.PREDICTIONS)
+
+
+def cached_output(commit: str, path: Path) -> Path | None:
+    """The cache file of the output `path` as `commit`'s dvc.lock records it, when the local cache holds it."""
+    lock = yaml.safe_load(show(commit, "dvc.lock") or "") or {}
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            digest = str(out.get("md5", ""))
+            if out.get("path") == str(path) and digest and not digest.endswith(".dir"):
+                cached = CACHE / digest[:2] / digest[2:]
+                return cached if cached.is_file() else None
+    return None

@@ -1,0 +1,201 @@
+"""The pull-request report: metric deltas with bootstrap intervals, params and data changes, plots, the gate.
+
+Writes reports/report.md (what the reviewer reads) and reports/report.json (the verdict and the pull request it
+belongs to, for the workflow that posts the comment).
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..core import files, paths
+from ..core.config import Config
+from ..core.shell import git, show
+from ..pipeline.metrics import DIRECTIONS, probability_columns
+from . import champion, compare, gate
+
+PLOT_TITLES = {
+    "roc": "ROC curve",
+    "precision_recall": "Precision-recall",
+    "confusion_matrix": "Confusion matrix",
+    "predicted_vs_actual": "Predicted vs actual",
+    "residuals": "Residuals",
+    "feature_importance": "Feature importance",
+}
+
+
+def run(config: Config, base: str, images: str, pull_request: int | None, head_sha: str | None) -> None:
+    commit = champion.resolve(base)
+    candidate = pd.read_parquet(paths.PREDICTIONS)
+    baseline = champion.predictions(commit)
+    diff = gate.metrics_diff(commit)
+    intervals = (
+        compare.delta_intervals(config.task, baseline, candidate, config.seed) if baseline is not None else {}
+    )
+    verdict = gate.verdict(config, diff)
+    sections = [
+        _headline(config, intervals, verdict),
+        _context(base, commit, baseline, candidate, intervals),
+        _uncommitted_results(),
+        _metrics_table(config, diff, intervals),
+        _params_section(commit),
+        _data_section(commit),
+        _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
+        _reproduce_section(head_sha),
+    ]
+    files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
+    summary = {
+        "pull_request": pull_request,
+        "head_sha": head_sha,
+        "base_sha": commit,
+        "gate": "pass" if verdict.passed else "fail",
+        "gate_reason": verdict.reason,
+    }
+    files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
+    mark = "✅ gate passed" if verdict.passed else "❌ gate failed"
+    interval = intervals.get(config.gate.metric)
+    spread = (
+        f" The 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}." if interval else ""
+    )
+    return f"## Model report: {mark}\n\n**{verdict.reason}.**{spread}"
+
+
+def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, intervals: dict) -> str:
+    if baseline is None:
+        return f"No champion model on `{base}` (`{commit[:7]}`): the candidate is the first model."
+    paired = next(iter(intervals.values())).paired if intervals else False
+    method = "paired on the same test rows" if paired else "unpaired (the test set changed)"
+    return (
+        f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows; intervals from "
+        f"{compare.RESAMPLES:,} bootstrap resamples, {method}."
+    )
+
+
+def _uncommitted_results() -> str:
+    """A warning when the commit does not hold what `dvc repro` produced: its merge would register nothing."""
+    tracked = ["dvc.lock", str(paths.METRICS)]
+    if not git("status", "--porcelain", "--", *tracked):
+        return ""
+    return (
+        "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
+        "run `make repro` and commit them, or merging will not register this model."
+    )
+
+
+def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
+    rows = [
+        "| metric | better | champion | candidate | delta | 95% interval of delta |",
+        "|---|:-:|--:|--:|--:|:-:|",
+    ]
+    for name, direction in DIRECTIONS[config.task].items():
+        values = diff.get(name, {})
+        old, new = values.get("old"), values.get("new")
+        label = f"**{name}** (gate)" if name == config.gate.metric else name
+        interval = intervals.get(name)
+        rows.append(
+            f"| {label} | {'↑' if direction > 0 else '↓'} | {_number(old)} | {_number(new)} | "
+            f"{_signed(None if old is None or new is None else new - old)} | "
+            f"{f'{interval.low:+.4f} … {interval.high:+.4f}' if interval else '–'} |"
+        )
+    return "### Metrics\n\n" + "\n".join(rows)
+
+
+def _params_section(commit: str) -> str:
+    old = _flatten(yaml.safe_load(show(commit, paths.PARAMS) or "") or {})
+    new = _flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")) or {})
+    changed = [name for name in sorted({*old, *new}) if old.get(name) != new.get(name)]
+    if not changed:
+        return "### Parameters\n\nNo parameter changed."
+    rows = ["| parameter | champion | candidate |", "|---|--:|--:|"]
+    rows += [f"| `{name}` | {_value(old.get(name))} | {_value(new.get(name))} |" for name in changed]
+    return "### Parameters\n\n" + "\n".join(rows)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    """params.yaml as dotted names (model.params.n_estimators), as DVC names them."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        flat.update(_flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
+    return flat
+
+
+def _data_section(commit: str) -> str:
+    current = json.loads(paths.DATA_SUMMARY.read_text()) if paths.DATA_SUMMARY.exists() else {}
+    shown = show(commit, paths.DATA_SUMMARY)
+    before = json.loads(shown) if shown else {}
+    same = before.get("sha256") == current.get("sha256")
+    rows = ["| | champion | candidate |", "|---|--:|--:|"]
+    for key in ("source", "rows", "columns", "train_rows", "test_rows"):
+        rows.append(f"| {key} | {_value(before.get(key))} | {_value(current.get(key))} |")
+    rows.append(
+        f"| content sha256 | `{str(before.get('sha256', '–'))[:12]}` | `{str(current.get('sha256', '–'))[:12]}` |"
+    )
+    status = "unchanged" if same else "changed" if before else "no champion data"
+    return f"### Data ({status})\n\n" + "\n".join(rows)
+
+
+def _images_section() -> str:
+    plots = sorted(paths.PLOTS.glob("*.png"))
+    images = [f"![{PLOT_TITLES.get(p.stem, p.stem)}](plots/{p.name})" for p in plots]
+    return "### Plots (candidate)\n\n" + "\n".join(images) if images else ""
+
+
+def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
+    """Key curves as mermaid charts, which GitHub renders: no image leaves the repository."""
+    models = {"candidate": candidate, **({"champion": baseline} if baseline is not None else {})}
+    if config.task == "classification" and len(probability_columns(candidate)) == 2:
+        title, x_label, y_label = "ROC curve", "false positive rate", "true positive rate"
+        grid = np.linspace(0, 1, 11)
+        curves = {name: _roc_points(frame, grid) for name, frame in models.items()}
+    else:
+        title, x_label, y_label = "Mean actual by decile of prediction", "decile", "mean actual"
+        grid = np.arange(1, 11)
+        curves = {name: _decile_means(frame) for name, frame in models.items()}
+    lines = "\n".join(f"    line [{', '.join(f'{v:.3f}' for v in values)}]" for values in curves.values())
+    legend = " and ".join(f"line {i + 1}: {name}" for i, name in enumerate(curves))
+    chart = (
+        f'```mermaid\nxychart-beta\n    title "{title}"\n    x-axis "{x_label}" [{", ".join(f"{g:g}" for g in grid)}]\n'
+        f'    y-axis "{y_label}"\n{lines}\n```'
+    )
+    return f"### Plots\n\n{chart}\n\n{legend}. All plots are in the run's `model-report` artifact."
+
+
+def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+    from sklearn.metrics import roc_curve
+
+    positive = probability_columns(frame)[1]
+    fpr, tpr, _ = roc_curve(
+        frame["y_true"].astype(str), frame[positive], pos_label=positive.removeprefix("proba_")
+    )
+    return np.interp(grid, fpr, tpr)
+
+
+def _decile_means(frame: pd.DataFrame) -> np.ndarray:
+    deciles = pd.qcut(frame["y_pred"].rank(method="first"), 10, labels=False)
+    return frame.groupby(deciles)["y_true"].mean().to_numpy(float)
+
+
+def _reproduce_section(head_sha: str | None) -> str:
+    ref = head_sha or "<commit>"
+    return (
+        "<details><summary>Reproduce this run</summary>\n\n"
+        f"```bash\ngit checkout {ref}\nuv sync --locked\nuv run dvc repro\n```\n</details>"
+    )
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _signed(value) -> str:
+    return "–" if value is None else f"{value:+.4f}"
+
+
+def _value(value) -> str:
+    return "–" if value is None else f"`{value}`"

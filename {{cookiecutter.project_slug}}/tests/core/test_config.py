@@ -1,0 +1,48 @@
+"""params.yaml: the shipped file is valid, and each bad value is named in one line by check-params (which
+`make repro` runs before DVC starts a stage)."""
+
+import pytest
+import yaml
+
+from {{ cookiecutter.module_name }} import UserError
+from {{ cookiecutter.module_name }}.__main__ import main
+from {{ cookiecutter.module_name }}.core import config
+from {{ cookiecutter.module_name }}.pipeline.metrics import DIRECTIONS
+
+
+def write_params(workdir, **changes):
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        params[section][key] = value
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_shipped_params_are_valid(params):
+    assert params.task == "{{ cookiecutter.task }}"
+    assert params.gate.metric in DIRECTIONS[params.task]
+    assert params.data.path == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model__name": "xgboost"}, "model.name 'xgboost' is not one of"),
+        ({"split__test_size": -0.2}, "split.test_size must be a number between 0 and 1"),
+        ({"split__test_size": 1.5}, "split.test_size must be a number between 0 and 1"),
+        ({"gate__tolerance": -1}, "gate.tolerance must be a number >= 0"),
+        ({"gate__metric": "speed"}, "gate.metric 'speed' is not one of"),
+        ({"evaluate__importance_repeats": 0}, "evaluate.importance_repeats must be a whole number >= 1"),
+        ({"data__categorical": "city"}, "data.categorical must be a list of column names"),
+    ],
+)
+def test_bad_value_is_named(workdir, capsys, changes, message):
+    write_params(workdir, **changes)
+    assert main(["check-params"]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_broken_yaml_gives_the_line(workdir):
+    (workdir / "params.yaml").write_text("data:\n  path: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML at line"):
+        config.load()

@@ -1,0 +1,71 @@
+"""The data checks: every bad file stops the pipeline with one line that says what to fix."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }} import UserError
+from {{ cookiecutter.module_name }}.pipeline import data
+
+
+def check(params, path):
+    return data.load(replace(params.data, path=str(path)))
+
+
+def test_bundled_dataset_is_valid(params):
+    frame = data.load(params.data)
+    assert len(frame) > 100
+    assert params.data.target in frame.columns
+
+
+def test_csv_and_parquet_give_the_same_frame(params, tmp_path):
+    frame = data.read_bundled().head(50)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet", index=False)
+    pd.testing.assert_frame_equal(check(params, tmp_path / "d.csv"), check(params, tmp_path / "d.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"a,b,target\n", "has a header but no rows"),
+        (b"a,b\n1,2\n3,4\n", "has no target column 'target'"),
+        (b"a,b,target\n1,,0\n2,,1\n", "column(s) 'b' contain only missing values"),
+        (b"a,city,target\n1,x,0\n2,y,1\n", "column(s) 'city' are not numeric"),
+        (b"a,b,target\n1,2,\n3,4,1\n", "target 'target' is missing in 1 row(s)"),
+        ("a,b,target\n1,caf\u00e9,0\n".encode("latin-1"), "is not UTF-8 text"),
+    ],
+)
+def test_bad_csv_is_refused_with_one_clear_line(params, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as caught:
+        check(params, path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file_names_the_setting(params, tmp_path):
+    with pytest.raises(UserError, match="not found: fix data.path in params.yaml"):
+        check(params, tmp_path / "absent.csv")
+
+
+def test_unsupported_extension(params, tmp_path):
+    (tmp_path / "data.xlsx").write_bytes(b"x")
+    with pytest.raises(UserError, match="unsupported extension '.xlsx': use .csv or .parquet"):
+        check(params, tmp_path / "data.xlsx")
+
+
+def test_corrupt_parquet(params, tmp_path):
+    (tmp_path / "data.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(UserError, match="cannot be read as parquet"):
+        check(params, tmp_path / "data.parquet")
+
+
+def test_declared_categorical_columns_are_accepted(params, tmp_path):
+    frame = data.read_bundled().head(40).assign(city=["north", "south"] * 20)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    loaded = data.load(replace(params.data, path=str(tmp_path / "d.csv"), categorical=("city",)))
+    assert loaded["city"].nunique() == 2
