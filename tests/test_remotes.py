@@ -1,13 +1,16 @@
 """DVC remotes for real: a local directory, and S3 through dvc-s3 against a moto server on loopback.
 
 Each baked project tracks a file with DVC, pushes it, loses it and its cache, and pulls it back byte for byte.
-The S3 project talks to moto exactly as it would to AWS (the endpoint set with `dvc remote modify --local`, the
-credentials in the AWS_* variables its workflows read from secrets); then the remote becomes unreachable, and a
-push or pull must fail with DVC's clear error and leave the workspace as it was.
+The S3 project talks to moto exactly as it would to AWS (the endpoint set with `dvc remote modify --local`), through
+`python -m <module> remote-dvc`, the command its workflows run, with the credentials only in the
+DVC_REMOTE_CREDENTIALS secret (an AWS credentials file) and gone from disk once each command ends; then the remote
+becomes unreachable, and a push or pull must fail with DVC's clear error and leave the workspace as it was.
 """
 
 import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +18,9 @@ from .conftest import HOST_PYTHON, bake, run, tool_env
 
 pytestmark = pytest.mark.slow
 BUCKET = "churn-model-dvc"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+KEY, SECRET_KEY = "testing", "testing"
+CREDENTIALS_FILE = f"[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+REMOTE_DVC = ["uv", "run", "--locked", "python", "-m", "churn_model", "remote-dvc"]
 
 
 def free_port():
@@ -39,23 +40,29 @@ def moto_endpoint():
     server.stop()
 
 
-def round_trip(project, env):
+def round_trip(project, env, remote_dvc=("uv", "run", "--locked", "dvc")):
     """dvc add, push, lose the file and the cache, pull: the file comes back from the remote alone."""
-    dvc = ["uv", "run", "--locked", "dvc"]
+    dvc, remote_dvc = ["uv", "run", "--locked", "dvc"], list(remote_dvc)
     data = project / "data" / "raw" / "batch.csv"
     data.write_text("".join(f"{i},{i * i}\n" for i in range(5000)))
     original = data.read_bytes()
     run([*dvc, "add", "data/raw/batch.csv"], cwd=project, env=env)
-    pushed = run([*dvc, "push", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    pushed = run([*remote_dvc, "push", "data/raw/batch.csv.dvc"], cwd=project, env=env)
     assert "1 file pushed" in pushed.stdout
     data.unlink()
     shutil.rmtree(project / ".dvc" / "cache")
-    pulled = run([*dvc, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    pulled = run([*remote_dvc, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env)
     assert "1 file" in pulled.stdout
     assert data.read_bytes() == original
-    assert (
-        "in sync" in run([*dvc, "status", "--cloud", "data/raw/batch.csv.dvc"], cwd=project, env=env).stdout
-    )
+    status = run([*remote_dvc, "status", "--cloud", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    assert "in sync" in status.stdout
+
+
+def without_aws_credentials(env):
+    """No AWS_* variable and no ~/.aws: boto finds credentials only where remote-dvc puts them."""
+    clean = {key: value for key, value in env.items() if not key.startswith("AWS_")}
+    home = Path(tempfile.mkdtemp(prefix="no-aws-home-"))
+    return {**clean, "HOME": str(home), "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def test_local_directory_remote_round_trip(cookies_session):
@@ -70,9 +77,9 @@ def test_s3_remote_round_trip_through_moto(cookies_session, moto_endpoint):
     import boto3
 
     project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="s3")
-    env = {**tool_env(), **CREDENTIALS}
+    env = without_aws_credentials(tool_env())
     s3 = boto3.client(
-        "s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in CREDENTIALS.items() if "KEY" in k}
+        "s3", endpoint_url=moto_endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET_KEY
     )
     s3.create_bucket(Bucket=BUCKET)
     run(["make", "install"], cwd=project)
@@ -91,7 +98,16 @@ def test_s3_remote_round_trip_through_moto(cookies_session, moto_endpoint):
         ],
         cwd=project,
     )
-    round_trip(project, env)
+    (project / "data" / "raw" / "probe.csv").write_text("a\n1\n")
+    run(["uv", "run", "--locked", "dvc", "add", "data/raw/probe.csv"], cwd=project, env=env)
+    refused = run([*REMOTE_DVC, "push", "data/raw/probe.csv.dvc"], cwd=project, env=env, check=False)
+    assert refused.returncode != 0, "without the secret there are no credentials"
+    assert "Unable to locate credentials" in refused.stderr, refused.stderr
+    before = set(Path(tempfile.gettempdir()).glob("dvc-remote-*"))
+    env = {**env, "DVC_REMOTE_CREDENTIALS": CREDENTIALS_FILE}
+    round_trip(project, env, remote_dvc=REMOTE_DVC)
+    assert set(Path(tempfile.gettempdir()).glob("dvc-remote-*")) == before, "no credentials left on disk"
+    assert not (project / ".dvc" / "config.local").read_text().count("credential")
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys
     assert all(key.startswith("store/files/md5/") for key in keys)
@@ -109,7 +125,7 @@ def unreachable_remote_changes_nothing(project, env):
     fresh = project / "data" / "raw" / "fresh.csv"
     fresh.write_text("a,b\n1,2\n")
     run([*dvc, "add", "data/raw/fresh.csv"], cwd=project, env=env)
-    pushed = run([*dvc, "push", "data/raw/fresh.csv.dvc"], cwd=project, env=env, check=False)
+    pushed = run([*REMOTE_DVC, "push", "data/raw/fresh.csv.dvc"], cwd=project, env=env, check=False)
     assert pushed.returncode != 0
     assert f'Could not connect to the endpoint URL: "{endpoint}/' in pushed.stderr, pushed.stderr
     assert "Traceback" not in pushed.stdout + pushed.stderr
@@ -117,7 +133,7 @@ def unreachable_remote_changes_nothing(project, env):
     batch = project / "data" / "raw" / "batch.csv"
     batch.unlink()
     shutil.rmtree(project / ".dvc" / "cache")
-    pulled = run([*dvc, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env, check=False)
+    pulled = run([*REMOTE_DVC, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env, check=False)
     assert pulled.returncode != 0
     assert f'Could not connect to the endpoint URL: "{endpoint}/' in pulled.stderr, pulled.stderr
     assert not batch.exists(), "a failed pull leaves no partial file"

@@ -38,9 +38,9 @@ def remote_url(config: Path = DVC_CONFIG) -> str | None:
     return parser.get(f"'remote \"{name}\"'", "url", fallback=None) if name else None
 
 
-def run(dvc_args: list[str], credentials: str | None = None) -> int:
+def run(dvc_args: list[str], credentials: str | None = None, program: list[str] | None = None) -> int:
     """Run `dvc <dvc_args>` (e.g. push) with the secret's credentials for the remote; return its exit status."""
-    command = [str(Path(sys.executable).parent / "dvc"), *dvc_args]
+    command = [*(program or [str(Path(sys.executable).parent / "dvc")]), *dvc_args]
     credentials = os.environ.get(SECRET, "") if credentials is None else credentials
     url = remote_url()
     if not credentials.strip() or url is None:
