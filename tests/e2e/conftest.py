@@ -1,20 +1,24 @@
-"""Fixtures of the workflow tests: the fake GitHub API, the act harness, and a project whose main has a champion."""
+"""Fixtures of the workflow tests: the fake of GitHub, GitHub's rules around it, the people, and a project whose
+main holds a trained champion with the repository settings applied (make github-setup)."""
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ..conftest import CACHE, HOST_PYTHON, bake, run
+from ..conftest import CACHE, HOST_PYTHON, bake, run, tool_env
 from .fake_github import FakeGitHub
+from .github_rules import GitHub
 from .harness import Harness, git
+from .people import Person
 
 REPOSITORY = "acme/churn"
 CHAMPION = {"n_estimators": 20, "max_depth": 3, "min_samples_leaf": 2}
 BETTER = {"n_estimators": 150, "min_samples_leaf": 1}
 WORSE = {"n_estimators": 1, "max_depth": 1, "max_features": 1}
+# Who works on acme/churn: ada owns it (admin) and is its code owner, bob and carol may write, mallory may read.
+ROLES = {"ada": "admin", "bob": "write", "carol": "write", "mallory": "read"}
 
 
 def set_model(project, params):
@@ -25,33 +29,52 @@ def set_model(project, params):
 
 
 @pytest.fixture(scope="module")
-def api():
-    with FakeGitHub(REPOSITORY) as fake:
+def fake(tmp_path_factory):
+    with FakeGitHub(REPOSITORY, tmp_path_factory.mktemp("github")) as fake:
+        for login, role in ROLES.items():
+            fake.add_user(login, role)
         yield fake
+        assert not fake.errors, "the fake GitHub failed while answering:\n" + "\n".join(fake.errors)
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory, api):
+def harness(tmp_path_factory, fake):
     root = tmp_path_factory.mktemp("e2e")
     tools = root / "bin"
     tools.mkdir()
     (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
-    saved = os.environ.get("GIT_CONFIG_GLOBAL")
-    yield Harness(root, REPOSITORY, api.url, tools, uv_cache=CACHE / "uv")
-    if saved is None:
-        os.environ.pop("GIT_CONFIG_GLOBAL", None)
-    else:
-        os.environ["GIT_CONFIG_GLOBAL"] = saved
+    return Harness(root, fake, uv_cache=CACHE / "uv", tools_bin=tools)
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session, harness):
+def github(fake, harness):
+    return GitHub(fake, harness)
+
+
+@pytest.fixture(scope="module")
+def people(fake, harness):
+    return {login: Person(login, fake, harness) for login in ROLES}
+
+
+def publish(project: Path, fake: FakeGitHub, harness: Harness, people: dict) -> None:
+    """The project's first push, by ada, then the settings as code applied by make github-setup, as the README
+    says. The events of that first push are not replayed: the tests start from the repository as it then is."""
+    git("remote", "add", "origin", f"https://github.com/{fake.repository}.git", cwd=project)
+    people["ada"].push(project, "main")
+    env = {**tool_env(), **{k: v for k, v in harness.env.items() if k in ("SSL_CERT_FILE", "GIT_CONFIG_GLOBAL")}}
+    env.update(GITHUB_TOKEN=people["ada"].token, GITHUB_API_URL=fake.api_url, GITHUB_REPOSITORY=fake.repository)
+    run(["make", "github-setup"], cwd=project, env=env)
+    fake.take_events()
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session, fake, harness, people):
     """main holds a deliberately modest champion, trained and committed with its dvc.lock and metrics."""
-    project = bake(cookies_session, python_version=HOST_PYTHON)
+    project = bake(cookies_session, python_version=HOST_PYTHON, github_owner="ada")
     set_model(project, CHAMPION)
     run(["make", "install"], cwd=project)
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "--quiet", "-m", "Champion", cwd=project)
-    harness.publish(project)
+    publish(project, fake, harness, people)
     return project

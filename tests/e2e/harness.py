@@ -1,10 +1,15 @@
-"""Run the generated workflows for real with act, on the host (no Docker), against local stand-ins.
+"""Run one generated workflow for real with act, on the host (no Docker), against the fake of GitHub.
 
-- `origin` is a local bare repository; workflows reach it as https://github.com/<repository>.git through a git
-  `insteadOf` rule in a private global git config, so pushes and fetches are real.
-- Each `uses:` action is replaced by its stand-in under tests/e2e/standins/<owner>/<repo> (`--local-repository`,
-  which also matches the pinned commit, so the workflows run unchanged).
-- GITHUB_API_URL points at the loopback fake of the REST API (fake_github.py).
+- The repository is the fake's bare repository, served over HTTPS; act runs on a fresh clone of the commit whose
+  workflow file GitHub would use, with `--github-instance` set to the fake's host, so GITHUB_API_URL,
+  GITHUB_SERVER_URL and GITHUB_REPOSITORY are the fake's, as on a GitHub Enterprise host.
+- Each `uses:` action is replaced by its stand-in under tests/e2e/standins/<owner>/<repo> (`--local-repository`
+  matches the pinned commit, so the workflows run unchanged); every `uses:` must be pinned by a full commit SHA.
+- The run's GITHUB_TOKEN is a token of the fake that stands for the GitHub Actions app with the workflow's
+  permissions, so whatever the run does is recorded as caused by GITHUB_TOKEN.
+- Environment protection (which refs may deploy, required reviewers), which act ignores, is applied before the
+  run by github_rules.py: a job that may not deploy fails with GitHub's message, one waiting for a reviewer does
+  not run.
 """
 
 import itertools
@@ -13,10 +18,12 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from . import cml
 
 STANDINS = Path(__file__).parent / "standins"
 USES = re.compile(r"^([\w.-]+/[\w.-]+)@([0-9a-f]{40})$")
@@ -26,10 +33,11 @@ USES = re.compile(r"^([\w.-]+/[\w.-]+)@([0-9a-f]{40})$")
 class ActRun:
     returncode: int
     output: str
+    jobs: dict[str, str] = field(default_factory=dict)  # job id -> success | failure (absent: skipped)
 
 
-def git(*args: str, cwd: Path) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=os.environ)
+def git(*args: str, cwd: Path, env: dict | None = None) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env or os.environ)
     assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
     return result.stdout.strip()
 
@@ -39,7 +47,7 @@ def pinned_actions(workflow: Path) -> set[tuple[str, str]]:
     found = set()
     for job in yaml.safe_load(workflow.read_text())["jobs"].values():
         for step in job.get("steps", []):
-            if "uses" in step:
+            if "uses" in step and not step["uses"].startswith("./"):
                 match = USES.match(step["uses"])
                 assert match, f"{workflow.name}: {step['uses']} is not pinned by a full commit SHA"
                 found.add((match[1], match[2]))
@@ -47,42 +55,64 @@ def pinned_actions(workflow: Path) -> set[tuple[str, str]]:
 
 
 class Harness:
-    def __init__(self, root: Path, repository: str, api_url: str, tools_bin: Path, uv_cache: Path):
-        self.root, self.repository, self.api_url = root, repository, api_url
-        self.origin = root / "origin.git"
+    """Clones, event files and act invocations for one fake GitHub; one per test module."""
+
+    def __init__(self, root: Path, fake, uv_cache: Path, tools_bin: Path):
+        self.root, self.fake = root, fake
         self.artifacts = root / "artifacts"
         self.actions_cache = root / "actions-cache"
-        self.cml_log = root / "cml.jsonl"
         self.gitconfig = root / "gitconfig"
-        self.tools_bin, self.uv_cache = tools_bin, uv_cache
+        self.uv_cache, self.tools_bin = uv_cache, tools_bin
         self.run_ids = itertools.count(101)
         self.clones = itertools.count(1)
         for directory in (self.artifacts, self.actions_cache):
             directory.mkdir(parents=True, exist_ok=True)
+        certificates = fake.certs
+        # Clones, pushes and CML reach the fake by the address its repository would have on github.com.
         self.gitconfig.write_text(
-            f'[url "{self.origin}"]\n\tinsteadOf = https://github.com/{repository}.git\n'
+            f'[url "{fake.url}/"]\n\tinsteadOf = https://github.com/\n'
+            f"[http]\n\tsslCAInfo = {certificates['bundle.pem']}\n\tpostBuffer = 524288000\n"
             "[user]\n\tname = E2E Tests\n\temail = e2e@example.com\n"
             "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
         )
-        os.environ["GIT_CONFIG_GLOBAL"] = str(self.gitconfig)
+        self.env = {
+            **os.environ,
+            "GIT_CONFIG_GLOBAL": str(self.gitconfig),
+            "GIT_SSL_CAINFO": str(certificates["bundle.pem"]),
+            "SSL_CERT_FILE": str(certificates["bundle.pem"]),
+            "REQUESTS_CA_BUNDLE": str(certificates["bundle.pem"]),
+            "NODE_EXTRA_CA_CERTS": str(certificates["ca.pem"]),
+        }
 
-    def publish(self, project: Path) -> None:
-        """Make `project` (a Git repository) the content of origin, and origin its remote."""
-        subprocess.run(["git", "init", "--quiet", "--bare", str(self.origin)], check=True)
-        git("remote", "add", "origin", f"https://github.com/{self.repository}.git", cwd=project)
-        git("push", "--quiet", "origin", "main", cwd=project)
-
-    def clone_at(self, ref: str) -> Path:
+    def clone(self, sha: str, branch: str | None = None) -> Path:
+        """A fresh clone of origin at `sha`, on `branch` when the run's ref is a branch (act reads the ref there)."""
         clone = self.root / f"clone-{next(self.clones)}"
-        git("clone", "--quiet", f"https://github.com/{self.repository}.git", str(clone), cwd=self.root)
-        git("fetch", "--quiet", "origin", "+refs/pull/*:refs/remotes/origin/pull/*", cwd=clone)
-        git("checkout", "--quiet", "--detach", ref, cwd=clone)
+        git("clone", "--quiet", "--no-checkout", self.fake.clone_url, str(clone), cwd=self.root, env=self.user_env("ada"))
+        git("fetch", "--quiet", "origin", sha, cwd=clone, env=self.user_env("ada"))
+        if branch:
+            git("checkout", "--quiet", "-B", branch, sha, cwd=clone)
+        else:
+            git("checkout", "--quiet", "--detach", sha, cwd=clone)
         return clone
 
-    def act(self, event: str, payload: dict, workflow: str, ref: str) -> tuple[ActRun, int]:
-        """Run one workflow for `event` from a checkout of `ref`; return the run and its run id."""
-        clone = self.clone_at(ref)
-        run_id = next(self.run_ids)
+    def user_env(self, login: str) -> dict:
+        """The environment of `login` using git on their machine: their token answers the fake's challenge."""
+        token = self.fake.user_token(login)
+        helper = f"!f() {{ echo username={login}; echo password={token}; }}; f"
+        return {**self.env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper", "GIT_CONFIG_VALUE_0": helper}
+
+    def act(
+        self,
+        event: str,
+        payload: dict,
+        workflow: str,
+        clone: Path,
+        token: str,
+        actor: str,
+        secrets: dict[str, str],
+        variables: dict[str, str],
+        run_id: int,
+    ) -> ActRun:
         event_file = self.root / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload))
         path = clone / ".github" / "workflows" / workflow
@@ -96,35 +126,64 @@ class Harness:
             "-P",
             "ubuntu-latest=-self-hosted",
             "--no-cache-server",
+            "--no-skip-checkout",  # run the checkout stand-in: it fetches with the token the workflow gives it
+            "--json",
+            "--github-instance",
+            self.fake.host,
+            "-a",
+            actor,
             "-s",
-            "GITHUB_TOKEN=e2e-token",
+            f"GITHUB_TOKEN={token}",
         ]
+        for name, value in secrets.items():
+            command += ["-s", f"{name}={value}"]
+        for name, value in variables.items():
+            command += ["--var", f"{name}={value}"]
         for action, sha in sorted(pinned_actions(path)):
             standin = STANDINS / action
-            assert (standin / "action.yml").is_file(), (
-                f"no stand-in for {action}: add tests/e2e/standins/{action}"
-            )
+            assert (standin / "action.yml").is_file(), f"no stand-in for {action}: add tests/e2e/standins/{action}"
             command += ["--local-repository", f"{action}@{sha}={standin}"]
+        certificates = self.fake.certs
         environment = {
-            "GITHUB_API_URL": self.api_url,
             "GITHUB_RUN_ID": str(run_id),
             "GIT_CONFIG_GLOBAL": str(self.gitconfig),
+            "GIT_SSL_CAINFO": str(certificates["bundle.pem"]),
+            "SSL_CERT_FILE": str(certificates["bundle.pem"]),
+            "REQUESTS_CA_BUNDLE": str(certificates["bundle.pem"]),
+            "NODE_EXTRA_CA_CERTS": str(certificates["ca.pem"]),
+            "GIT_TERMINAL_PROMPT": "0",  # a refused credential fails the step instead of waiting for a person
+            "ITERATIVE_DO_NOT_TRACK": "1",
+            "CML_ASSET_URL": f"{self.fake.url}/cml-assets",
             "E2E_ARTIFACTS": str(self.artifacts),
             "E2E_ACTIONS_CACHE": str(self.actions_cache),
-            "E2E_CML_LOG": str(self.cml_log),
-            "E2E_STANDIN_BIN": str(STANDINS / "bin"),
+            "E2E_CML_HOME": str(cml.home()),
+            "E2E_PYTHON": sys.executable,
             "E2E_TOOLS_BIN": str(self.tools_bin),
             "E2E_UV_CACHE": str(self.uv_cache),
         }
         for name, value in environment.items():
             command += ["--env", f"{name}={value}"]
-        result = subprocess.run(command, cwd=clone, capture_output=True, text=True, timeout=900)
-        return ActRun(result.returncode, result.stdout + result.stderr), run_id
+        result = subprocess.run(command, cwd=clone, capture_output=True, text=True, timeout=1200, env=self.env)
+        return parse_act_log(result.returncode, result.stdout + result.stderr)
 
     def artifact(self, run_id: int, name: str) -> Path:
         return self.artifacts / str(run_id) / name
 
-    def cml_calls(self) -> list[dict]:
-        if not self.cml_log.exists():
-            return []
-        return [json.loads(line) for line in self.cml_log.read_text().splitlines()]
+
+def parse_act_log(returncode: int, log: str) -> ActRun:
+    """act's --json log as readable text, and each job's result."""
+    lines, jobs = [], {}
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            lines.append(line)
+            continue
+        if not isinstance(entry, dict):
+            lines.append(line)
+            continue
+        message = entry.get("msg", "").rstrip("\n")
+        lines.append(f"[{entry.get('job', '').strip()}] {message}" if entry.get("job") else message)
+        if "jobResult" in entry:
+            jobs[entry["jobID"]] = entry["jobResult"]
+    return ActRun(returncode, "\n".join(lines), jobs)
