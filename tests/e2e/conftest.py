@@ -48,7 +48,12 @@ def harness(tmp_path_factory, fake):
 
 @pytest.fixture(scope="module")
 def github(fake, harness):
-    return GitHub(fake, harness)
+    github = GitHub(fake, harness)
+    # ci.yml (lint, the project's own tests, the pipeline check) starts on every push and pull request, and the
+    # journeys check that it does; it is run for real by tests/test_project.py, and nothing here depends on it.
+    github.not_run["ci.yml"] = "run by tests/test_project.py (make lint, make test, make pipeline-check)"
+    github.deployment_approvers["production"] = "ada"
+    return github
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +61,11 @@ def people(fake, harness):
     return {login: Person(login, fake, harness) for login in ROLES}
 
 
-def publish(project: Path, fake: FakeGitHub, harness: Harness, people: dict) -> None:
+def publish(project: Path, fake: FakeGitHub, harness: Harness, people: dict, *refs: str) -> None:
     """The project's first push, by ada, then the settings as code applied by make github-setup, as the README
     says. The events of that first push are not replayed: the tests start from the repository as it then is."""
     git("remote", "add", "origin", f"https://github.com/{fake.repository}.git", cwd=project)
-    people["ada"].push(project, "main")
+    people["ada"].push(project, "main", *refs)
     env = {**tool_env(), **{k: v for k, v in harness.env.items() if k in ("SSL_CERT_FILE", "GIT_CONFIG_GLOBAL")}}
     env.update(GITHUB_TOKEN=people["ada"].token, GITHUB_API_URL=fake.api_url, GITHUB_REPOSITORY=fake.repository)
     run(["make", "github-setup"], cwd=project, env=env)
@@ -76,5 +81,6 @@ def project(cookies_session, fake, harness, people):
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "--quiet", "-m", "Champion", cwd=project)
-    publish(project, fake, harness, people)
+    run(["uv", "run", "--locked", "gto", "register", "model", "--version", "v0.1.0"], cwd=project)
+    publish(project, fake, harness, people, "model@v0.1.0")
     return project

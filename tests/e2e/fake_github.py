@@ -1192,6 +1192,17 @@ class FakeGitHub:
         permission = {"admin": "admin", "maintain": "write", "write": "write", "read": "read"}.get(role, "none")
         return 200, schemas.example("repository-collaborator-permission", permission=permission, role_name=role, user=self._user(login, user.user_id if user else 1))
 
+    def _add_labels(self, who, query, body, number):
+        self._require(who, "issues", "write") if who.is_bot else None
+        target = self.pulls.get(int(number)) or self.issues.get(int(number))
+        if target is None:
+            return 404, {"message": "Not Found"}
+        if who.kind == "user" and who.role not in ("admin", "maintain", "write", "triage"):
+            raise Forbidden(403, "Must have triage access to label")
+        target["labels"] = sorted(set(target["labels"]) | set(body.get("labels", [])))
+        labels = [schemas.example("label", id=i, name=name, color="ededed") for i, name in enumerate(target["labels"])]
+        return 200, labels
+
     def _create_issue(self, who, query, body):
         self._require(who, "issues", "write") if who.is_bot else None
         number = next(self.numbers)
@@ -1261,6 +1272,7 @@ ROUTES: list[tuple[str, dict]] = [
     (r"issues", {"GET": F._list_issues, "POST": F._create_issue}),
     (r"issues/(\d+)", {"PATCH": F._update_issue}),
     (r"issues/(\d+)/comments", {"GET": F._list_comments, "POST": F._create_comment}),
+    (r"issues/(\d+)/labels", {"POST": F._add_labels}),
     (r"issues/comments/(\d+)", {"PATCH": F._update_comment}),
     (r"statuses/([0-9a-f]{40})", {"POST": F._create_status}),
     (r"releases", {"GET": F._list_releases, "POST": F._create_release}),

@@ -264,6 +264,7 @@ class GitHub:
             event.name, payload, name, clone, token, event.who.login, secrets, dict(self.variables), run_id
         )
         run.jobs, run.output = result.jobs, result.output
+        (self.harness.root / f"run-{run_id}-{name}.log").write_text(result.output)  # for a person reading a failure
         if run.waiting:
             run.conclusion = "waiting"
         else:
@@ -388,7 +389,8 @@ class GitHub:
             payload["pusher"] = {"name": event.who.login, "email": f"{event.who.login}@example.com"}
         elif event.name in ("pull_request", "pull_request_review"):
             pull = fake.pulls[data["number"]]
-            payload["pull_request"] = overlay(payload["pull_request"], webhook_pull(fake, pull))
+            known = payload["pull_request"]  # the fields this event's schema has (a review's pull request has fewer)
+            payload["pull_request"] = overlay(known, {k: v for k, v in webhook_pull(fake, pull).items() if k in known})
             if event.name == "pull_request":
                 payload["number"] = pull["number"]
                 if event.action == "synchronize":

@@ -65,11 +65,21 @@ class Person:
             body["commit_id"] = commit_id
         return self.api("POST", f"pulls/{number}/reviews", body)
 
+    def label(self, number: int, *labels: str) -> tuple[int, object]:
+        return self.api("POST", f"issues/{number}/labels", {"labels": list(labels)})
+
     def merge(self, number: int) -> tuple[int, object]:
         return self.api("PUT", f"pulls/{number}/merge", {"merge_method": "merge"})
 
     def dispatch(self, workflow: str, inputs: dict | None = None, ref: str = "main") -> tuple[int, object]:
         return self.api("POST", f"actions/workflows/{workflow}/dispatches", {"ref": ref, "inputs": inputs or {}})
+
+
+def sync_main(project: Path, person: "Person") -> str:
+    """Bring the local main up to the fake's main (after merges made there); return its commit."""
+    git("fetch", "--quiet", person.fake.clone_url, "+refs/heads/main:refs/remotes/github/main", cwd=project, env=person.harness.user_env(person.login))
+    git("checkout", "--quiet", "-B", "main", "refs/remotes/github/main", cwd=project)
+    return git("rev-parse", "HEAD", cwd=project)
 
 
 def commit_change(project: Path, branch: str, change, message: str, base: str = "main") -> str:

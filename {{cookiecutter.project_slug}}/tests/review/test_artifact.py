@@ -26,7 +26,8 @@ def artifact(tmp_path, monkeypatch):
 
 
 def test_valid_artifact_gives_its_pull_request_and_verdict(artifact):
-    assert checks.check_artifact(artifact, HEAD) == {"pull_request": 7, "gate": "pass"}
+    summary = checks.check_artifact(artifact, HEAD)
+    assert (summary["pull_request"], summary["gate"], summary["head_sha"]) == (7, "pass", HEAD)
 
 
 @pytest.mark.parametrize(

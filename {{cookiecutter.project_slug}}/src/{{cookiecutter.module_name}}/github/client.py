@@ -1,38 +1,84 @@
 """GitHub's REST API for the repository a workflow runs in, and the outputs and summary of a workflow step.
 
-Standard library only, so the workflows that hold write tokens can run it without installing the project.
+Standard library only, so the workflows that hold write tokens can run it without installing the project. Lists
+are read to their end (`paginate`, following the Link header), and a redirect is an answer, not followed.
 """
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 
 from .. import UserError
+
+NEXT_PAGE = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 class NotFound(UserError):
     """The API answered 404."""
 
 
-def api(method: str, path: str, body: dict | None = None) -> dict:
+class _Answer(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # GitHub answers 303 See Other when something already exists: that is the answer
+
+
+_OPENER = urllib.request.build_opener(_Answer)
+
+
+def api(method: str, path: str, body: dict | None = None) -> dict | list:
     """One call to the REST API of the repository this workflow runs in."""
-    repository = os.environ.get("GITHUB_REPOSITORY")
-    if not repository:
-        raise UserError("GITHUB_REPOSITORY must be set to owner/name (it is, inside GitHub Actions)")
-    return api_root(method, f"repos/{repository}/{path}", body)
+    return api_root(method, f"repos/{repository()}/{path}", body)
 
 
-def api_root(method: str, path: str, body: dict | None = None) -> dict:
+def paginate(path: str) -> list:
+    """Every item of a list endpoint of this repository, page after page (100 at a time)."""
+    separator = "&" if "?" in path else "?"
+    url = f"{base_url()}/repos/{repository()}/{path}{separator}per_page=100"
+    items: list = []
+    while url:
+        page, link = _call("GET", url, None)
+        items += _items(page)
+        match = NEXT_PAGE.search(link or "")
+        url = match[1] if match else None
+    return items
+
+
+def _items(page) -> list:
+    """A page's items: the list itself, or the one list in an object ({"total_count": n, "branch_policies": [..]})."""
+    if isinstance(page, list):
+        return page
+    lists = [value for value in page.values() if isinstance(value, list)]
+    if len(lists) != 1:
+        raise UserError(f"GitHub API answered a page that is not a list: {sorted(page)}")
+    return lists[0]
+
+
+def api_root(method: str, path: str, body: dict | None = None) -> dict | list:
     """One call to any path of the REST API."""
-    base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    return _call(method, f"{base_url()}/{path}", body)[0]
+
+
+def repository() -> str:
+    name = os.environ.get("GITHUB_REPOSITORY")
+    if not name:
+        raise UserError("GITHUB_REPOSITORY must be set to owner/name (it is, inside GitHub Actions)")
+    return name
+
+
+def base_url() -> str:
+    return os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+
+
+def _call(method: str, url: str, body: dict | None) -> tuple[dict | list, str | None]:
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         raise UserError(
             "GITHUB_TOKEN must be set (inside GitHub Actions it is; locally: export GITHUB_TOKEN=$(gh auth token))"
         )
     request = urllib.request.Request(
-        f"{base}/{path}",
+        url,
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={
@@ -42,14 +88,27 @@ def api_root(method: str, path: str, body: dict | None = None) -> dict:
             "Content-Type": "application/json",
         },
     )
+    where = url.removeprefix(base_url() + "/").split("?")[0]
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"{}")
+        with _OPENER.open(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}"), response.headers.get("Link")
     except urllib.error.HTTPError as error:
+        if error.code == 303:
+            return {"see_other": error.headers.get("Location")}, None
         kind = NotFound if error.code == 404 else UserError
-        raise kind(f"GitHub API {method} {path} answered {error.code}: {error.reason}") from None
+        detail = _message(error)
+        raise kind(f"GitHub API {method} {where} answered {error.code}: {detail}") from None
     except urllib.error.URLError as error:
-        raise UserError(f"GitHub API {method} {path} unreachable: {error.reason}") from None
+        raise UserError(f"GitHub API {method} {where} unreachable: {error.reason}") from None
+
+
+def _message(error: urllib.error.HTTPError) -> str:
+    """GitHub's own message, which says what is wrong ("Resource not accessible by integration", ...)."""
+    try:
+        message = json.loads(error.read() or b"{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or error.reason).splitlines()[0]
 
 
 def comment(number: int, body: str) -> None:
@@ -73,3 +132,8 @@ def write_summary(markdown: str) -> None:
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
+
+
+def warn(message: str) -> None:
+    """A warning annotation on the run, shown on its summary page."""
+    print(f"::warning::{message}")

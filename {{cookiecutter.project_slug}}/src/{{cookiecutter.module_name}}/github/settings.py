@@ -1,8 +1,9 @@
-"""Repository settings as code: the environments (staging, production, automation) and the ruleset of main.
+"""Repository settings as code: the environments, the rulesets and the Actions permissions the workflows rely on.
 
-`make github-setup` applies .github/settings/*.json through the REST API. Applying them again changes nothing
-new: environments are PUT, an environment's allowed branches are added only when missing, and the ruleset is
-updated in place when one with the same name exists. Standard library only.
+`make github-setup` applies .github/settings/*.json through the REST API. Applying them again changes nothing new:
+environments are PUT, an environment's allowed refs are added only when missing, and each ruleset is updated in
+place when this repository has one with the same name (an organisation's rulesets are listed too, but never
+touched). Standard library only.
 """
 
 import json
@@ -16,32 +17,49 @@ SETTINGS = Path(".github/settings")
 def apply(directory: Path = SETTINGS) -> None:
     environments = json.loads((directory / "environments.json").read_text(encoding="utf-8"))
     for name, settings in environments.items():
-        branches = settings.get("branches", [])
-        body = {key: value for key, value in settings.items() if key != "branches"}
+        policies = settings.get("branches", []) + [f"tag:{tag}" for tag in settings.get("tags", [])]
+        body = {key: value for key, value in settings.items() if key not in ("branches", "tags")}
         body["reviewers"] = [_reviewer(reviewer) for reviewer in settings.get("reviewers", [])]
         client.api("PUT", f"environments/{name}", body)
-        _allow_branches(name, branches)
-        only = f", only from {', '.join(branches)}" if branches else ""
+        _allow_refs(name, policies)
+        only = f", only from {', '.join(policies)}" if policies else ""
         print(f"environment {name}: {len(body['reviewers'])} required reviewer(s){only}")
-    ruleset = json.loads((directory / "ruleset-main.json").read_text(encoding="utf-8"))
-    existing = [r for r in client.api("GET", "rulesets") if r.get("name") == ruleset["name"]]
-    if existing:
-        client.api("PUT", f"rulesets/{existing[0]['id']}", ruleset)
+    for path in sorted(directory.glob("ruleset-*.json")):
+        _apply_ruleset(json.loads(path.read_text(encoding="utf-8")))
+    actions = json.loads((directory / "actions.json").read_text(encoding="utf-8"))
+    client.api("PUT", "actions/permissions/workflow", actions)
+    print(
+        f"actions: GITHUB_TOKEN {actions['default_workflow_permissions']} by default, "
+        f"{'may' if actions['can_approve_pull_request_reviews'] else 'may not'} create or approve pull requests"
+    )
+
+
+def _apply_ruleset(ruleset: dict) -> None:
+    """Create the ruleset, or update this repository's one of that name (never an organisation's)."""
+    ours = [
+        existing
+        for existing in client.paginate("rulesets?includes_parents=false")
+        if existing.get("name") == ruleset["name"]
+        and existing.get("source_type", "Repository") == "Repository"
+    ]
+    if ours:
+        client.api("PUT", f"rulesets/{ours[0]['id']}", ruleset)
         print(f"ruleset {ruleset['name']}: updated")
     else:
         client.api("POST", "rulesets", ruleset)
         print(f"ruleset {ruleset['name']}: created")
 
 
-def _allow_branches(environment: str, branches: list[str]) -> None:
-    """The branches allowed to deploy to (and read the secrets of) an environment with custom branch policies."""
-    if not branches:
+def _allow_refs(environment: str, policies: list[str]) -> None:
+    """The branches (and tags, as tag:<pattern>) allowed to deploy to an environment with custom policies."""
+    if not policies:
         return
     path = f"environments/{environment}/deployment-branch-policies"
-    existing = {policy["name"] for policy in client.api("GET", path)["branch_policies"]}
-    for branch in branches:
-        if branch not in existing:
-            client.api("POST", path, {"name": branch, "type": "branch"})
+    existing = {(p.get("type", "branch"), p["name"]) for p in client.paginate(path)}
+    for policy in policies:
+        kind, name = ("tag", policy[4:]) if policy.startswith("tag:") else ("branch", policy)
+        if (kind, name) not in existing:
+            client.api("POST", path, {"name": name, "type": kind})  # 303 when it exists after all: fine
 
 
 def _reviewer(reviewer: dict) -> dict:

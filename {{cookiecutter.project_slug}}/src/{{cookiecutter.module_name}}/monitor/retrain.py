@@ -1,8 +1,9 @@
 """The retraining pull request: at most one open at a time, with the drift table and the metric diff in its body.
 
-A pull request opened with the workflow's own GITHUB_TOKEN starts no workflows, so it would never get its model
-report. retrain.yml gives CML the RETRAIN_TOKEN secret (a GitHub App or fine-grained token) when there is one;
-without it the pull request is still opened, and its body says how to get the report.
+It is opened by the automation, a GitHub App (retrain.yml mints its installation token) or the RETRAIN_TOKEN
+secret: a pull request opened with the workflow's own GITHUB_TOKEN would start no workflow (so no model report and
+no model-gate status), and new repositories do not let GitHub Actions open pull requests at all. Without either
+token, the run fails and its summary says exactly what to add.
 """
 
 import json
@@ -16,20 +17,29 @@ from ..github import client
 BRANCH_PREFIX = "retrain/"
 TITLE = "Retrain the model on the newest data"
 CHANGED_FILES = ("dvc.lock", "reports/metrics.json", "reports/data.json", "data/raw/*.dvc")
-NO_TOKEN_NOTE = (
-    "> [!NOTE]\n"
-    "> This pull request was opened with the workflow's `GITHUB_TOKEN`, so GitHub starts no workflow for it and the "
-    "model report will not come by itself. Close and reopen the pull request to start it, or add a `RETRAIN_TOKEN` "
-    "secret to the `automation` environment (a GitHub App token or a fine-grained token with contents and pull "
-    "requests write) so that the next "
-    "retraining pull request gets its report straight away."
+NO_TOKEN = (
+    "Drift was found and the model retrained, but no pull request was opened: GitHub Actions' own token cannot "
+    "open one that starts the model report. Give the automation a token, then run retrain again (Actions, "
+    "retrain, Run workflow): either a GitHub App installed on this repository with Contents and Pull requests "
+    "read and write (repository variable `AUTOMATION_APP_CLIENT_ID`, secret `AUTOMATION_APP_PRIVATE_KEY` in the "
+    "`automation` environment), or a fine-grained token with the same permissions as the secret `RETRAIN_TOKEN` "
+    "of the `automation` environment."
 )
 
 
 def open_pull_request() -> dict | None:
-    """The retraining pull request that is still open, if any."""
-    pulls = client.api("GET", "pulls?state=open&per_page=100")
-    return next((pull for pull in pulls if pull["head"]["ref"].startswith(BRANCH_PREFIX)), None)
+    """The retraining pull request still open: a `retrain/` branch of this repository (never a fork's)."""
+    pulls = client.paginate("pulls?state=open")
+    repository = client.repository()
+    return next(
+        (
+            pull
+            for pull in pulls
+            if pull["head"]["ref"].startswith(BRANCH_PREFIX)
+            and (pull["head"].get("repo") or {}).get("full_name") == repository
+        ),
+        None,
+    )
 
 
 def status() -> None:
@@ -48,7 +58,7 @@ def changed_files() -> list[str]:
     return [line[3:] for line in porcelain.splitlines()]
 
 
-def body(drift_summary: dict, metrics_diff: str, with_token: bool) -> str:
+def body(drift_summary: dict, metrics_diff: str) -> str:
     from . import drift
 
     parts = [
@@ -57,8 +67,6 @@ def body(drift_summary: dict, metrics_diff: str, with_token: bool) -> str:
         drift.markdown(drift_summary, plot=None),
         "### Metrics against `main`\n\n" + (metrics_diff.strip() or "No metric changed."),
     ]
-    if not with_token:
-        parts.append(NO_TOKEN_NOTE)
     return "\n\n".join(parts) + "\n"
 
 
@@ -74,9 +82,14 @@ def create_pull_request(run_id: str, target: str = "main") -> None:
         raise UserError(
             f"{summary_path} is missing: run the drift check (make drift) before opening the pull request"
         )
-    with_token = bool(os.environ.get("REPO_TOKEN"))
+    if not os.environ.get("REPO_TOKEN"):
+        client.write_summary(NO_TOKEN)
+        raise UserError(
+            "no retraining pull request opened: give the automation a GitHub App (AUTOMATION_APP_CLIENT_ID, "
+            "AUTOMATION_APP_PRIVATE_KEY) or a RETRAIN_TOKEN; the job summary says how"
+        )
     metrics_diff = shell.tool("dvc", "metrics", "diff", "HEAD", "--md")
-    text = body(json.loads(summary_path.read_text()), metrics_diff, with_token)
+    text = body(json.loads(summary_path.read_text()), metrics_diff)
     if shutil.which("cml") is None:
         raise UserError("cml not found: install it (npm install -g @dvcorg/cml) or use iterative/setup-cml")
     url = shell.command(
@@ -88,8 +101,5 @@ def create_pull_request(run_id: str, target: str = "main") -> None:
         "--message", f"{TITLE} (retrain.yml run {run_id})",
         *CHANGED_FILES,
     )  # fmt: skip
-    note = (
-        "" if with_token else " It was opened with GITHUB_TOKEN: close and reopen it to get its model report."
-    )
-    client.write_summary(f"Opened the retraining pull request {url}.{note}\n\n{text}")
+    client.write_summary(f"Opened the retraining pull request {url}.\n\n{text}")
     print(url)

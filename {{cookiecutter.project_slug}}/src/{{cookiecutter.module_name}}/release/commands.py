@@ -11,6 +11,7 @@ def register(commands) -> None:
     register = commands.add_parser("register", help="register a model version (GTO tag) if the model changed")
     register.add_argument("--push", action="store_true", help="push the tag to origin")
     register.add_argument("--no-labels", action="store_true", help="skip pull-request labels")
+    register.add_argument("--release", action="store_true", help="then run release.yml on the new tag (CI)")
     register.set_defaults(handler=run_register)
 
     assets = commands.add_parser("release-assets", help="rebuild a version, check its metrics, write dist/")
@@ -51,7 +52,7 @@ def register(commands) -> None:
 def run_register(args: argparse.Namespace) -> None:
     from . import register
 
-    register.run(push=args.push, use_labels=not args.no_labels)
+    register.run(push=args.push, use_labels=not args.no_labels, release=args.release)
 
 
 def run_release_assets(args: argparse.Namespace) -> None:

@@ -2,8 +2,8 @@
 
 import json
 
-from ..core.shell import tool
-from .register import ARTIFACT
+from ..core.shell import git, tool
+from .register import ARTIFACT, push_tag
 
 
 def promote(version: str, stage: str, push: bool) -> None:
@@ -12,5 +12,9 @@ def promote(version: str, stage: str, push: bool) -> None:
     if current == version:
         print(f"{ARTIFACT} {version} is already in {stage}: nothing to do")
         return
-    tool("gto", "assign", ARTIFACT, "--version", version, "--stage", stage, *(["--push"] if push else []))
+    before = set(git("tag", "--list", f"{ARTIFACT}#{stage}#*").split())
+    tool("gto", "assign", ARTIFACT, "--version", version, "--stage", stage)
+    if push:
+        for tag in sorted(set(git("tag", "--list", f"{ARTIFACT}#{stage}#*").split()) - before):
+            push_tag(tag)
     print(f"{ARTIFACT} {version} assigned to {stage} (was {current or 'none'})")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import UserError
 from ..core import files
-from ..github.client import NotFound, api, write_outputs
+from ..github.client import NotFound, api, paginate, write_outputs
 
 
 def upload(url: str, path: Path) -> dict:
@@ -47,7 +47,7 @@ def publish_release(tag: str, directory: Path) -> None:
         check_published(published, tag, directory)
         write_outputs({"uploaded": "false"})  # only assets this run uploaded get an attestation
         return
-    for draft in api("GET", "releases?per_page=100"):
+    for draft in paginate("releases"):
         if draft["tag_name"] == tag and draft.get("draft"):
             api("DELETE", f"releases/{draft['id']}")
             print(f"deleted the unfinished draft release of {tag} left by an earlier run")
@@ -65,7 +65,7 @@ def publish_release(tag: str, directory: Path) -> None:
 
 def check_published(release: dict, tag: str, directory: Path) -> None:
     """A re-run of a published release: it must already hold every asset (never rewritten)."""
-    existing = {asset["name"] for asset in api("GET", f"releases/{release['id']}/assets")}
+    existing = {asset["name"] for asset in paginate(f"releases/{release['id']}/assets")}
     for path in sorted(directory.iterdir()):
         if path.name not in existing:
             raise UserError(

@@ -1,8 +1,10 @@
-"""Register a new model version with GTO when a change to the model reaches main.
+"""Register a new model version with GTO when a change to the model reaches main, and start its release.
 
-The version is a Git tag `model@vX.Y.Z` (GTO's format), pushed to origin, where it starts the release. The bump
-is minor unless the merged pull request carries the label `model:major` or `model:patch`; the first version is
-v1.0.0, v0.1.0 or v0.0.1 accordingly. Nothing is registered when the model is the same as the last version's.
+The version is a Git tag `model@vX.Y.Z` (GTO's format), pushed to origin. A tag pushed with the workflow's
+GITHUB_TOKEN starts no workflow on GitHub, so the release is started explicitly: a workflow_dispatch of
+release.yml on the tag, which GITHUB_TOKEN may cause (it needs `actions: write`). The bump is minor unless the
+merged pull request carries the label `model:major` or `model:patch`; the first version is v1.0.0, v0.1.0 or
+v0.0.1 accordingly. Nothing is registered when the model is the same as the last version's.
 """
 
 import re
@@ -48,7 +50,7 @@ def bump_for(commit: str) -> str:
     return chosen.pop() if chosen else "minor"
 
 
-def run(push: bool, use_labels: bool) -> None:
+def run(push: bool, use_labels: bool, release: bool = False) -> None:
     head = git("rev-parse", "HEAD")
     current = model_hash(head)
     if current is None:
@@ -60,6 +62,22 @@ def run(push: bool, use_labels: bool) -> None:
     bump = bump_for(head) if use_labels else "minor"
     version = ["--version", FIRST_VERSION[bump]] if not registered else [f"--bump-{bump}"]
     message = f"Register {ARTIFACT} from {head[:12]} ({bump} bump)"
-    print(
-        tool("gto", "register", ARTIFACT, head, *version, "--message", message, *(["--push"] if push else []))
-    )
+    print(tool("gto", "register", ARTIFACT, head, *version, "--message", message))
+    tag = versions()[-1][1]
+    if push:
+        push_tag(tag)
+    if release:
+        start_release(tag)
+
+
+def push_tag(tag: str) -> None:
+    """Push a tag GTO made with git itself: GTO's own --push (dulwich) reads neither the repository's credentials,
+    which actions/checkout keeps in .git/config, nor its certificate settings."""
+    git("push", "origin", f"refs/tags/{tag}")
+    print(f"pushed {tag}")
+
+
+def start_release(tag: str) -> None:
+    """Run release.yml on the version's tag (workflow_dispatch: the one event GITHUB_TOKEN may start)."""
+    client.api("POST", "actions/workflows/release.yml/dispatches", {"ref": tag})
+    print(f"started release.yml on {tag}")

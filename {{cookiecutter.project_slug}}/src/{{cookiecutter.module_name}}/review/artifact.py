@@ -21,7 +21,7 @@ DEFINITION_TARGET = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)", re.MULTILIN
 
 
 def check_artifact(directory: Path, head_sha: str) -> dict:
-    """Validate a downloaded model-report artifact; return its pull-request number and gate verdict."""
+    """Validate a downloaded model-report artifact; return its report.json, checked."""
     if not SHA.match(head_sha):
         raise UserError(f"--head-sha must be a 40-character commit id, got '{head_sha}'")
     _check_layout(directory)
@@ -36,7 +36,7 @@ def check_artifact(directory: Path, head_sha: str) -> dict:
         raise UserError(
             f"pull request #{summary['pull_request']} is not open at commit {head_sha}: refusing the report"
         )
-    return {"pull_request": summary["pull_request"], "gate": summary["gate"]}
+    return summary
 
 
 def _check_layout(directory: Path) -> None:
@@ -86,6 +86,10 @@ def _read_summary(path: Path) -> dict:
     if summary.get("gate") not in ("pass", "fail"):
         raise UserError(
             f"report.json has gate {summary.get('gate')!r}, not pass or fail: refusing the artifact"
+        )
+    if not isinstance(summary.get("model_inputs_changed", True), bool):
+        raise UserError(
+            "report.json has a model_inputs_changed that is not true or false: refusing the artifact"
         )
     return summary
 

@@ -22,16 +22,36 @@ def register(commands) -> None:
     gate.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
     gate.set_defaults(handler=run_gate)
 
-    check = commands.add_parser("check-artifact", help="validate a downloaded model-report artifact (CI)")
+    inputs = commands.add_parser(
+        "model-inputs", help="does this checkout change a model input since BASE? (changed=true|false, CI)"
+    )
+    inputs.add_argument("--base", required=True, help="revision of the champion, e.g. main or a commit id")
+    inputs.set_defaults(handler=run_model_inputs)
+
+    check = commands.add_parser(
+        "check-artifact",
+        help="check a downloaded model-report artifact and decide the model-gate verdict (CI)",
+    )
     check.add_argument("directory", type=Path)
     check.add_argument("--head-sha", required=True, help="commit the model-pr run built")
+    check.add_argument(
+        "--run-conclusion", required=True, help="how the model-pr run ended (success, failure)"
+    )
+    check.add_argument("--verdict", type=Path, required=True, help="where to write the verdict (JSON)")
     check.set_defaults(handler=run_check_artifact)
 
-    status = commands.add_parser("set-status", help="set the model-gate commit status (CI)")
-    status.add_argument("--sha", required=True)
-    status.add_argument("--gate", required=True, choices=("pass", "fail"))
+    status = commands.add_parser("set-status", help="set the model-gate commit status from the verdict (CI)")
+    status.add_argument("--verdict", type=Path, required=True)
     status.add_argument("--target-url")
     status.set_defaults(handler=run_set_status)
+
+    post = commands.add_parser(
+        "post-report", help="post the artifact's report as the pull request's comment (CI)"
+    )
+    post.add_argument("directory", type=Path)
+    post.add_argument("--verdict", type=Path, required=True)
+    post.add_argument("--images", choices=("publish", "mermaid"), default="publish")
+    post.set_defaults(handler=run_post_report)
 
 
 def run_report(args: argparse.Namespace) -> None:
@@ -49,14 +69,32 @@ def run_gate(args: argparse.Namespace) -> int:
     return gate.run(config.load(), args.base)
 
 
+def run_model_inputs(args: argparse.Namespace) -> None:
+    from ..github import client
+    from . import inputs
+
+    changed = inputs.model_inputs(inputs.changed_since(args.base))
+    print("\n".join(changed) or f"no model input changed since {args.base}")
+    client.write_outputs({"changed": str(bool(changed)).lower()})
+
+
 def run_check_artifact(args: argparse.Namespace) -> None:
     from ..github import client
-    from . import artifact
+    from . import verdict
 
-    client.write_outputs(artifact.check_artifact(args.directory, args.head_sha))
+    decided = verdict.decide(args.directory, args.head_sha, args.run_conclusion)
+    verdict.write(decided, args.verdict)
+    client.write_outputs({"pull_request": decided.pull_request, "comment": str(decided.comment).lower()})
 
 
 def run_set_status(args: argparse.Namespace) -> None:
-    from . import status
+    from . import status, verdict
 
-    status.set_status(args.sha, args.gate, args.target_url)
+    status.set_status(verdict.read(args.verdict), args.target_url)
+
+
+def run_post_report(args: argparse.Namespace) -> None:
+    from . import comment, verdict
+
+    decided = verdict.read(args.verdict)
+    print(comment.post_report(decided.pull_request, args.directory, args.images))

@@ -14,7 +14,7 @@ from ..core import files, paths
 from ..core.config import Config
 from ..core.shell import git, show
 from ..pipeline.metrics import DIRECTIONS, probability_columns
-from . import champion, compare, gate
+from . import champion, compare, gate, inputs
 
 PLOT_TITLES = {
     "roc": "ROC curve",
@@ -28,6 +28,10 @@ PLOT_TITLES = {
 
 def run(config: Config, base: str, images: str, pull_request: int | None, head_sha: str | None) -> None:
     commit = champion.resolve(base)
+    changed = inputs.changed_since(commit)
+    if not inputs.model_inputs(changed):
+        write_unchanged(base, commit, changed, pull_request, head_sha)
+        return
     candidate = pd.read_parquet(paths.PREDICTIONS)
     baseline = champion.predictions(commit)
     diff = gate.metrics_diff(commit)
@@ -50,8 +54,29 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "pull_request": pull_request,
         "head_sha": head_sha,
         "base_sha": commit,
+        "model_inputs_changed": True,
         "gate": "pass" if verdict.passed else "fail",
         "gate_reason": verdict.reason,
+    }
+    files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def write_unchanged(base: str, commit: str, changed: list[str], pull_request, head_sha) -> None:
+    """The report of a pull request that changes no model input: the champion stays, nothing is trained."""
+    shown = ", ".join(f"`{name}`" for name in changed[:10]) + (" and more" if len(changed) > 10 else "")
+    reason = "no model input changed: the champion stays, there is nothing to train or gate"
+    text = (
+        f"## Model report: ✅ {reason}\n\nCompared with `{base}` (`{commit[:7]}`), this pull request changes "
+        f"{shown or 'no file'}, none of them an input of the model ({', '.join(f'`{p}`' for p in inputs.MODEL_INPUTS)}).\n"
+    )
+    files.write_text(text, paths.REPORT)
+    summary = {
+        "pull_request": pull_request,
+        "head_sha": head_sha,
+        "base_sha": commit,
+        "model_inputs_changed": False,
+        "gate": "pass",
+        "gate_reason": reason,
     }
     files.write_json(summary, paths.REPORT_SUMMARY)
 

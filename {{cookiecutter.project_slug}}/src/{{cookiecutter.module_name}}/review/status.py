@@ -3,23 +3,20 @@
 from .. import UserError
 from ..github import client
 from .artifact import SHA
+from .verdict import Verdict
 
 STATUS_CONTEXT = "model-gate"
 
 
-def set_status(sha: str, gate: str, target_url: str | None) -> None:
-    """The `model-gate` commit status, which a branch ruleset can require before merging."""
-    if not SHA.match(sha) or gate not in ("pass", "fail"):
+def set_status(verdict: Verdict, target_url: str | None) -> None:
+    """Post the verdict as the model-gate status of the pull request's head commit."""
+    if not SHA.match(verdict.head_sha) or verdict.state not in ("success", "failure"):
         raise UserError(
-            f"set-status needs a 40-character --sha and --gate pass|fail, got {sha!r} and {gate!r}"
+            f"set-status needs a 40-character commit and the state success or failure, got "
+            f"{verdict.head_sha!r} and {verdict.state!r}"
         )
-    body = {
-        "state": "success" if gate == "pass" else "failure",
-        "context": STATUS_CONTEXT,
-        "description": "The candidate model passed the gate"
-        if gate == "pass"
-        else "The candidate model failed the gate",
-    }
+    body = {"state": verdict.state, "context": STATUS_CONTEXT, "description": verdict.description[:140]}
     if target_url:
         body["target_url"] = target_url
-    client.api("POST", f"statuses/{sha}", body)
+    client.api("POST", f"statuses/{verdict.head_sha}", body)
+    print(f"{STATUS_CONTEXT}: {verdict.state} ({verdict.description})")
