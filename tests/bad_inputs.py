@@ -71,6 +71,7 @@ def row(**changes) -> dict:
 
 
 REPORT_OK = b"## Model report\n"
+CHECK_ARTIFACT = ("python", "-m", "{module}", "check-artifact", "report-artifact", "--run-conclusion", "success", "--verdict", "verdict.json")
 SHA = "0" * 40
 BAKE = [
     bake({"project_name": " "}, "project_name is empty: type some text"),
@@ -357,20 +358,21 @@ PROJECT = [
         "a report artifact without report.json",
         "report-artifact must hold report.md and report.json: the model-pr run did not finish its report",
         files={"report-artifact/report.md": REPORT_OK},
-        command=("python", "-m", "{module}", "check-artifact", "report-artifact", "--head-sha", SHA),
+        command=CHECK_ARTIFACT + ("--head-sha", SHA),
     ),
     Case(
         "workflow artifact",
         "a commit id that is not one",
         "--head-sha must be a 40-character commit id, got 'main'",
         files={"report-artifact/report.md": REPORT_OK},
-        command=("python", "-m", "{module}", "check-artifact", "report-artifact", "--head-sha", "main"),
+        command=CHECK_ARTIFACT + ("--head-sha", "main"),
     ),
     Case(
         "workflow event",
         "a commit status for a bad commit id",
-        "set-status needs a 40-character --sha and --gate pass|fail, got 'abc' and 'pass'",
-        command=("python", "-m", "{module}", "set-status", "--sha", "abc", "--gate", "pass"),
+        "set-status needs a 40-character commit and the state success or failure, got 'abc' and 'success'",
+        files={"verdict.json": b'{"pull_request": 1, "head_sha": "abc", "state": "success", "description": "x", "comment": false}'},
+        command=("python", "-m", "{module}", "set-status", "--verdict", "verdict.json"),
     ),
     Case(
         "workflow event",

@@ -1,6 +1,9 @@
-"""make github-setup applies the repository settings kept under .github/settings, and applying twice is harmless."""
+"""make github-setup applies the repository settings kept under .github/settings, against the fake of GitHub:
+applying twice is harmless, lists are read to their last page, and an organisation's ruleset is never touched."""
 
 import subprocess
+
+import pytest
 
 from .conftest import bake, tool_env
 from .e2e.fake_github import FakeGitHub
@@ -14,35 +17,49 @@ def github_setup(project, **env):
     return subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True, timeout=60)
 
 
-def test_environments_and_ruleset_are_applied_idempotently(cookies_session):
+@pytest.fixture
+def fake(tmp_path):
+    with FakeGitHub(REPOSITORY, tmp_path) as fake:
+        fake.add_user("ada-lovelace", "admin")
+        yield fake
+        assert not fake.errors, fake.errors
+
+
+def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_session, fake):
     project = bake(cookies_session, github_owner="ada-lovelace")
-    with FakeGitHub(REPOSITORY) as api:
-        runs = [github_setup(project, GITHUB_API_URL=api.url, GITHUB_TOKEN="setup-token") for _ in range(2)]
-        state = api.state
+    organisation = fake.add_organization_ruleset({"name": "main", "target": "branch", "enforcement": "evaluate", "rules": []})
+    for number in range(120):  # two pages of this repository's rulesets before ours (100 a page at most)
+        fake.rulesets[number] = {"id": number, "name": f"other-{number}", "source_type": "Repository", "source": REPOSITORY, "enforcement": "disabled", "target": "branch", "rules": []}
+    env = {"GITHUB_API_URL": fake.api_url, "GITHUB_TOKEN": fake.user_token("ada-lovelace"), "SSL_CERT_FILE": str(fake.certs["bundle.pem"])}
+    runs = [github_setup(project, **env) for _ in range(2)]
     for result in runs:
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "environment production: 1 required reviewer(s)" in runs[0].stdout
+    assert "environment production: 1 required reviewer(s), only from tag:*@v*" in runs[0].stdout
+    assert "environment automation: 0 required reviewer(s), only from main, tag:*@v*" in runs[1].stdout
     assert "ruleset main: created" in runs[0].stdout
-    assert "ruleset main: updated" in runs[1].stdout
-    assert sorted(state.environments) == ["automation", "production", "staging"]
-    assert "environment automation: 0 required reviewer(s), only from main" in runs[1].stdout
-    assert [policy["name"] for policy in state.environments["automation"]["branch_policies"]] == ["main"], (
-        "the secrets of register.yml and retrain.yml are readable from main only, and the policy is added once"
-    )
-    assert state.environments["production"]["reviewers"] == [
-        {"type": "User", "id": 5000 + len("ada-lovelace")}
-    ]
-    assert state.environments["staging"]["reviewers"] == []
-    (ruleset,) = state.rulesets.values()
-    rules = {rule["type"]: rule.get("parameters", {}) for rule in ruleset["rules"]}
+    assert "ruleset main: updated" in runs[1].stdout, "found on the second page, not created twice"
+    assert "actions: GITHUB_TOKEN read by default, may not create or approve pull requests" in runs[0].stdout
+    assert sorted(fake.environments) == ["automation", "production", "staging"]
+    policies = {name: [(p["type"], p["name"]) for p in env["branch_policies"]] for name, env in fake.environments.items()}
+    assert policies == {
+        "automation": [("branch", "main"), ("tag", "*@v*")],
+        "production": [("tag", "*@v*")],
+        "staging": [],
+    }, "each policy added once"
+    production = fake.environments["production"]["settings"]
+    assert production["reviewers"] == [{"type": "User", "id": fake.users["ada-lovelace"].user_id}]
+    assert production["prevent_self_review"] is True
+    ours = [r for r in fake.rulesets.values() if r["name"] == "main" and r["source_type"] == "Repository"]
+    assert len(ours) == 1
+    assert fake.rulesets[organisation]["enforcement"] == "evaluate", "the organisation's ruleset is untouched"
+    assert not [r for r in fake.requests if r.method == "PUT" and r.path.endswith(f"/rulesets/{organisation}")]
+    rules = {rule["type"]: rule.get("parameters", {}) for rule in ours[0]["rules"]}
     assert rules["pull_request"]["required_approving_review_count"] == 1
     assert rules["pull_request"]["require_code_owner_review"] is True
-    assert rules["required_status_checks"]["required_status_checks"] == [{"context": "model-gate"}]
-    assert [r.method for r in state.requests if "/rulesets" in r.path] == ["GET", "POST", "GET", "PUT"]
-    assert {r.path.split("/")[1] for r in state.requests} == {"repos", "users"}
-    assert all(
-        r.path.startswith(f"/repos/{REPOSITORY}/") for r in state.requests if r.path.startswith("/repos")
-    )
+    assert fake.workflow_permissions == {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False}
+    listed = [r.path for r in fake.requests if r.method == "GET" and "/rulesets" in r.path]
+    assert all("includes_parents=false" in path for path in listed)
+    assert any("page=2" in path for path in listed), "the Link header was followed"
 
 
 def test_without_a_token_it_says_how_to_get_one(cookies_session):

@@ -17,8 +17,9 @@ REPOSITORY = "acme/churn"
 CHAMPION = {"n_estimators": 20, "max_depth": 3, "min_samples_leaf": 2}
 BETTER = {"n_estimators": 150, "min_samples_leaf": 1}
 WORSE = {"n_estimators": 1, "max_depth": 1, "max_features": 1}
-# Who works on acme/churn: ada owns it (admin) and is its code owner, bob and carol may write, mallory may read.
-ROLES = {"ada": "admin", "bob": "write", "carol": "write", "mallory": "read"}
+# Who works on acme/churn: ada owns it (admin) and is its code owner, bob and carol may write, dan is a member of
+# the organisation who may only triage, mallory is anyone on GitHub (read access to a public repository).
+ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mallory": "read"}
 
 
 def set_model(project, params):

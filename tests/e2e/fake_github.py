@@ -38,7 +38,7 @@ ACTIONS_APP_ID = 15368  # the GitHub Actions app: GITHUB_TOKEN is its installati
 ACTIONS_BOT = ("github-actions[bot]", 41898282)
 PRE_RECEIVE = Path(__file__).with_name("pre_receive.py")
 WRITE_ROLES = ("admin", "maintain", "write")
-ASSOCIATION = {"admin": "OWNER", "maintain": "MEMBER", "write": "COLLABORATOR", "read": "CONTRIBUTOR"}
+ASSOCIATION = {"admin": "OWNER", "maintain": "MEMBER", "write": "COLLABORATOR", "triage": "MEMBER", "read": "CONTRIBUTOR"}
 
 
 @dataclass
@@ -198,17 +198,19 @@ class FakeGitHub:
             self.tokens[token] = identity
             return token
 
-    def add_app(self, slug: str, public_key_pem: bytes, permissions: dict[str, str]) -> int:
-        """A GitHub App installed on the repository: installation tokens are minted with a JWT it signs."""
+    def add_app(self, slug: str, public_key_pem: bytes, permissions: dict[str, str]) -> str:
+        """A GitHub App installed on the repository: installation tokens are minted with a JWT it signs (its
+        issuer is the App's client ID or its numeric ID, as GitHub accepts). Returns the client ID."""
         with self.lock:
             app_id = 900_000 + len(self.apps) + 1
             self.apps[app_id] = {
                 "slug": slug,
+                "client_id": f"Iv23li{app_id}",
                 "public_key": public_key_pem,
                 "installation_id": 7_000_000 + app_id,
                 "permissions": dict(permissions),
             }
-            return app_id
+            return self.apps[app_id]["client_id"]
 
     def user_token(self, login: str) -> str:
         return f"ghp_{login}"
@@ -783,7 +785,8 @@ class FakeGitHub:
         try:
             header_b64, claims_b64, signature_b64 = token.split(".")
             claims = json.loads(base64.urlsafe_b64decode(claims_b64 + "=="))
-            app = self.apps[int(claims["iss"])]
+            app_id = next(i for i, a in self.apps.items() if str(claims["iss"]) in (a["client_id"], str(i)))
+            app = self.apps[app_id]
             key = serialization.load_pem_public_key(app["public_key"])
             key.verify(
                 base64.urlsafe_b64decode(signature_b64 + "=="),
@@ -791,9 +794,9 @@ class FakeGitHub:
                 padding.PKCS1v15(),
                 hashes.SHA256(),
             )
-        except (ValueError, KeyError, InvalidSignature) as error:
+        except (ValueError, KeyError, StopIteration, InvalidSignature) as error:
             raise Forbidden(401, f"A JSON web token could not be decoded ({type(error).__name__})") from None
-        return {**app, "id": int(claims["iss"])}
+        return {**app, "id": app_id}
 
     def _installation_token(self, installation_id: int, headers, body):
         app = self._app_from_jwt(headers)
@@ -887,7 +890,7 @@ class FakeGitHub:
             "state": state,
             "commit_id": body.get("commit_id") or pull["head_sha"],
             "body": body.get("body", ""),
-            "author_association": ASSOCIATION.get(role, "NONE") if role in WRITE_ROLES or role == "admin" else ("CONTRIBUTOR" if role == "read" else "NONE"),
+            "author_association": ASSOCIATION.get(role, "NONE"),
         }
         self.reviews.setdefault(pull["number"], []).append(review)
         self._emit("pull_request_review", "submitted", who, number=pull["number"], review=review)
@@ -1189,7 +1192,7 @@ class FakeGitHub:
         self._require(who, "metadata", "read") if who.is_bot else None
         user = self.users.get(login)
         role = user.role if user else "none"
-        permission = {"admin": "admin", "maintain": "write", "write": "write", "read": "read"}.get(role, "none")
+        permission = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}.get(role, "none")
         return 200, schemas.example("repository-collaborator-permission", permission=permission, role_name=role, user=self._user(login, user.user_id if user else 1))
 
     def _add_labels(self, who, query, body, number):

@@ -76,7 +76,7 @@ class Harness:
             "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
         )
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},  # steps reuse bytecode
             "GIT_CONFIG_GLOBAL": str(self.gitconfig),
             "GIT_SSL_CAINFO": str(certificates["bundle.pem"]),
             "SSL_CERT_FILE": str(certificates["bundle.pem"]),

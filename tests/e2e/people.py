@@ -86,6 +86,9 @@ def commit_change(project: Path, branch: str, change, message: str, base: str = 
     """Commit `change()` on `branch` (made from `base`) in the local repository; return the commit."""
     git("checkout", "--quiet", "-B", branch, base, cwd=project)
     change()
+    # DVC (autostage) rewrites the index with fresh file times; a params.yaml edited in the same second as the
+    # checkout, with the same size, then looks unchanged to git. Rebuilding the index from HEAD makes git look.
+    git("read-tree", "HEAD", cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "--quiet", "-m", message, cwd=project)
     sha = git("rev-parse", "HEAD", cwd=project)

@@ -1,16 +1,22 @@
-"""Retraining under act: the scheduled drift check, the retraining pull request, and one at a time.
+"""Retraining under GitHub's rules, and journey 3: schedule -> drift -> a retraining pull request opened by the
+automation's GitHub App -> that pull request's report and status -> merge -> the next version in production.
 
-The project's data is a real `dvc import-url` of a file outside the repository (the "source"), and its DVC remote
-a local directory, so `dvc pull`, `dvc update` and `dvc push` run for real. In order, on one project: a schedule
-with unchanged data writes a summary and opens nothing; the source then receives a drifted batch, and the next
-schedule retrains and opens one pull request through CML (the stand-in) with the drift table and the metric diff;
-a third schedule, with that pull request still open, opens no second one. Once it is closed, a forced dispatch
-on unchanged data retrains but has nothing to propose, and a `new-data` repository dispatch opens the next one.
+The project's data is a real `dvc import-url` of a file outside the repository (the "source") and its DVC remote a
+local directory, so `dvc pull`, `dvc update` and `dvc push` run for real. In order: a schedule with unchanged data
+opens nothing; once the source drifts, a schedule without the App's credentials fails saying what to add; with
+them, the next one opens the pull request (the App's token: it starts workflows, GITHUB_TOKEN's would not); a
+schedule while it is open opens no second one; reviewed and merged, it becomes model@v0.2.0, released and in
+production. No workflow is started by hand.
 """
 
+import time
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..conftest import HOST_PYTHON, bake, run
+from .conftest import publish
 from .harness import git
 
 pytestmark = pytest.mark.slow
@@ -33,25 +39,13 @@ def source(harness):
 
 
 def write_source(project, source, kind):
-    run(
-        [
-            "uv",
-            "run",
-            "--locked",
-            "python",
-            "-c",
-            WRITE_SOURCE.format(module="churn_model"),
-            str(source),
-            kind,
-        ],
-        cwd=project,
-    )
+    run(["uv", "run", "--locked", "python", "-c", WRITE_SOURCE.format(module="churn_model"), str(source), kind], cwd=project)
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session, harness, source):
-    """main: a champion trained on an imported file, its outputs pushed to a local DVC remote."""
-    project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="local")
+def project(cookies_session, fake, harness, people, source):
+    """main: a champion trained on an imported file, registered as model@v0.1.0, its outputs in the remote."""
+    project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="local", github_owner="ada")
     dvc = ["uv", "run", "--locked", "dvc"]
     run(["make", "install"], cwd=project)
     run([*dvc, "remote", "modify", "storage", "url", str(harness.root / "dvc-storage")], cwd=project)
@@ -63,76 +57,87 @@ def project(cookies_session, harness, source):
     run([*dvc, "push", "--quiet"], cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "--quiet", "-m", "Champion on the imported data", cwd=project)
-    harness.publish(project)
+    run(["uv", "run", "--locked", "gto", "register", "model", "--version", "v0.1.0"], cwd=project)
+    publish(project, fake, harness, people, "model@v0.1.0")
     return project
 
 
-def schedule(harness, project):
-    sha = git("rev-parse", "HEAD", cwd=project)
-    result, _ = harness.act("schedule", {"schedule": "17 5 * * 1"}, "retrain.yml", sha)
-    assert result.returncode == 0, result.output[-5000:]
-    return result
+@pytest.fixture(scope="module")
+def app_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def retrain_branches(harness):
-    return git("branch", "--list", "retrain/*", cwd=harness.origin).split()
+def started(runs):
+    return [(run.workflow, run.conclusion) for run in runs]
 
 
-def test_schedule_without_drift_opens_nothing(project, harness, api):
-    result = schedule(harness, project)
-    assert "Data drift: no drift" in result.output
-    assert "make retrain-pr" not in result.output, "retraining is skipped"
-    assert api.state.pulls == {}
-    assert retrain_branches(harness) == []
+def retrain_branches(fake):
+    return [ref for ref in fake._git("for-each-ref", "--format=%(refname)", "refs/heads/retrain/").split() if ref]
 
 
-def test_drifted_data_opens_one_pull_request_with_the_drift_table(project, harness, api, source):
+def test_a_schedule_without_drift_opens_nothing(project, fake, github):
+    (retrain,) = github.tick_schedule()
+    assert retrain.conclusion == "success", retrain.output[-4000:]
+    assert "Data drift: no drift" in retrain.output
+    assert "make retrain-pr" not in retrain.output, "retraining is skipped"
+    assert fake.pulls == {}
+    assert retrain_branches(fake) == []
+
+
+def test_without_the_automation_s_credentials_drift_fails_the_run_saying_what_to_add(project, fake, github, source):
     write_source(project, source, "drifted")
-    result = schedule(harness, project)
-    assert "Data drift: drift found" in result.output
-    assert [pull["head"]["ref"] for pull in api.state.pulls.values()] == ["retrain/102"]
-    pull = api.state.pulls[1]
-    assert pull["base"]["ref"] == "main"
+    (retrain,) = github.tick_schedule()
+    assert retrain.conclusion == "failure"
+    assert "Data drift: drift found" in retrain.output
+    assert (
+        "error: no retraining pull request opened: give the automation a GitHub App (AUTOMATION_APP_CLIENT_ID, "
+        "AUTOMATION_APP_PRIVATE_KEY) or a RETRAIN_TOKEN; the job summary says how"
+    ) in retrain.output
+    assert fake.pulls == {}
+    assert retrain_branches(fake) == []
+
+
+def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_released(project, fake, github, people, app_key):
+    start = time.monotonic()
+    public = app_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    client_id = fake.add_app("acme-automation", public, {"contents": "write", "pull_requests": "write"})
+    github.variables["AUTOMATION_APP_CLIENT_ID"] = client_id
+    private = app_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    github.environment_secrets["automation"] = {"AUTOMATION_APP_PRIVATE_KEY": private.decode()}
+
+    runs = github.tick_schedule()
+    assert started(runs) == [
+        ("retrain.yml", "success"),
+        ("ci.yml", "not run here"),
+        ("model-pr.yml", "success"),
+        ("model-report.yml", "success"),
+    ], [r.output[-4000:] for r in runs if r.conclusion == "failure"]
+    (pull,) = fake.pulls.values()
+    assert pull["created_by"]["kind"] == "app" and pull["user"] == "acme-automation[bot]"
+    assert pull["head_ref"].startswith("retrain/")
     assert pull["title"] == "Retrain the model on the newest data"
     assert "| column | test | statistic | p-value | PSI | drift |" in pull["body"]
-    assert "### Metrics against `main`" in pull["body"]
-    assert "roc_auc" in pull["body"]
-    assert "opened with the workflow's `GITHUB_TOKEN`" in pull["body"], (
-        "no RETRAIN_TOKEN: say how to get the report"
-    )
-    changed = git("diff", "--name-only", "main", "retrain/102", cwd=harness.origin).split()
-    assert {"data/raw/batch.csv.dvc", "dvc.lock", "reports/metrics.json"} <= set(changed)
-    (call,) = [call for call in harness.cml_calls() if "pull" in call]
-    assert call["argv"][:2] == ["pr", "create"]
+    pushed = [p for p in fake.pushes if p["updates"][0][0] == f"refs/heads/{pull['head_ref']}"]
+    assert pushed[0]["who"]["kind"] == "app", "pushed with the App's token, which starts workflows"
+    (status,) = fake.statuses_of(pull["head_sha"], "model-gate")
+    assert status["state"] == "success"
+    (report,) = [c for c in fake.comments_on(pull["number"]) if c["user"] == "github-actions[bot]"]
+    assert "## Model report:" in report["body"]
 
+    (again,) = github.tick_schedule()
+    assert "open=true" in again.output
+    assert "Data drift" not in again.output, "one retraining pull request at a time"
 
-def test_second_schedule_while_the_pull_request_is_open_opens_none(project, harness, api):
-    result = schedule(harness, project)
-    assert "open=true" in result.output
-    assert "Data drift" not in result.output, "no drift check while a retraining pull request is open"
-    assert len(api.state.pulls) == 1
-    assert retrain_branches(harness) == ["retrain/102"]
-
-
-def dispatch(harness, project, event, payload):
-    sha = git("rev-parse", "HEAD", cwd=project)
-    result, _ = harness.act(event, payload, "retrain.yml", sha)
-    assert result.returncode == 0, result.output[-5000:]
-    return result
-
-
-def test_forced_dispatch_with_unchanged_data_retrains_but_opens_nothing(project, harness, api, source):
-    api.close_pull_request(1)
-    write_source(project, source, "bundled")
-    forced = {"inputs": {"force": "true"}}  # the payload carries inputs as strings, as GitHub's does
-    result = dispatch(harness, project, "workflow_dispatch", forced)
-    assert "Data drift: no drift" in result.output
-    assert "nothing changed: no pull request" in result.output
-    assert [pull["state"] for pull in api.state.pulls.values()] == ["closed"]
-
-
-def test_new_data_dispatch_opens_a_pull_request(project, harness, api, source):
-    write_source(project, source, "drifted")
-    dispatch(harness, project, "repository_dispatch", {"action": "new-data", "client_payload": {}})
-    opened = [pull for pull in api.state.pulls.values() if pull["state"] == "open"]
-    assert [pull["head"]["ref"] for pull in opened] == ["retrain/105"]
+    carol = people["carol"]
+    assert carol.review(pull["number"], "APPROVE")[0] == 200
+    assert started(github.settle()) == [("promote.yml", "success")]
+    status, merged = carol.merge(pull["number"])
+    assert status == 200, merged
+    runs = github.settle()
+    assert started(runs) == [("ci.yml", "not run here"), ("register.yml", "success"), ("release.yml", "success")], [
+        r.output[-4000:] for r in runs if r.conclusion == "failure"
+    ]
+    assert fake._git("rev-list", "-n", "1", "model@v0.2.0") == merged["sha"]
+    assert [r["tag_name"] for r in fake.releases.values() if not r.get("draft")] == ["model@v0.2.0"]
+    assert fake._git("rev-list", "-n", "1", "model#prod#1") == merged["sha"]
+    print(f"\njourney 3: {time.monotonic() - start:.0f} s")

@@ -17,6 +17,11 @@ def register(commands) -> None:
     remote.add_argument("dvc_args", nargs=argparse.REMAINDER, help="the DVC command and its arguments")
     remote.set_defaults(handler=run_remote_dvc)
 
+    inputs = commands.add_parser(
+        "fetch-inputs", help="dvc pull the DVC-tracked raw data this checkout lacks (make repro runs it first)"
+    )
+    inputs.set_defaults(handler=run_fetch_inputs)
+
 
 def run_recover(args: argparse.Namespace) -> None:
     from . import recover
@@ -29,3 +34,9 @@ def run_remote_dvc(args: argparse.Namespace) -> int:
     from . import remote
 
     return remote.run(args.dvc_args)
+
+
+def run_fetch_inputs(args: argparse.Namespace) -> int:
+    from . import remote
+
+    return remote.fetch_inputs()

@@ -38,6 +38,23 @@ def remote_url(config: Path = DVC_CONFIG) -> str | None:
     return parser.get(f"'remote \"{name}\"'", "url", fallback=None) if name else None
 
 
+RAW = Path("data/raw")
+
+
+def missing_inputs() -> list[Path]:
+    """The DVC-tracked raw data files (data/raw/*.dvc) whose data this checkout lacks, as on a fresh CI runner."""
+    return sorted(tracked for tracked in RAW.glob("*.dvc") if not tracked.with_suffix("").exists())
+
+
+def fetch_inputs() -> int:
+    """Bring the raw data this checkout lacks from the DVC remote (or an import's source) before training."""
+    missing = missing_inputs()
+    if not missing:
+        return 0
+    print(f"fetching {', '.join(str(path.with_suffix('')) for path in missing)} with dvc pull")
+    return run(["pull", "--quiet", *(str(path) for path in missing)])
+
+
 def run(dvc_args: list[str], credentials: str | None = None, program: list[str] | None = None) -> int:
     """Run `dvc <dvc_args>` (e.g. push) with the secret's credentials for the remote; return its exit status."""
     command = [*(program or [str(Path(sys.executable).parent / "dvc")]), *dvc_args]

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from .. import UserError
-from ..core import config, files, paths
+from ..core import config, files, paths, remote
 from ..core.shell import git, show, tool
 from ..pipeline import evaluate
 from ..review import compare
@@ -24,7 +24,9 @@ def assets(tag: str) -> None:
     if shown is None:
         raise UserError(f"{tag} has no committed {paths.METRICS}: it is not a trained version")
     committed = json.loads(shown)
-    tool("dvc", "repro", "--quiet")
+    if remote.fetch_inputs() != 0:
+        raise UserError(f"{tag}: the DVC-tracked raw data could not be pulled: check the DVC remote and its secret")
+    tool("dvc", "repro")
     evaluate.run(config.load())  # score the model that the tag's code and data produce, now
     measured = json.loads(paths.METRICS.read_text())
     differences = [

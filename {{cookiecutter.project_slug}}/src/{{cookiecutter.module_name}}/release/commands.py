@@ -35,6 +35,13 @@ def register(commands) -> None:
     promote.add_argument("--push", action="store_true", help="push the stage tag to origin")
     promote.set_defaults(handler=run_promote)
 
+    reviewer = commands.add_parser(
+        "check-reviewer", help="may this reviewer's approval deploy to staging? (write access, CI)"
+    )
+    reviewer.add_argument("--login", required=True)
+    reviewer.add_argument("--pull-request", type=int, required=True)
+    reviewer.set_defaults(handler=run_check_reviewer)
+
     smoke = commands.add_parser("smoke", help="load the model as the service does and score sample rows")
     smoke.add_argument("--output", type=Path, help="also write the result to this markdown file")
     smoke.add_argument("--url", help="smoke-test the service running at this URL over HTTP instead")
@@ -77,6 +84,14 @@ def run_promote(args: argparse.Namespace) -> None:
     from . import production
 
     production.promote(args.version, args.stage, push=args.push)
+
+
+def run_check_reviewer(args: argparse.Namespace) -> None:
+    from ..github import client
+    from . import staging
+
+    deploy = staging.check_reviewer(args.login, args.pull_request)
+    client.write_outputs({"deploy": str(deploy).lower()})
 
 
 def run_smoke(args: argparse.Namespace) -> None:

@@ -1,9 +1,10 @@
-"""The champion: the model of the base revision, its predictions read from the DVC cache or reproduced.
+"""The champion: the model of the base revision, its predictions read from the DVC cache, the remote, or reproduced.
 
 Its metrics are committed in Git, but its test-set predictions (needed to pair the two models row by row) live
 in the DVC cache. When this machine's cache holds them (the base's dvc.lock names their hash), they are read from
-there; otherwise (in CI the cache starts empty) the champion is reproduced from its own commit in a Git worktree
-that shares the cache: its code, its params, its data.
+there; otherwise (in CI the cache starts empty) the base is checked out in a Git worktree that shares the cache,
+and its predictions are pulled from the DVC remote when it holds them (a release pushes them there), or the
+champion is reproduced: its code, its params, its data (pulled when DVC tracks it).
 """
 
 import os
@@ -42,12 +43,26 @@ def reproduce(commit: str) -> Path:
         git("worktree", "prune")
         git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE), commit)
     tool("dvc", "config", "--local", "cache.dir", str(root / ".dvc" / "cache"), cwd=WORKTREE)
+    if _pulled(paths.PREDICTIONS):
+        return WORKTREE
     environment = {**os.environ, "PYTHONPATH": str((WORKTREE / "src").resolve())}  # the champion's own code
     try:
-        tool("dvc", "repro", "--quiet", cwd=WORKTREE, env=environment)
+        raw = [str(path.relative_to(WORKTREE)) for path in (WORKTREE / "data" / "raw").glob("*.dvc")]
+        if raw:
+            tool("dvc", "pull", *raw, cwd=WORKTREE)
+        tool("dvc", "repro", cwd=WORKTREE, env=environment)
     except UserError as error:
         raise UserError(f"could not reproduce the champion at {commit[:12]}: {error}") from None
     return WORKTREE
+
+
+def _pulled(output: Path) -> bool:
+    """Whether the DVC remote (if any, and reachable with the credentials at hand) had the champion's output."""
+    try:
+        tool("dvc", "pull", str(output), cwd=WORKTREE)
+    except UserError:
+        return False
+    return (WORKTREE / output).is_file()
 
 
 def predictions(commit: str) -> pd.DataFrame | None:

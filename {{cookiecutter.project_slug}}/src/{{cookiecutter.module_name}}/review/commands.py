@@ -84,7 +84,7 @@ def run_check_artifact(args: argparse.Namespace) -> None:
 
     decided = verdict.decide(args.directory, args.head_sha, args.run_conclusion)
     verdict.write(decided, args.verdict)
-    client.write_outputs({"pull_request": decided.pull_request, "comment": str(decided.comment).lower()})
+    client.write_outputs({"comment": str(decided.comment).lower()})
 
 
 def run_set_status(args: argparse.Namespace) -> None:

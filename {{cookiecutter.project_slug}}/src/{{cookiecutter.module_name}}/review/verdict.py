@@ -18,6 +18,8 @@ class Verdict:
 
 
 def decide(directory: Path, head_sha: str, run_conclusion: str) -> Verdict:
+    if not directory.exists() and run_conclusion == "failure":
+        return Verdict(0, head_sha, "failure", "The model-pr run failed before writing its report", False)
     summary = artifact.check_artifact(directory, head_sha)
     number = summary["pull_request"]
     changed = inputs.model_inputs(inputs.changed_in_pull_request(number))
