@@ -71,7 +71,17 @@ def row(**changes) -> dict:
 
 
 REPORT_OK = b"## Model report\n"
-CHECK_ARTIFACT = ("python", "-m", "{module}", "check-artifact", "report-artifact", "--run-conclusion", "success", "--verdict", "verdict.json")
+CHECK_ARTIFACT = (
+    "python",
+    "-m",
+    "{module}",
+    "check-artifact",
+    "report-artifact",
+    "--run-conclusion",
+    "success",
+    "--verdict",
+    "verdict.json",
+)
 SHA = "0" * 40
 BAKE = [
     bake({"project_name": " "}, "project_name is empty: type some text"),
@@ -371,7 +381,9 @@ PROJECT = [
         "workflow event",
         "a commit status for a bad commit id",
         "set-status needs a 40-character commit and the state success or failure, got 'abc' and 'success'",
-        files={"verdict.json": b'{"pull_request": 1, "head_sha": "abc", "state": "success", "description": "x", "comment": false}'},
+        files={
+            "verdict.json": b'{"pull_request": 1, "head_sha": "abc", "state": "success", "description": "x", "comment": false}'
+        },
         command=("python", "-m", "{module}", "set-status", "--verdict", "verdict.json"),
     ),
     Case(

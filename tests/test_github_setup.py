@@ -27,10 +27,24 @@ def fake(tmp_path):
 
 def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_session, fake):
     project = bake(cookies_session, github_owner="ada-lovelace")
-    organisation = fake.add_organization_ruleset({"name": "main", "target": "branch", "enforcement": "evaluate", "rules": []})
+    organisation = fake.add_organization_ruleset(
+        {"name": "main", "target": "branch", "enforcement": "evaluate", "rules": []}
+    )
     for number in range(120):  # two pages of this repository's rulesets before ours (100 a page at most)
-        fake.rulesets[number] = {"id": number, "name": f"other-{number}", "source_type": "Repository", "source": REPOSITORY, "enforcement": "disabled", "target": "branch", "rules": []}
-    env = {"GITHUB_API_URL": fake.api_url, "GITHUB_TOKEN": fake.user_token("ada-lovelace"), "SSL_CERT_FILE": str(fake.certs["bundle.pem"])}
+        fake.rulesets[number] = {
+            "id": number,
+            "name": f"other-{number}",
+            "source_type": "Repository",
+            "source": REPOSITORY,
+            "enforcement": "disabled",
+            "target": "branch",
+            "rules": [],
+        }
+    env = {
+        "GITHUB_API_URL": fake.api_url,
+        "GITHUB_TOKEN": fake.user_token("ada-lovelace"),
+        "SSL_CERT_FILE": str(fake.certs["bundle.pem"]),
+    }
     runs = [github_setup(project, **env) for _ in range(2)]
     for result in runs:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -40,7 +54,10 @@ def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_ses
     assert "ruleset main: updated" in runs[1].stdout, "found on the second page, not created twice"
     assert "actions: GITHUB_TOKEN read by default, may not create or approve pull requests" in runs[0].stdout
     assert sorted(fake.environments) == ["automation", "production", "staging"]
-    policies = {name: [(p["type"], p["name"]) for p in env["branch_policies"]] for name, env in fake.environments.items()}
+    policies = {
+        name: [(p["type"], p["name"]) for p in env["branch_policies"]]
+        for name, env in fake.environments.items()
+    }
     assert policies == {
         "automation": [("branch", "main"), ("tag", "*@v*")],
         "production": [("tag", "*@v*")],
@@ -52,11 +69,16 @@ def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_ses
     ours = [r for r in fake.rulesets.values() if r["name"] == "main" and r["source_type"] == "Repository"]
     assert len(ours) == 1
     assert fake.rulesets[organisation]["enforcement"] == "evaluate", "the organisation's ruleset is untouched"
-    assert not [r for r in fake.requests if r.method == "PUT" and r.path.endswith(f"/rulesets/{organisation}")]
+    assert not [
+        r for r in fake.requests if r.method == "PUT" and r.path.endswith(f"/rulesets/{organisation}")
+    ]
     rules = {rule["type"]: rule.get("parameters", {}) for rule in ours[0]["rules"]}
     assert rules["pull_request"]["required_approving_review_count"] == 1
     assert rules["pull_request"]["require_code_owner_review"] is True
-    assert fake.workflow_permissions == {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False}
+    assert fake.workflow_permissions == {
+        "default_workflow_permissions": "read",
+        "can_approve_pull_request_reviews": False,
+    }
     listed = [r.path for r in fake.requests if r.method == "GET" and "/rulesets" in r.path]
     assert all("includes_parents=false" in path for path in listed)
     assert any("page=2" in path for path in listed), "the Link header was followed"

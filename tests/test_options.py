@@ -35,7 +35,7 @@ REMOTE_SECRET_CONTENT = {
     "azure": "the connection string of the storage account",
     "ssh": "a private key whose public half is in the server's `authorized_keys`",
 }
-SECRET = re.compile(r"\$\{\{\s*secrets\.(\w+)\s*\}\}")
+SECRET = re.compile(r"\bsecrets\.(\w+)")
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
 
 
@@ -144,7 +144,7 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     if variant["deploy_target"] == "release":
         assert not (project / "Dockerfile").exists()
         assert not (project / ".dockerignore").exists()
-        assert set(promote["jobs"]) == {"staging", "comment"}
+        assert set(promote["jobs"]) == {"approval", "staging", "comment"}
         assert "image" not in release["jobs"]
         assert "docker" not in makefile
         return
@@ -159,6 +159,7 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     )
     assert "IMAGE ?= ghcr.io/ada-lovelace/churn-model" in makefile
     # Pull-request code runs with a read-only token; only the job that runs none of it may push the image.
+    assert set(promote["jobs"]) == {"approval", "staging", "push-image", "comment"}
     staging, push = promote["jobs"]["staging"], promote["jobs"]["push-image"]
     assert staging["permissions"] == {"contents": "read"}
     assert "environment" not in staging
@@ -171,17 +172,18 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
 
 
 def step_secrets(workflow: dict) -> list[tuple[str, str, str]]:
-    """(job, variable, secret) for every secret a step's env reads; a secret anywhere else fails."""
+    """(job, variable or input, secret) for every secret a step hands to its command (env) or its action (with);
+    a secret anywhere else (a job's env, a condition, a run script) fails."""
     found = []
     for job_name, job in workflow["jobs"].items():
         assert not SECRET.search(yaml.safe_dump({k: v for k, v in job.items() if k != "steps"})), (
             f"job {job_name} reads a secret outside a step's env"
         )
         for step in job.get("steps", []):
-            assert not SECRET.search(yaml.safe_dump({k: v for k, v in step.items() if k != "env"})), (
-                f"a step of {job_name} reads a secret outside its env"
-            )
-            for variable, value in (step.get("env") or {}).items():
+            assert not SECRET.search(
+                yaml.safe_dump({k: v for k, v in step.items() if k not in ("env", "with")})
+            ), f"a step of {job_name} reads a secret outside its env or its action's inputs"
+            for variable, value in {**(step.get("env") or {}), **(step.get("with") or {})}.items():
                 found += [(job_name, variable, secret) for secret in SECRET.findall(str(value))]
     return found
 
@@ -194,14 +196,18 @@ def test_secrets_reach_only_the_steps_that_use_them_and_are_documented(baked):
         workflow = yaml.safe_load(path.read_text())
         for job_name, variable, secret in step_secrets(workflow):
             used.add(secret)
-            assert variable in (secret, "REPO_TOKEN"), f"{path.name}: {variable} holds secrets.{secret}"
+            names = {"RETRAIN_TOKEN": ("REPO_TOKEN",), "AUTOMATION_APP_PRIVATE_KEY": ("private-key",)}
+            assert variable in (secret, *names.get(secret, ())), (
+                f"{path.name}: {variable} holds secrets.{secret}"
+            )
             assert workflow["jobs"][job_name].get("environment") == "automation", (
                 f"{path.name}: {job_name} reads secrets.{secret} outside the automation environment (main only)"
             )
-    assert used == {"DVC_REMOTE_CREDENTIALS", "RETRAIN_TOKEN"}
+    assert used == {"DVC_REMOTE_CREDENTIALS", "RETRAIN_TOKEN", "AUTOMATION_APP_PRIVATE_KEY"}
     assert "`DVC_REMOTE_CREDENTIALS`" in readme
     assert REMOTE_SECRET_CONTENT[variant["dvc_remote"]] in readme
-    assert "`RETRAIN_TOKEN`" in readme
+    for secret in ("RETRAIN_TOKEN", "AUTOMATION_APP_PRIVATE_KEY", "AUTOMATION_APP_CLIENT_ID"):
+        assert f"`{secret}`" in readme, f"the README does not say how to create {secret}"
 
 
 def test_the_layout_rules_hold(baked):

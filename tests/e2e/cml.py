@@ -30,7 +30,9 @@ def home() -> Path:
 
 def build(target: Path) -> None:
     if not ARCHIVE.is_file():
-        raise FileNotFoundError(f"{ARCHIVE} is missing: the tests run CML {VERSION} from the shared vendor folder")
+        raise FileNotFoundError(
+            f"{ARCHIVE} is missing: the tests run CML {VERSION} from the shared vendor folder"
+        )
     digest = hashlib.sha256(ARCHIVE.read_bytes()).hexdigest()
     if digest != SHA256:
         raise RuntimeError(f"{ARCHIVE} has SHA-256 {digest}, not the recorded {SHA256}")
@@ -39,7 +41,17 @@ def build(target: Path) -> None:
     with tarfile.open(ARCHIVE) as archive:
         archive.extractall(target, filter="data")
     subprocess.run(
-        ["npm", "ci", "--prefix", str(target), "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        [
+            "npm",
+            "ci",
+            "--prefix",
+            str(target),
+            "--omit=dev",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ],
         check=True,
         capture_output=True,
     )

@@ -38,7 +38,13 @@ ACTIONS_APP_ID = 15368  # the GitHub Actions app: GITHUB_TOKEN is its installati
 ACTIONS_BOT = ("github-actions[bot]", 41898282)
 PRE_RECEIVE = Path(__file__).with_name("pre_receive.py")
 WRITE_ROLES = ("admin", "maintain", "write")
-ASSOCIATION = {"admin": "OWNER", "maintain": "MEMBER", "write": "COLLABORATOR", "triage": "MEMBER", "read": "CONTRIBUTOR"}
+ASSOCIATION = {
+    "admin": "OWNER",
+    "maintain": "MEMBER",
+    "write": "COLLABORATOR",
+    "triage": "MEMBER",
+    "read": "CONTRIBUTOR",
+}
 
 
 @dataclass
@@ -127,7 +133,10 @@ class FakeGitHub:
         self.attestations: dict[int, dict] = {}
         self.environments: dict[str, dict] = {}
         self.rulesets: dict[int, dict] = {}
-        self.workflow_permissions = {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False}
+        self.workflow_permissions = {
+            "default_workflow_permissions": "read",
+            "can_approve_pull_request_reviews": False,
+        }
         self.cml_assets: dict[str, bytes] = {}
         self.failing_uploads: set[str] = set()
         self.requests: list[Recorded] = []
@@ -192,7 +201,11 @@ class FakeGitHub:
             if fork:
                 permissions = {scope: "read" for scope in permissions}
             identity = Identity(
-                "github_token", *ACTIONS_BOT, app_id=ACTIONS_APP_ID, permissions=dict(permissions), run_id=run_id
+                "github_token",
+                *ACTIONS_BOT,
+                app_id=ACTIONS_APP_ID,
+                permissions=dict(permissions),
+                run_id=run_id,
             )
             token = f"ghs_run{run_id}"
             self.tokens[token] = identity
@@ -263,7 +276,11 @@ class FakeGitHub:
             if ref.startswith("refs/heads/") and new != ZERO:
                 branch = ref.removeprefix("refs/heads/")
                 for pull in self.pulls.values():
-                    if pull["state"] == "open" and pull["head_ref"] == branch and pull["head_repo"] == self.repository:
+                    if (
+                        pull["state"] == "open"
+                        and pull["head_ref"] == branch
+                        and pull["head_repo"] == self.repository
+                    ):
                         pull["head_sha"] = new
                         self._update_merge_ref(pull)
                         self._emit("pull_request", "synchronize", who, number=pull["number"], before=old)
@@ -283,7 +300,9 @@ class FakeGitHub:
                 check=True,
                 env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null"},
             )
-            self.pulls[number] = self._new_pull(number, self.users[login], title, "", branch, sha, fork, "main")
+            self.pulls[number] = self._new_pull(
+                number, self.users[login], title, "", branch, sha, fork, "main"
+            )
             self._update_merge_ref(self.pulls[number])
             self._emit("pull_request", "opened", self.users[login], number=number)
             return number
@@ -388,7 +407,9 @@ class FakeGitHub:
             if review["state"] == "APPROVED"
             and self.users.get(review["user"], Identity("user", "", 0, role="none")).role in WRITE_ROLES
             and review["user"] != pull["user"]
-            and (not parameters.get("dismiss_stale_reviews_on_push") or review["commit_id"] == pull["head_sha"])
+            and (
+                not parameters.get("dismiss_stale_reviews_on_push") or review["commit_id"] == pull["head_sha"]
+            )
         ]
         required = parameters.get("required_approving_review_count", 0)
         if len(approvals) < required:
@@ -454,7 +475,9 @@ class FakeGitHub:
         old = self._git("rev-parse", base_ref)
         tree = self._git("merge-tree", "--write-tree", old, pull["head_sha"]).split()[0]
         head_label = f"{pull['head_repo'].split('/')[0]}/{pull['head_ref']}"
-        sha = self._commit_tree(tree, [old, pull["head_sha"]], f"Merge pull request #{number} from {head_label}")
+        sha = self._commit_tree(
+            tree, [old, pull["head_sha"]], f"Merge pull request #{number} from {head_label}"
+        )
         self._git("update-ref", base_ref, sha, old)
         pull.update(state="closed", merged=True, merge_commit_sha=sha, merged_by=who.login)
         self._emit("pull_request", "closed", who, number=number)
@@ -601,11 +624,16 @@ class FakeGitHub:
                         raise Forbidden(401, "Requires authentication")
                     status, payload = self._upload(parsed.path, query, raw, who, headers)
                 elif parsed.path.startswith("/api/v3/"):
-                    status, payload, headers_out = self._route(method, parsed.path[len("/api/v3") :], query, body, who, headers)
+                    status, payload, headers_out = self._route(
+                        method, parsed.path[len("/api/v3") :], query, body, who, headers
+                    )
                 else:
                     status, payload = 404, {"message": "Not Found"}
             except Forbidden as refusal:
-                status, payload = refusal.status, {"message": refusal.message, "documentation_url": "https://docs.github.com/rest"}
+                status, payload = (
+                    refusal.status,
+                    {"message": refusal.message, "documentation_url": "https://docs.github.com/rest"},
+                )
             except Exception as error:  # a bug of the fake: the test fails on it (see `errors`)
                 import traceback
 
@@ -618,7 +646,12 @@ class FakeGitHub:
         if who is None:
             raise Forbidden(401, "Requires authentication")
         if not who.may(scope, level):
-            raise Forbidden(403, "Resource not accessible by integration" if who.is_bot else "Must have admin rights to Repository.")
+            raise Forbidden(
+                403,
+                "Resource not accessible by integration"
+                if who.is_bot
+                else "Must have admin rights to Repository.",
+            )
         return who
 
     def _page(self, items: list, query: dict, path: str) -> tuple[list, dict[str, str]]:
@@ -644,7 +677,14 @@ class FakeGitHub:
         if method == "GET" and (match := re.fullmatch(r"/users/([\w.\[\]-]+)", path)):
             login = match[1]
             user = self.users.get(login)
-            return 200, self._user(login, user.user_id if user else 5000 + len(login)), {}
+            public = schemas.example(
+                "public-user",
+                login=login,
+                id=user.user_id if user else 5000 + len(login),
+                type="User",
+                html_url=f"https://github.com/{login}",
+            )
+            return 200, public, {}
         if method == "GET" and (match := re.fullmatch(r"/orgs/([\w-]+)/teams/([\w-]+)", path)):
             return 200, schemas.example("team-full", id=4242, slug=match[2], name=match[2]), {}
         if match := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path):
@@ -657,7 +697,13 @@ class FakeGitHub:
         rest = path[len(prefix) + 1 :]
         if rest == "installation" and method == "GET":
             app = self._app_from_jwt(headers)
-            return 200, schemas.example("installation", id=app["installation_id"], app_id=app["id"], app_slug=app["slug"]), {}
+            return (
+                200,
+                schemas.example(
+                    "installation", id=app["installation_id"], app_id=app["id"], app_slug=app["slug"]
+                ),
+                {},
+            )
         if who is None:
             raise Forbidden(401, "Requires authentication")
         for pattern, handlers in ROUTES:
@@ -699,11 +745,30 @@ class FakeGitHub:
             url=f"{self.api_url}/repos/{self.repository}",
         )
 
+    def _repo(self, full_name: str | None = None) -> dict:
+        """A repository as pull requests carry it (the `repository` schema, lighter than full-repository)."""
+        full_name = full_name or self.repository
+        owner, name = full_name.split("/")
+        return schemas.example(
+            "repository",
+            id=4711 if full_name == self.repository else 4712,
+            name=name,
+            full_name=full_name,
+            owner=self._user(owner, 9999 if owner == self.owner else 777),
+            private=self.visibility != "public",
+            visibility=self.visibility,
+            fork=full_name != self.repository,
+            default_branch="main",
+            html_url=f"https://github.com/{full_name}",
+            clone_url=f"{self.url}/{full_name}.git",
+            url=f"{self.api_url}/repos/{full_name}",
+        )
+
     def _pull_json(self, pull: dict) -> dict:
         author = self.users.get(pull["user"]) or Identity("user", pull["user"], 1, role="none")
         head_owner = pull["head_repo"].split("/")[0]
-        repo = self._repository()
-        head_repo = repo if pull["head_repo"] == self.repository else {**repo, "full_name": pull["head_repo"], "fork": True, "owner": self._user(head_owner, 777)}
+        repo = self._repo()
+        head_repo = self._repo(pull["head_repo"])
         return schemas.example(
             "pull-request",
             id=pull["id"],
@@ -712,22 +777,43 @@ class FakeGitHub:
             title=pull["title"],
             body=pull["body"],
             user=self._user(pull["user"], author.user_id, pull["user_type"] == "Bot"),
-            labels=[schemas.example("label", id=n, name=name, color="ededed") for n, name in enumerate(pull["labels"])],
-            head={"label": f"{head_owner}:{pull['head_ref']}", "ref": pull["head_ref"], "sha": pull["head_sha"], "repo": head_repo, "user": self._user(head_owner, 777)},
-            base={"label": f"{self.owner}:{pull['base_ref']}", "ref": pull["base_ref"], "sha": pull.get("base_sha", ""), "repo": repo, "user": self._user(self.owner, 9999)},
+            labels=[
+                schemas.example("label", id=n, name=name, color="ededed", description="")
+                for n, name in enumerate(pull["labels"])
+            ],
+            head={
+                "label": f"{head_owner}:{pull['head_ref']}",
+                "ref": pull["head_ref"],
+                "sha": pull["head_sha"],
+                "repo": head_repo,
+                "user": self._user(head_owner, 777),
+            },
+            base={
+                "label": f"{self.owner}:{pull['base_ref']}",
+                "ref": pull["base_ref"],
+                "sha": pull.get("base_sha", ""),
+                "repo": repo,
+                "user": self._user(self.owner, 9999),
+            },
             html_url=f"https://github.com/{self.repository}/pull/{pull['number']}",
             url=f"{self.api_url}/repos/{self.repository}/pulls/{pull['number']}",
             merged=pull["merged"],
             merge_commit_sha=pull["merge_commit_sha"],
             merged_at=schemas.NOW if pull["merged"] else None,
-            merged_by=self._user(pull["merged_by"], self.users[pull["merged_by"]].user_id) if pull["merged_by"] else None,
+            merged_by=self._user(pull["merged_by"], self.users[pull["merged_by"]].user_id)
+            if pull["merged_by"]
+            else None,
             mergeable=pull.get("mergeable"),
-            author_association=ASSOCIATION.get(author.role, "NONE") if pull["head_repo"] == self.repository or author.role in WRITE_ROLES else "CONTRIBUTOR",
+            author_association=ASSOCIATION.get(author.role, "NONE")
+            if pull["head_repo"] == self.repository or author.role in WRITE_ROLES
+            else "CONTRIBUTOR",
             draft=False,
         )
 
     def _comment_json(self, comment: dict) -> dict:
-        user = self.users.get(comment["user"]) or Identity("github_token", comment["user"], comment["user_id"])
+        user = self.users.get(comment["user"]) or Identity(
+            "github_token", comment["user"], comment["user_id"]
+        )
         return schemas.example(
             "issue-comment",
             id=comment["id"],
@@ -742,7 +828,10 @@ class FakeGitHub:
         )
 
     def _release_json(self, release: dict) -> dict:
-        assets = [self._asset_json(release["id"], name, asset) for name, asset in self.assets.get(release["id"], {}).items()]
+        assets = [
+            self._asset_json(release["id"], name, asset)
+            for name, asset in self.assets.get(release["id"], {}).items()
+        ]
         return schemas.example(
             "release",
             id=release["id"],
@@ -812,7 +901,13 @@ class FakeGitHub:
         self.tokens[token] = Identity(
             "app", f"{app['slug']}[bot]", 800_000 + app["id"], permissions=permissions, app_id=app["id"]
         )
-        return 201, schemas.example("installation-token", token=token, expires_at=schemas.NOW, permissions=permissions), {}
+        return (
+            201,
+            schemas.example(
+                "installation-token", token=token, expires_at=schemas.NOW, permissions=permissions
+            ),
+            {},
+        )
 
     # -- route handlers (self, who, query, body, *path groups) -> (status, payload[, headers]) ---------------------
 
@@ -823,7 +918,11 @@ class FakeGitHub:
         if "head" in query:
             owner, _, branch = query["head"].partition(":")
             pulls = [p for p in pulls if p["head_ref"] == branch and p["head_repo"].split("/")[0] == owner]
-        page, links = self._page([self._pull_json(p) for p in sorted(pulls, key=lambda p: -p["number"])], query, f"/repos/{self.repository}/pulls")
+        page, links = self._page(
+            [self._pull_json(p) for p in sorted(pulls, key=lambda p: -p["number"])],
+            query,
+            f"/repos/{self.repository}/pulls",
+        )
         return 200, page, links
 
     def _create_pull(self, who, query, body):
@@ -834,11 +933,25 @@ class FakeGitHub:
         owner, _, branch = head.rpartition(":")
         sha = self.ref(f"refs/heads/{branch}")
         if sha is None:
-            return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]}
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+            }
         if any(p["head_ref"] == branch and p["state"] == "open" for p in self.pulls.values()):
-            return 422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {self.owner}:{branch}."}]}
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {self.owner}:{branch}.",
+                    }
+                ],
+            }
         number = next(self.numbers)
-        pull = self._new_pull(number, who, body.get("title", ""), body.get("body") or "", branch, sha, self.repository, base)
+        pull = self._new_pull(
+            number, who, body.get("title", ""), body.get("body") or "", branch, sha, self.repository, base
+        )
         self.pulls[number] = pull
         self._update_merge_ref(pull)
         self._emit("pull_request", "opened", who, number=number)
@@ -865,7 +978,15 @@ class FakeGitHub:
         if int(number) not in self.pulls:
             return 404, {"message": "Not Found"}
         files = [
-            schemas.example("diff-entry", filename=name, status="modified", sha="0" * 40, blob_url="https://github.com/", raw_url="https://github.com/", contents_url="https://github.com/")
+            schemas.example(
+                "diff-entry",
+                filename=name,
+                status="modified",
+                sha="0" * 40,
+                blob_url="https://github.com/",
+                raw_url="https://github.com/",
+                contents_url="https://github.com/",
+            )
             for name in self.changed_files(int(number))
         ]
         page, links = self._page(files, query, f"/repos/{self.repository}/pulls/{number}/files")
@@ -877,11 +998,20 @@ class FakeGitHub:
             return 404, {"message": "Not Found"}
         if who.is_bot:
             self._require(who, "pull_requests", "write")
-            if who.kind == "github_token" and body.get("event") == "APPROVE" and not self.workflow_permissions["can_approve_pull_request_reviews"]:
+            if (
+                who.kind == "github_token"
+                and body.get("event") == "APPROVE"
+                and not self.workflow_permissions["can_approve_pull_request_reviews"]
+            ):
                 raise Forbidden(403, "GitHub Actions is not permitted to create or approve pull requests.")
         if who.login == pull["user"] and body.get("event") in ("APPROVE", "REQUEST_CHANGES"):
-            return 422, {"message": "Unprocessable Entity", "errors": ["Can not approve your own pull request"]}
-        state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}[body["event"]]
+            return 422, {
+                "message": "Unprocessable Entity",
+                "errors": ["Can not approve your own pull request"],
+            }
+        state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}[
+            body["event"]
+        ]
         role = who.role if who.kind == "user" else "none"
         review = {
             "id": next(self.ids),
@@ -920,12 +1050,22 @@ class FakeGitHub:
         if blockers:
             return 405, {"message": "Repository rule violations found\n\n" + "\n".join(blockers)}
         sha = self.merge(pull["number"], who)
-        return 200, schemas.example("pull-request-merge-result", sha=sha, merged=True, message="Pull Request successfully merged")
+        return 200, schemas.example(
+            "pull-request-merge-result", sha=sha, merged=True, message="Pull Request successfully merged"
+        )
 
     def _commit_pulls(self, who, query, body, sha):
         self._require(who, "pull_requests", "read")
         found = [p for p in self.pulls.values() if sha in (p["head_sha"], p["merge_commit_sha"])]
-        return 200, [schemas.example("pull-request-simple", **{k: v for k, v in self._pull_json(p).items() if k in schemas.example("pull-request-simple")}) for p in found]
+        return 200, [
+            schemas.example(
+                "pull-request-simple",
+                **{
+                    k: v for k, v in self._pull_json(p).items() if k in schemas.example("pull-request-simple")
+                },
+            )
+            for p in found
+        ]
 
     def _list_comments(self, who, query, body, number):
         if not (who.may("pull_requests", "read") or who.may("issues", "read")):
@@ -1022,7 +1162,10 @@ class FakeGitHub:
     def _create_release(self, who, query, body):
         self._require(who, "contents", "write")
         if any(r["tag_name"] == body["tag_name"] and not r.get("draft") for r in self.releases.values()):
-            return 422, {"message": "Validation Failed", "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]}
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}],
+            }
         release = {"id": next(self.ids), **body, "created_by": who.summary()}
         self.releases[release["id"]] = release
         self.assets[release["id"]] = {}
@@ -1061,8 +1204,15 @@ class FakeGitHub:
             self.failing_uploads.remove(name)
             return 502, {"message": "Server Error"}
         if name in self.assets[int(match[1])]:
-            return 422, {"message": "Validation Failed", "errors": [{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}]}
-        asset = {"id": next(self.ids), "data": data, "content_type": headers.get("Content-Type", "application/octet-stream")}
+            return 422, {
+                "message": "Validation Failed",
+                "errors": [{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}],
+            }
+        asset = {
+            "id": next(self.ids),
+            "data": data,
+            "content_type": headers.get("Content-Type", "application/octet-stream"),
+        }
         self.assets[int(match[1])][name] = asset
         return 201, self._asset_json(int(match[1]), name, asset)
 
@@ -1074,7 +1224,11 @@ class FakeGitHub:
 
     def _list_attestations(self, who, query, body, digest):
         self._require(who, "attestations", "read") if who.is_bot else None
-        found = [{"bundle": bundle, "repository_id": 4711} for bundle in self.attestations.values() if digest.removeprefix("sha256:") in attested_digests(bundle)]
+        found = [
+            {"bundle": bundle, "repository_id": 4711}
+            for bundle in self.attestations.values()
+            if digest.removeprefix("sha256:") in attested_digests(bundle)
+        ]
         return 200, {"attestations": found}
 
     def _put_environment(self, who, query, body, name):
@@ -1092,7 +1246,15 @@ class FakeGitHub:
         settings = environment["settings"]
         rules = []
         if settings.get("reviewers"):
-            rules.append({"id": 1, "node_id": "x", "type": "required_reviewers", "prevent_self_review": bool(settings.get("prevent_self_review")), "reviewers": []})
+            rules.append(
+                {
+                    "id": 1,
+                    "node_id": "x",
+                    "type": "required_reviewers",
+                    "prevent_self_review": bool(settings.get("prevent_self_review")),
+                    "reviewers": [],
+                }
+            )
         return schemas.example(
             "environment",
             id=environment["id"],
@@ -1113,7 +1275,9 @@ class FakeGitHub:
         if environment is None:
             return 404, {"message": "Not Found"}
         policies = [self._policy_json(p) for p in environment["branch_policies"]]
-        page, links = self._page(policies, query, f"/repos/{self.repository}/environments/{name}/deployment-branch-policies")
+        page, links = self._page(
+            policies, query, f"/repos/{self.repository}/environments/{name}/deployment-branch-policies"
+        )
         return 200, {"total_count": len(policies), "branch_policies": page}, links
 
     def _create_branch_policy(self, who, query, body, name):
@@ -1130,7 +1294,9 @@ class FakeGitHub:
         return 200, self._policy_json(environment["branch_policies"][-1])
 
     def _policy_json(self, policy):
-        return schemas.example("deployment-branch-policy", id=policy["id"], node_id="x", name=policy["name"], type=policy["type"])
+        return schemas.example(
+            "deployment-branch-policy", id=policy["id"], node_id="x", name=policy["name"], type=policy["type"]
+        )
 
     def _list_rulesets(self, who, query, body):
         self._require(who, "metadata", "read") if who.is_bot else None
@@ -1141,7 +1307,11 @@ class FakeGitHub:
         return 200, page, links
 
     def _ruleset_json(self, ruleset: dict, summary: bool = False) -> dict:
-        fields = {k: v for k, v in ruleset.items() if k not in ("rules", "conditions", "bypass_actors") or not summary}
+        fields = {
+            k: v
+            for k, v in ruleset.items()
+            if k not in ("rules", "conditions", "bypass_actors") or not summary
+        }
         return schemas.example("repository-ruleset", **fields)
 
     def add_organization_ruleset(self, body: dict) -> int:
@@ -1180,20 +1350,45 @@ class FakeGitHub:
     def _dispatch_workflow(self, who, query, body, workflow):
         self._require(who, "actions", "write")
         ref = body.get("ref", "main")
-        self._emit("workflow_dispatch", None, who, workflow=workflow, ref=ref, inputs=body.get("inputs") or {})
+        self._emit(
+            "workflow_dispatch", None, who, workflow=workflow, ref=ref, inputs=body.get("inputs") or {}
+        )
         return 204, None
 
     def _repository_dispatch(self, who, query, body):
         self._require(who, "contents", "write")
-        self._emit("repository_dispatch", body["event_type"], who, client_payload=body.get("client_payload") or {})
+        self._emit(
+            "repository_dispatch", body["event_type"], who, client_payload=body.get("client_payload") or {}
+        )
         return 204, None
 
     def _collaborator_permission(self, who, query, body, login):
         self._require(who, "metadata", "read") if who.is_bot else None
         user = self.users.get(login)
         role = user.role if user else "none"
-        permission = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}.get(role, "none")
-        return 200, schemas.example("repository-collaborator-permission", permission=permission, role_name=role, user=self._user(login, user.user_id if user else 1))
+        permission = {
+            "admin": "admin",
+            "maintain": "write",
+            "write": "write",
+            "triage": "read",
+            "read": "read",
+        }.get(role, "none")
+        collaborator = schemas.example(
+            "collaborator",
+            login=login,
+            id=user.user_id if user else 1,
+            role_name=role,
+            permissions={
+                "admin": role == "admin",
+                "maintain": role in ("admin", "maintain"),
+                "push": permission in ("admin", "write"),
+                "triage": role != "read",
+                "pull": True,
+            },
+        )
+        return 200, schemas.example(
+            "repository-collaborator-permission", permission=permission, role_name=role, user=collaborator
+        )
 
     def _add_labels(self, who, query, body, number):
         self._require(who, "issues", "write") if who.is_bot else None
@@ -1203,13 +1398,27 @@ class FakeGitHub:
         if who.kind == "user" and who.role not in ("admin", "maintain", "write", "triage"):
             raise Forbidden(403, "Must have triage access to label")
         target["labels"] = sorted(set(target["labels"]) | set(body.get("labels", [])))
-        labels = [schemas.example("label", id=i, name=name, color="ededed") for i, name in enumerate(target["labels"])]
+        labels = [
+            schemas.example("label", id=i, name=name, color="ededed")
+            for i, name in enumerate(target["labels"])
+        ]
         return 200, labels
 
     def _create_issue(self, who, query, body):
         self._require(who, "issues", "write") if who.is_bot else None
         number = next(self.numbers)
-        issue = {"number": number, "id": next(self.ids), "title": body["title"], "body": body.get("body") or "", "state": "open", "labels": list(body.get("labels") or []), "user": who.login, "user_id": who.user_id, "bot": who.is_bot, "created_by": who.summary()}
+        issue = {
+            "number": number,
+            "id": next(self.ids),
+            "title": body["title"],
+            "body": body.get("body") or "",
+            "state": "open",
+            "labels": list(body.get("labels") or []),
+            "user": who.login,
+            "user_id": who.user_id,
+            "bot": who.is_bot,
+            "created_by": who.summary(),
+        }
         self.issues[number] = issue
         self._emit("issues", "opened", who, number=number)
         return 201, self._issue_json(issue)
@@ -1222,7 +1431,10 @@ class FakeGitHub:
             title=issue["title"],
             body=issue["body"],
             state=issue["state"],
-            labels=[schemas.example("label", id=i, name=name, color="ededed") for i, name in enumerate(issue["labels"])],
+            labels=[
+                schemas.example("label", id=i, name=name, color="ededed")
+                for i, name in enumerate(issue["labels"])
+            ],
             user=self._user(issue["user"], issue["user_id"], issue["bot"]),
             html_url=f"https://github.com/{self.repository}/issues/{issue['number']}",
             url=f"{self.api_url}/repos/{self.repository}/issues/{issue['number']}",
@@ -1232,8 +1444,16 @@ class FakeGitHub:
         self._require(who, "issues", "read") if who.is_bot else None
         state = query.get("state", "open")
         labels = {label for label in query.get("labels", "").split(",") if label}
-        issues = [i for i in self.issues.values() if (state == "all" or i["state"] == state) and labels <= set(i["labels"])]
-        page, links = self._page([self._issue_json(i) for i in sorted(issues, key=lambda i: -i["number"])], query, f"/repos/{self.repository}/issues")
+        issues = [
+            i
+            for i in self.issues.values()
+            if (state == "all" or i["state"] == state) and labels <= set(i["labels"])
+        ]
+        page, links = self._page(
+            [self._issue_json(i) for i in sorted(issues, key=lambda i: -i["number"])],
+            query,
+            f"/repos/{self.repository}/issues",
+        )
         return 200, page, links
 
     def _update_issue(self, who, query, body, number):
@@ -1285,10 +1505,16 @@ ROUTES: list[tuple[str, dict]] = [
     (r"attestations", {"POST": F._create_attestation}),
     (r"attestations/(sha256:[0-9a-f]{64})", {"GET": F._list_attestations}),
     (r"environments/([\w-]+)", {"PUT": F._put_environment}),
-    (r"environments/([\w-]+)/deployment-branch-policies", {"GET": F._list_branch_policies, "POST": F._create_branch_policy}),
+    (
+        r"environments/([\w-]+)/deployment-branch-policies",
+        {"GET": F._list_branch_policies, "POST": F._create_branch_policy},
+    ),
     (r"rulesets", {"GET": F._list_rulesets, "POST": F._create_ruleset}),
     (r"rulesets/(\d+)", {"PUT": F._update_ruleset}),
-    (r"actions/permissions/workflow", {"GET": F._get_workflow_permissions, "PUT": F._set_workflow_permissions}),
+    (
+        r"actions/permissions/workflow",
+        {"GET": F._get_workflow_permissions, "PUT": F._set_workflow_permissions},
+    ),
     (r"actions/workflows/([\w.-]+)/dispatches", {"POST": F._dispatch_workflow}),
     (r"dispatches", {"POST": F._repository_dispatch}),
     (r"collaborators/([\w.\[\]-]+)/permission", {"GET": F._collaborator_permission}),

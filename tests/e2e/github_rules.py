@@ -29,7 +29,10 @@ from . import github_schemas as schemas
 from .fake_github import ACTIONS_APP_ID, ZERO, Event, FakeGitHub, Identity
 from .harness import ActRun, Harness
 
-NO_RESTART = ("workflow_dispatch", "repository_dispatch")  # the only events GITHUB_TOKEN may cause that start runs
+NO_RESTART = (
+    "workflow_dispatch",
+    "repository_dispatch",
+)  # the only events GITHUB_TOKEN may cause that start runs
 DEFAULT_TYPES = {"pull_request": ["opened", "synchronize", "reopened"]}
 MAX_WORKFLOW_RUN_DEPTH = 3  # A -> B -> C -> D runs; E, a fourth workflow_run link, does not
 
@@ -116,7 +119,9 @@ class GitHub:
         self.secrets: dict[str, str] = {}
         self.environment_secrets: dict[str, dict[str, str]] = {}
         self.variables: dict[str, str] = {}
-        self.deployment_approvers: dict[str, str] = {}  # environment -> the reviewer who approves its deployments
+        self.deployment_approvers: dict[
+            str, str
+        ] = {}  # environment -> the reviewer who approves its deployments
         self.not_run: dict[str, str] = {}  # workflow file -> why it is recorded as started but not run here
         self.cron_ticks: list[str] = []
 
@@ -161,7 +166,9 @@ class GitHub:
         if event.name == "workflow_dispatch":
             ref = data["ref"]
             branch = ref.removeprefix("refs/heads/")
-            sha = self.fake.ref(f"refs/heads/{branch}") or self.fake.ref(f"refs/tags/{ref.removeprefix('refs/tags/')}")
+            sha = self.fake.ref(f"refs/heads/{branch}") or self.fake.ref(
+                f"refs/tags/{ref.removeprefix('refs/tags/')}"
+            )
             return sha, branch if self.fake.ref(f"refs/heads/{branch}") else None
         return self.fake.ref("refs/heads/main"), "main"
 
@@ -223,7 +230,9 @@ class GitHub:
         while queue:
             event, depth = queue.pop(0)
             for name, workflow, sha, branch in self.started_by(event, depth):
-                assert len(started) < limit, f"more than {limit} runs: a loop? {[r.workflow for r in started]}"
+                assert len(started) < limit, (
+                    f"more than {limit} runs: a loop? {[r.workflow for r in started]}"
+                )
                 run = self.start(name, workflow, sha, branch, event, depth)
                 started.append(run)
                 queue += [(caused, 0) for caused in self.fake.take_events()]
@@ -234,7 +243,11 @@ class GitHub:
     def tick_schedule(self, cron: str | None = None) -> list[Run]:
         """The scheduler fires: every workflow of the default branch with this cron (or any cron) starts."""
         sha = self.fake.ref("refs/heads/main")
-        crons = {entry["cron"] for workflow in self.workflows_at(sha).values() for entry in triggers(workflow).get("schedule", [])}
+        crons = {
+            entry["cron"]
+            for workflow in self.workflows_at(sha).values()
+            for entry in triggers(workflow).get("schedule", [])
+        }
         for value in sorted(crons):
             if cron is None or value == cron:
                 self.fake.events.append(Event("schedule", None, self.schedule_actor(), {"cron": value}))
@@ -250,28 +263,55 @@ class GitHub:
         problems = [] if event.name == "schedule" else schemas.check_payload(event.name, payload)
         assert not problems, f"the {event.name} payload does not match GitHub's schema: {problems[:3]}"
         head_sha, head_branch = self._head(event, sha, branch)
-        run = Run(run_id, name, workflow.get("name", name), event.name, payload, event.who, head_sha, head_branch, depth=depth)
+        run = Run(
+            run_id,
+            name,
+            workflow.get("name", name),
+            event.name,
+            payload,
+            event.who,
+            head_sha,
+            head_branch,
+            depth=depth,
+        )
         self.runs.append(run)
         if name in self.not_run:
             run.conclusion, run.output = "not run here", self.not_run[name]
             return run
-        fork = event.name in ("pull_request", "pull_request_review") and self.fake.pulls[event.data["number"]]["head_repo"] != self.fake.repository
+        fork = (
+            event.name in ("pull_request", "pull_request_review")
+            and self.fake.pulls[event.data["number"]]["head_repo"] != self.fake.repository
+        )
         token = self.fake.run_token(run_id, workflow_permissions(workflow), fork=fork)
         clone = self.harness.clone(sha, branch)
         ref = self._ref(event, branch)
-        secrets, run.waiting = self.protect_environments(clone / ".github" / "workflows" / name, workflow, ref, event.who, fork)
+        secrets, run.waiting = self.protect_environments(
+            clone / ".github" / "workflows" / name, workflow, ref, event.who, fork
+        )
         result: ActRun = self.harness.act(
             event.name, payload, name, clone, token, event.who.login, secrets, dict(self.variables), run_id
         )
         run.jobs, run.output = result.jobs, result.output
-        (self.harness.root / f"run-{run_id}-{name}.log").write_text(result.output)  # for a person reading a failure
+        (self.harness.root / f"run-{run_id}-{name}.log").write_text(
+            result.output
+        )  # for a person reading a failure
         if run.waiting:
             run.conclusion = "waiting"
         else:
-            run.conclusion = "success" if result.returncode == 0 and "failure" not in result.jobs.values() else "failure"
+            run.conclusion = (
+                "success" if result.returncode == 0 and "failure" not in result.jobs.values() else "failure"
+            )
         for job_id, conclusion in result.jobs.items():
             job_name = workflow["jobs"][job_id].get("name", job_id)
-            self.fake.check_runs.append({"sha": head_sha, "name": job_name, "conclusion": conclusion, "app_id": ACTIONS_APP_ID, "run_id": run_id})
+            self.fake.check_runs.append(
+                {
+                    "sha": head_sha,
+                    "name": job_name,
+                    "conclusion": conclusion,
+                    "app_id": ACTIONS_APP_ID,
+                    "run_id": run_id,
+                }
+            )
         return run
 
     def _head(self, event: Event, sha: str, branch: str | None) -> tuple[str, str | None]:
@@ -288,7 +328,11 @@ class GitHub:
         if event.name == "push":
             return event.data["ref"]
         if event.name == "workflow_dispatch" and not branch:
-            return event.data["ref"] if event.data["ref"].startswith("refs/") else f"refs/tags/{event.data['ref']}"
+            return (
+                event.data["ref"]
+                if event.data["ref"].startswith("refs/")
+                else f"refs/tags/{event.data['ref']}"
+            )
         return f"refs/heads/{branch or 'main'}"
 
     # -- environments ------------------------------------------------------------------------------------------------
@@ -314,7 +358,9 @@ class GitHub:
                 continue
             if settings.get("reviewers"):
                 approver = self.deployment_approvers.get(environment)
-                allowed = approver is not None and not (settings.get("prevent_self_review") and approver == who.login)
+                allowed = approver is not None and not (
+                    settings.get("prevent_self_review") and approver == who.login
+                )
                 if not allowed:
                     waiting.append(environment)
                     for dependent in [job_id, *self._dependents(jobs, job_id)]:
@@ -356,7 +402,9 @@ class GitHub:
         elif policy.get("protected_branches") and kind == "branch" and name == "main":
             return None
         what = "Tag" if kind == "tag" else "Branch"
-        return f'{what} "{name}" is not allowed to deploy to {environment} due to environment protection rules.'
+        return (
+            f'{what} "{name}" is not allowed to deploy to {environment} due to environment protection rules.'
+        )
 
     # -- payloads, as GitHub sends them ----------------------------------------------------------------------------
 
@@ -389,8 +437,12 @@ class GitHub:
             payload["pusher"] = {"name": event.who.login, "email": f"{event.who.login}@example.com"}
         elif event.name in ("pull_request", "pull_request_review"):
             pull = fake.pulls[data["number"]]
-            known = payload["pull_request"]  # the fields this event's schema has (a review's pull request has fewer)
-            payload["pull_request"] = overlay(known, {k: v for k, v in webhook_pull(fake, pull).items() if k in known})
+            known = payload[
+                "pull_request"
+            ]  # the fields this event's schema has (a review's pull request has fewer)
+            payload["pull_request"] = overlay(
+                known, {k: v for k, v in webhook_pull(fake, pull).items() if k in known}
+            )
             if event.name == "pull_request":
                 payload["number"] = pull["number"]
                 if event.action == "synchronize":
@@ -415,7 +467,31 @@ class GitHub:
             if run.event in ("pull_request", "pull_request_review"):
                 pull = fake.pulls[run.payload["pull_request"]["number"]]
                 if pull["head_repo"] == fake.repository:  # empty for forks, as on GitHub
-                    pulls = [{"id": pull["id"], "number": pull["number"], "url": f"{fake.api_url}/repos/{fake.repository}/pulls/{pull['number']}", "head": {"ref": pull["head_ref"], "sha": pull["head_sha"], "repo": {"id": 4711, "name": fake.name, "url": f"{fake.api_url}/repos/{fake.repository}"}}, "base": {"ref": pull["base_ref"], "sha": pull["base_sha"], "repo": {"id": 4711, "name": fake.name, "url": f"{fake.api_url}/repos/{fake.repository}"}}}]
+                    pulls = [
+                        {
+                            "id": pull["id"],
+                            "number": pull["number"],
+                            "url": f"{fake.api_url}/repos/{fake.repository}/pulls/{pull['number']}",
+                            "head": {
+                                "ref": pull["head_ref"],
+                                "sha": pull["head_sha"],
+                                "repo": {
+                                    "id": 4711,
+                                    "name": fake.name,
+                                    "url": f"{fake.api_url}/repos/{fake.repository}",
+                                },
+                            },
+                            "base": {
+                                "ref": pull["base_ref"],
+                                "sha": pull["base_sha"],
+                                "repo": {
+                                    "id": 4711,
+                                    "name": fake.name,
+                                    "url": f"{fake.api_url}/repos/{fake.repository}",
+                                },
+                            },
+                        }
+                    ]
                 head_repository = pull["head_repo"]
             else:
                 head_repository = fake.repository
@@ -432,18 +508,28 @@ class GitHub:
                     "path": f".github/workflows/{run.workflow}",
                     "html_url": f"https://github.com/{fake.repository}/actions/runs/{run.run_id}",
                     "pull_requests": pulls,
-                    "head_repository": {**payload["workflow_run"]["head_repository"], "full_name": head_repository},
+                    "head_repository": {
+                        **payload["workflow_run"]["head_repository"],
+                        "full_name": head_repository,
+                    },
                     "repository": {**payload["workflow_run"]["repository"], "full_name": fake.repository},
                     "actor": webhook_user(fake._user_of(run.who)),
                     "triggering_actor": webhook_user(fake._user_of(run.who)),
                 },
             )
-            payload["workflow"] = overlay(payload["workflow"], {"name": run.name, "path": f".github/workflows/{run.workflow}"})
+            payload["workflow"] = overlay(
+                payload["workflow"], {"name": run.name, "path": f".github/workflows/{run.workflow}"}
+            )
         elif event.name == "workflow_dispatch":
             ref = data["ref"]
             payload.update(
-                inputs={key: str(value).lower() if isinstance(value, bool) else value for key, value in data["inputs"].items()},
-                ref=ref if ref.startswith("refs/") else (f"refs/heads/{ref}" if branch else f"refs/tags/{ref}"),
+                inputs={
+                    key: str(value).lower() if isinstance(value, bool) else value
+                    for key, value in data["inputs"].items()
+                },
+                ref=ref
+                if ref.startswith("refs/")
+                else (f"refs/heads/{ref}" if branch else f"refs/tags/{ref}"),
                 workflow=f".github/workflows/{name}",
             )
         elif event.name == "repository_dispatch":
@@ -454,7 +540,9 @@ class GitHub:
 def workflow_permissions(workflow: dict) -> dict[str, str]:
     """The GITHUB_TOKEN permissions of a run: every job's, as the fake has one token per run."""
     granted: dict[str, str] = {}
-    blocks = [workflow.get("permissions") or {}] + [job.get("permissions") or {} for job in workflow["jobs"].values()]
+    blocks = [workflow.get("permissions") or {}] + [
+        job.get("permissions") or {} for job in workflow["jobs"].values()
+    ]
     for block in blocks:
         if isinstance(block, str):  # read-all / write-all
             continue
@@ -482,7 +570,9 @@ def webhook_user(user: dict) -> dict:
 
 def webhook_repository(fake: FakeGitHub) -> dict:
     repository = schemas.webhook_example("push$event")["repository"]
-    owner = webhook_user(fake._user(fake.owner, fake.users[fake.owner].user_id if fake.owner in fake.users else 9999))
+    owner = webhook_user(
+        fake._user(fake.owner, fake.users[fake.owner].user_id if fake.owner in fake.users else 9999)
+    )
     repository.update(
         id=4711,
         name=fake.name,
@@ -501,7 +591,16 @@ def webhook_repository(fake: FakeGitHub) -> dict:
 def webhook_pull(fake: FakeGitHub, pull: dict) -> dict:
     rest = fake._pull_json(pull)
     repository = webhook_repository(fake)
-    head_repository = repository if pull["head_repo"] == fake.repository else {**repository, "full_name": pull["head_repo"], "fork": True, "name": pull["head_repo"].split("/")[1]}
+    head_repository = (
+        repository
+        if pull["head_repo"] == fake.repository
+        else {
+            **repository,
+            "full_name": pull["head_repo"],
+            "fork": True,
+            "name": pull["head_repo"].split("/")[1],
+        }
+    )
     return {
         "id": pull["id"],
         "number": pull["number"],
@@ -515,6 +614,18 @@ def webhook_pull(fake: FakeGitHub, pull: dict) -> dict:
         "merge_commit_sha": pull["merge_commit_sha"],
         "author_association": rest["author_association"],
         "labels": [],
-        "head": {"label": rest["head"]["label"], "ref": pull["head_ref"], "sha": pull["head_sha"], "repo": head_repository, "user": webhook_user(rest["head"]["user"])},
-        "base": {"label": rest["base"]["label"], "ref": pull["base_ref"], "sha": pull["base_sha"], "repo": repository, "user": webhook_user(rest["base"]["user"])},
+        "head": {
+            "label": rest["head"]["label"],
+            "ref": pull["head_ref"],
+            "sha": pull["head_sha"],
+            "repo": head_repository,
+            "user": webhook_user(rest["head"]["user"]),
+        },
+        "base": {
+            "label": rest["base"]["label"],
+            "ref": pull["base_ref"],
+            "sha": pull["base_sha"],
+            "repo": repository,
+            "user": webhook_user(rest["base"]["user"]),
+        },
     }

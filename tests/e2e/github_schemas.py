@@ -54,7 +54,9 @@ def webhooks() -> dict:
 
 @functools.cache
 def _openapi_registry() -> Registry:
-    return Registry().with_resource("urn:openapi", Resource.from_contents(openapi(), default_specification=DRAFT202012))
+    return Registry().with_resource(
+        "urn:openapi", Resource.from_contents(openapi(), default_specification=DRAFT202012)
+    )
 
 
 def _absolute(schema):
@@ -88,7 +90,9 @@ def response_validator(method: str, template: str, status: int):
     responses = operation(method, template)["responses"]
     response = responses.get(str(status))
     if response is None:
-        raise KeyError(f"{method} {template} documents no {status} response (it documents {sorted(responses)})")
+        raise KeyError(
+            f"{method} {template} documents no {status} response (it documents {sorted(responses)})"
+        )
     schema = response.get("content", {}).get("application/json", {}).get("schema")
     if schema is None:
         return None
@@ -120,7 +124,9 @@ def webhook_validator(event: str, action: str | None):
     name = next((name for name in candidates if name in definitions), None)
     if name is None:
         raise KeyError(f"octokit's webhook schemas have no payload for {event} ({action})")
-    registry = Registry().with_resource("urn:webhooks", Resource.from_contents(webhooks(), default_specification=DRAFT7))
+    registry = Registry().with_resource(
+        "urn:webhooks", Resource.from_contents(webhooks(), default_specification=DRAFT7)
+    )
     schema = json.loads(json.dumps(definitions[name]).replace('"$ref": "#/', '"$ref": "urn:webhooks#/'))
     return Draft7Validator(schema, registry=registry)
 
@@ -167,7 +173,9 @@ def _example(node: dict, document: dict, depth: int = 0):
         return node["enum"][0]
     if kind == "object" or "properties" in node:
         properties = node.get("properties", {})
-        return {name: _example(properties.get(name, {}), document, depth + 1) for name in node.get("required", [])}
+        return {
+            name: _example(properties.get(name, {}), document, depth + 1) for name in node.get("required", [])
+        }
     if kind == "array":
         return []
     if kind == "integer":

@@ -87,7 +87,15 @@ class Harness:
     def clone(self, sha: str, branch: str | None = None) -> Path:
         """A fresh clone of origin at `sha`, on `branch` when the run's ref is a branch (act reads the ref there)."""
         clone = self.root / f"clone-{next(self.clones)}"
-        git("clone", "--quiet", "--no-checkout", self.fake.clone_url, str(clone), cwd=self.root, env=self.user_env("ada"))
+        git(
+            "clone",
+            "--quiet",
+            "--no-checkout",
+            self.fake.clone_url,
+            str(clone),
+            cwd=self.root,
+            env=self.user_env("ada"),
+        )
         git("fetch", "--quiet", "origin", sha, cwd=clone, env=self.user_env("ada"))
         if branch:
             git("checkout", "--quiet", "-B", branch, sha, cwd=clone)
@@ -99,7 +107,12 @@ class Harness:
         """The environment of `login` using git on their machine: their token answers the fake's challenge."""
         token = self.fake.user_token(login)
         helper = f"!f() {{ echo username={login}; echo password={token}; }}; f"
-        return {**self.env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper", "GIT_CONFIG_VALUE_0": helper}
+        return {
+            **self.env,
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": helper,
+        }
 
     def act(
         self,
@@ -141,7 +154,9 @@ class Harness:
             command += ["--var", f"{name}={value}"]
         for action, sha in sorted(pinned_actions(path)):
             standin = STANDINS / action
-            assert (standin / "action.yml").is_file(), f"no stand-in for {action}: add tests/e2e/standins/{action}"
+            assert (standin / "action.yml").is_file(), (
+                f"no stand-in for {action}: add tests/e2e/standins/{action}"
+            )
             command += ["--local-repository", f"{action}@{sha}={standin}"]
         certificates = self.fake.certs
         environment = {
@@ -163,7 +178,9 @@ class Harness:
         }
         for name, value in environment.items():
             command += ["--env", f"{name}={value}"]
-        result = subprocess.run(command, cwd=clone, capture_output=True, text=True, timeout=1200, env=self.env)
+        result = subprocess.run(
+            command, cwd=clone, capture_output=True, text=True, timeout=1200, env=self.env
+        )
         return parse_act_log(result.returncode, result.stdout + result.stderr)
 
     def artifact(self, run_id: int, name: str) -> Path:

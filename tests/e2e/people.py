@@ -21,10 +21,16 @@ class Person:
         self.login, self.fake, self.harness = login, fake, harness
         self.token = fake.user_token(login)
         self.context = ssl.create_default_context(cafile=str(fake.certs["ca.pem"]))
-        self.opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=self.context))
+        self.opener = urllib.request.build_opener(
+            _NoRedirect, urllib.request.HTTPSHandler(context=self.context)
+        )
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
-        url = f"{self.fake.api_url}/repos/{self.fake.repository}/{path}" if not path.startswith("/") else f"{self.fake.api_url}{path}"
+        url = (
+            f"{self.fake.api_url}/repos/{self.fake.repository}/{path}"
+            if not path.startswith("/")
+            else f"{self.fake.api_url}{path}"
+        )
         request = urllib.request.Request(
             url,
             method=method,
@@ -55,7 +61,9 @@ class Person:
         return result
 
     def open_pull_request(self, branch: str, title: str, body: str = "") -> int:
-        status, pull = self.api("POST", "pulls", {"head": branch, "base": "main", "title": title, "body": body})
+        status, pull = self.api(
+            "POST", "pulls", {"head": branch, "base": "main", "title": title, "body": body}
+        )
         assert status == 201, pull
         return pull["number"]
 
@@ -72,12 +80,21 @@ class Person:
         return self.api("PUT", f"pulls/{number}/merge", {"merge_method": "merge"})
 
     def dispatch(self, workflow: str, inputs: dict | None = None, ref: str = "main") -> tuple[int, object]:
-        return self.api("POST", f"actions/workflows/{workflow}/dispatches", {"ref": ref, "inputs": inputs or {}})
+        return self.api(
+            "POST", f"actions/workflows/{workflow}/dispatches", {"ref": ref, "inputs": inputs or {}}
+        )
 
 
 def sync_main(project: Path, person: "Person") -> str:
     """Bring the local main up to the fake's main (after merges made there); return its commit."""
-    git("fetch", "--quiet", person.fake.clone_url, "+refs/heads/main:refs/remotes/github/main", cwd=project, env=person.harness.user_env(person.login))
+    git(
+        "fetch",
+        "--quiet",
+        person.fake.clone_url,
+        "+refs/heads/main:refs/remotes/github/main",
+        cwd=project,
+        env=person.harness.user_env(person.login),
+    )
     git("checkout", "--quiet", "-B", "main", "refs/remotes/github/main", cwd=project)
     return git("rev-parse", "HEAD", cwd=project)
 

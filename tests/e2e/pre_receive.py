@@ -37,13 +37,15 @@ def bypasses(pusher: dict, ruleset: dict) -> bool:
     for actor in ruleset.get("bypass_actors", []):
         if actor.get("actor_type") == "Integration" and actor.get("actor_id") == pusher.get("app_id"):
             return True
-        if actor.get("actor_type") == "RepositoryRole" and actor.get("actor_id") == ADMIN_ROLE:
-            if pusher.get("role") == "admin":
-                return True
+        is_admin_role = actor.get("actor_type") == "RepositoryRole" and actor.get("actor_id") == ADMIN_ROLE
+        if is_admin_role and pusher.get("role") == "admin":
+            return True
     return False
 
 
-def violations(old: str, new: str, ref: str, pusher: dict, rulesets: list, default_branch: str, git_dir: Path):
+def violations(
+    old: str, new: str, ref: str, pusher: dict, rulesets: list, default_branch: str, git_dir: Path
+):
     found = []
     for ruleset in rulesets:
         if ruleset.get("enforcement") != "active" or not matches(ref, ruleset, default_branch):
@@ -70,17 +72,26 @@ def violations(old: str, new: str, ref: str, pusher: dict, rulesets: list, defau
 def is_ancestor(old: str, new: str, git_dir: Path) -> bool:
     import subprocess
 
-    return subprocess.run(["git", "--git-dir", str(git_dir), "merge-base", "--is-ancestor", old, new]).returncode == 0
+    return (
+        subprocess.run(["git", "--git-dir", str(git_dir), "merge-base", "--is-ancestor", old, new]).returncode
+        == 0
+    )
 
 
 def main() -> int:
     git_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
-    config = json.loads((git_dir / "e2e-rulesets.json").read_text()) if (git_dir / "e2e-rulesets.json").exists() else {}
+    config = (
+        json.loads((git_dir / "e2e-rulesets.json").read_text())
+        if (git_dir / "e2e-rulesets.json").exists()
+        else {}
+    )
     pusher = json.loads(os.environ.get("E2E_PUSHER") or "{}")
     refused = False
     for line in sys.stdin:
         old, new, ref = line.split()
-        problems = violations(old, new, ref, pusher, config.get("rulesets", []), config.get("default_branch", "main"), git_dir)
+        problems = violations(
+            old, new, ref, pusher, config.get("rulesets", []), config.get("default_branch", "main"), git_dir
+        )
         if problems:
             refused = True
             print("error: GH013: Repository rule violations found for " + ref + ".", file=sys.stderr)

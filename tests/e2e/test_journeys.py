@@ -60,7 +60,11 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assert body.count("](https://asset.cml.dev/") >= 4
     assert len(fake.cml_assets) >= 4, "real CML uploaded the plots to its asset host"
     (status,) = fake.statuses_of(head, "model-gate")
-    assert (status["state"], status["app_id"], status["created_by"]["kind"]) == ("success", 15368, "github_token")
+    assert (status["state"], status["app_id"], status["created_by"]["kind"]) == (
+        "success",
+        15368,
+        "github_token",
+    )
 
     # The ruleset: ada owns params.yaml (CODEOWNERS); carol's approval alone is not enough, ada's is.
     assert carol.review(number, "APPROVE")[0] == 200
@@ -84,9 +88,16 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     ], [r.output[-6000:] for r in runs if r.conclusion == "failure"]
     register, release = runs[1], runs[2]
     assert "started release.yml on model@v0.2.0" in register.output
-    tags = {p["updates"][0][0]: p["who"]["kind"] for p in fake.pushes if p["updates"][0][0].startswith("refs/tags/")}
-    assert tags["refs/tags/model@v0.2.0"] == "github_token", "the tag is pushed with GITHUB_TOKEN: it starts nothing"
-    assert release.event == "workflow_dispatch" and release.who.kind == "github_token"
+    tags = {
+        p["updates"][0][0]: p["who"]["kind"]
+        for p in fake.pushes
+        if p["updates"][0][0].startswith("refs/tags/")
+    }
+    assert tags["refs/tags/model@v0.2.0"] == "github_token", (
+        "the tag is pushed with GITHUB_TOKEN: it starts nothing"
+    )
+    assert release.event == "workflow_dispatch"
+    assert release.who.kind == "github_token"
     assert fake._git("rev-list", "-n", "1", "model@v0.2.0") == merged["sha"]
 
     (published,) = [r for r in fake.releases.values() if r["tag_name"] == "model@v0.2.0"]
@@ -94,7 +105,9 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assert published.get("draft") is False
     assert sorted(assets) == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
     sums = dict(reversed(line.split("  ")) for line in assets["SHA256SUMS"].decode().splitlines())
-    assert sums == {name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"}
+    assert sums == {
+        name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"
+    }
     (attestation,) = fake.attestations.values()
     assert attested_digests(attestation) == set(sums.values())
     assert fake._git("rev-list", "-n", "1", "model#prod#1") == merged["sha"], "model@v0.2.0 is in production"
@@ -104,7 +117,9 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     (rollback,) = github.settle()
     assert rollback.conclusion == "success", rollback.output[-4000:]
     assert "model v0.1.0 assigned to prod (was v0.2.0)" in rollback.output
-    assert fake._git("rev-list", "-n", "1", "model#prod#2") == fake._git("rev-list", "-n", "1", "model@v0.1.0")
+    assert fake._git("rev-list", "-n", "1", "model#prod#2") == fake._git(
+        "rev-list", "-n", "1", "model@v0.1.0"
+    )
     TIMES["journey 1"] = time.monotonic() - start
     print(f"\njourney 1: {TIMES['journey 1']:.0f} s")
 
@@ -114,22 +129,33 @@ def test_journey_2_a_readme_change_becomes_mergeable_and_registers_nothing(proje
     bob, carol = people["bob"], people["carol"]
     sync_main(project, bob)
     readme = project / "README.md"
-    head = commit_change(project, "docs", lambda: readme.write_text(readme.read_text() + "\nMore words.\n"), "Docs")
+    head = commit_change(
+        project, "docs", lambda: readme.write_text(readme.read_text() + "\nMore words.\n"), "Docs"
+    )
     bob.push(project, "docs:refs/heads/docs")
     github.settle()
     number = bob.open_pull_request("docs", "Docs")
     runs = github.settle()
-    assert started(runs) == [("ci.yml", "not run here"), ("model-pr.yml", "success"), ("model-report.yml", "success")]
+    assert started(runs) == [
+        ("ci.yml", "not run here"),
+        ("model-pr.yml", "success"),
+        ("model-report.yml", "success"),
+    ]
     assert "no model input changed" in runs[1].output
     assert "make repro" not in runs[1].output, "nothing is trained"
     (status,) = fake.statuses_of(head, "model-gate")
-    assert (status["state"], status["description"]) == ("success", "No model input changed: nothing to train or gate")
+    assert (status["state"], status["description"]) == (
+        "success",
+        "No model input changed: nothing to train or gate",
+    )
     assert fake.comments_on(number) == [], "no report to post"
     assert carol.review(number, "APPROVE")[0] == 200
     (promote,) = github.settle()
     assert promote.jobs == {"approval": "success"}, "no model input changed: nothing to stage"
     status, merged = bob.merge(number)
     assert status == 200, merged
-    assert started(github.settle()) == [("ci.yml", "not run here")], "register.yml's path filter: dvc.lock unchanged"
+    assert started(github.settle()) == [("ci.yml", "not run here")], (
+        "register.yml's path filter: dvc.lock unchanged"
+    )
     TIMES["journey 2"] = time.monotonic() - start
     print(f"\njourney 2: {TIMES['journey 2']:.0f} s")

@@ -36,7 +36,9 @@ def bot_comments(fake, number):
     return [c for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"]
 
 
-def test_a_second_push_updates_the_one_report_past_the_first_page_and_beside_a_planted_copy(project, fake, github, people):
+def test_a_second_push_updates_the_one_report_past_the_first_page_and_beside_a_planted_copy(
+    project, fake, github, people
+):
     bob, mallory = people["bob"], people["mallory"]
     first = commit_change(project, "better", model_change(project, BETTER), "Better")
     bob.push(project, "better:refs/heads/better")
@@ -48,13 +50,17 @@ def test_a_second_push_updates_the_one_report_past_the_first_page_and_beside_a_p
     # ... and may copy the report's marker into a comment of their own, newer than the report
     assert mallory.api("POST", f"issues/{number}/comments", {"body": f"{MARKER}\nplanted"})[0] == 201
     (planted,) = [c for c in fake.comments_on(number) if c["body"] == f"{MARKER}\nplanted"]
-    head = commit_change(project, "better", model_change(project, {**BETTER, "n_estimators": 120}), "Tune", base="better")
+    head = commit_change(
+        project, "better", model_change(project, {**BETTER, "n_estimators": 120}), "Tune", base="better"
+    )
     bob.push(project, "better:refs/heads/better")
     assert started(github.settle())[1:] == [("model-pr.yml", "success"), ("model-report.yml", "success")]
     (updated,) = bot_comments(fake, number)
     assert updated["id"] == report["id"], "the same comment, found on the second page, is updated"
     assert "`model.params.n_estimators` | `20` | `120` |" in updated["body"]
-    assert fake.comments[planted["id"]]["body"] == f"{MARKER}\nplanted", "a comment someone else wrote is never edited"
+    assert fake.comments[planted["id"]]["body"] == f"{MARKER}\nplanted", (
+        "a comment someone else wrote is never edited"
+    )
     assert fake.statuses_of(head, "model-gate")[-1]["state"] == "success"
     SHARED.update(pull_request=number, first=first, head=head)
 
@@ -62,19 +68,25 @@ def test_a_second_push_updates_the_one_report_past_the_first_page_and_beside_a_p
 def test_a_worse_candidate_fails_the_gate_and_its_status(project, fake, github, people):
     carol = people["carol"]
     sync_main(project, carol)
-    number, head = open_pull_request(project, carol, "worse", model_change(project, WORSE), "Worse")
+    # carol commits params.yaml without running the pipeline: the report warns with a GitHub alert
+    number, head = open_pull_request(project, carol, "worse", lambda: set_model(project, WORSE), "Worse")
     runs = github.settle()
     assert started(runs)[1:] == [("model-pr.yml", "failure"), ("model-report.yml", "success")]
     assert "gate FAILED: roc_auc" in runs[1].output
     assert "more than the tolerance 0.005" in runs[1].output
     (comment,) = bot_comments(fake, number)
     assert "## Model report: ❌ gate failed" in comment["body"]
+    assert (
+        "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what" in comment["body"]
+    ), "the alert arrives as written (CML's own comment would re-serialise it as \\[!WARNING])"
     (status,) = fake.statuses_of(head, "model-gate")
     assert (status["state"], status["description"]) == ("failure", "The candidate model failed the gate")
     assert status["target_url"].endswith(f"/actions/runs/{runs[1].run_id}")
 
 
-def test_a_fork_pull_request_gets_its_report_with_private_images_and_no_write_token(project, fake, github, people):
+def test_a_fork_pull_request_gets_its_report_with_private_images_and_no_write_token(
+    project, fake, github, people
+):
     ada, bob, mallory = people["ada"], people["bob"], people["mallory"]
     sync_main(project, bob)
     makefile = project / "Makefile"
@@ -82,14 +94,16 @@ def test_a_fork_pull_request_gets_its_report_with_private_images_and_no_write_to
         project,
         bob,
         "private-images",
-        lambda: makefile.write_text(makefile.read_text().replace("REPORT_IMAGES ?= publish", "REPORT_IMAGES ?= mermaid")),
+        lambda: makefile.write_text(
+            makefile.read_text().replace("REPORT_IMAGES ?= publish", "REPORT_IMAGES ?= mermaid")
+        ),
         "Keep report images private",
     )
     github.settle()
     assert ada.review(number, "APPROVE")[0] == 200
     (promote,) = github.settle()
     assert promote.jobs == {"approval": "success"}, "the Makefile is no model input: nothing to stage"
-    assert f"changes no model input: nothing to stage" in promote.output
+    assert "changes no model input: nothing to stage" in promote.output
     assert bob.merge(number)[0] == 200
     github.settle()
     sync_main(project, mallory)
@@ -126,11 +140,18 @@ def test_reviews_that_are_no_writer_approval_of_the_head_deploy_nothing(project,
         assert "staging" not in promote.jobs, f"{person.login} {event} {commit or ''}: nothing deployed"
         if person is dan:
             assert promote.jobs == {"approval": "failure"}
-            assert "dan has read access to this repository: their approval deploys nothing to staging" in promote.output
+            assert (
+                "dan has read access to this repository: their approval deploys nothing to staging"
+                in promote.output
+            )
     assert ada.review(SHARED["fork"], "APPROVE")[0] == 200
     (promote,) = github.settle()
     assert promote.jobs == {}, "a fork's code never reaches an environment"
-    staged = [c for c in fake.comments_on(number) + fake.comments_on(SHARED["fork"]) if c["body"].startswith("### Staging")]
+    staged = [
+        c
+        for c in fake.comments_on(number) + fake.comments_on(SHARED["fork"])
+        if c["body"].startswith("### Staging")
+    ]
     assert staged == []
     assert carol.review(number, "APPROVE")[0] == 200
     (promote,) = github.settle()

@@ -39,7 +39,19 @@ def source(harness):
 
 
 def write_source(project, source, kind):
-    run(["uv", "run", "--locked", "python", "-c", WRITE_SOURCE.format(module="churn_model"), str(source), kind], cwd=project)
+    run(
+        [
+            "uv",
+            "run",
+            "--locked",
+            "python",
+            "-c",
+            WRITE_SOURCE.format(module="churn_model"),
+            str(source),
+            kind,
+        ],
+        cwd=project,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +84,9 @@ def started(runs):
 
 
 def retrain_branches(fake):
-    return [ref for ref in fake._git("for-each-ref", "--format=%(refname)", "refs/heads/retrain/").split() if ref]
+    return [
+        ref for ref in fake._git("for-each-ref", "--format=%(refname)", "refs/heads/retrain/").split() if ref
+    ]
 
 
 def test_a_schedule_without_drift_opens_nothing(project, fake, github):
@@ -84,7 +98,9 @@ def test_a_schedule_without_drift_opens_nothing(project, fake, github):
     assert retrain_branches(fake) == []
 
 
-def test_without_the_automation_s_credentials_drift_fails_the_run_saying_what_to_add(project, fake, github, source):
+def test_without_the_automation_s_credentials_drift_fails_the_run_saying_what_to_add(
+    project, fake, github, source
+):
     write_source(project, source, "drifted")
     (retrain,) = github.tick_schedule()
     assert retrain.conclusion == "failure"
@@ -97,12 +113,18 @@ def test_without_the_automation_s_credentials_drift_fails_the_run_saying_what_to
     assert retrain_branches(fake) == []
 
 
-def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_released(project, fake, github, people, app_key):
+def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_released(
+    project, fake, github, people, app_key
+):
     start = time.monotonic()
-    public = app_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = app_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     client_id = fake.add_app("acme-automation", public, {"contents": "write", "pull_requests": "write"})
     github.variables["AUTOMATION_APP_CLIENT_ID"] = client_id
-    private = app_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    private = app_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     github.environment_secrets["automation"] = {"AUTOMATION_APP_PRIVATE_KEY": private.decode()}
 
     runs = github.tick_schedule()
@@ -113,7 +135,8 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
         ("model-report.yml", "success"),
     ], [r.output[-4000:] for r in runs if r.conclusion == "failure"]
     (pull,) = fake.pulls.values()
-    assert pull["created_by"]["kind"] == "app" and pull["user"] == "acme-automation[bot]"
+    assert pull["created_by"]["kind"] == "app"
+    assert pull["user"] == "acme-automation[bot]"
     assert pull["head_ref"].startswith("retrain/")
     assert pull["title"] == "Retrain the model on the newest data"
     assert "| column | test | statistic | p-value | PSI | drift |" in pull["body"]
@@ -134,9 +157,11 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     status, merged = carol.merge(pull["number"])
     assert status == 200, merged
     runs = github.settle()
-    assert started(runs) == [("ci.yml", "not run here"), ("register.yml", "success"), ("release.yml", "success")], [
-        r.output[-4000:] for r in runs if r.conclusion == "failure"
-    ]
+    assert started(runs) == [
+        ("ci.yml", "not run here"),
+        ("register.yml", "success"),
+        ("release.yml", "success"),
+    ], [r.output[-4000:] for r in runs if r.conclusion == "failure"]
     assert fake._git("rev-list", "-n", "1", "model@v0.2.0") == merged["sha"]
     assert [r["tag_name"] for r in fake.releases.values() if not r.get("draft")] == ["model@v0.2.0"]
     assert fake._git("rev-list", "-n", "1", "model#prod#1") == merged["sha"]

@@ -11,7 +11,7 @@ from .people import commit_change
 
 pytestmark = pytest.mark.slow
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
-CALL = 'python3 -c "import json,os,sys,urllib.request as u; r=u.Request(os.environ[\'GITHUB_API_URL\']+sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode(), headers={\'Authorization\':\'Bearer \'+os.environ[\'TOKEN\']}); print(sys.argv[1], u.urlopen(r).status)"'
+CALL = "python3 -c \"import json,os,sys,urllib.request as u; r=u.Request(os.environ['GITHUB_API_URL']+sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode(), headers={'Authorization':'Bearer '+os.environ['TOKEN']}); print(sys.argv[1], u.urlopen(r).status)\""
 
 WORKFLOWS = {
     "build.yml": """
@@ -190,8 +190,23 @@ def repo(tmp_path_factory, fake, people):
         "enforcement": "active",
         "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
         "rules": [
-            {"type": "pull_request", "parameters": {"required_approving_review_count": 1, "dismiss_stale_reviews_on_push": True, "require_code_owner_review": False, "require_last_push_approval": False, "required_review_thread_resolution": False}},
-            {"type": "required_status_checks", "parameters": {"strict_required_status_checks_policy": False, "required_status_checks": [{"context": "build", "integration_id": 15368}]}},
+            {
+                "type": "pull_request",
+                "parameters": {
+                    "required_approving_review_count": 1,
+                    "dismiss_stale_reviews_on_push": True,
+                    "require_code_owner_review": False,
+                    "require_last_push_approval": False,
+                    "required_review_thread_resolution": False,
+                },
+            },
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": "build", "integration_id": 15368}],
+                },
+            },
         ],
     }
     assert people["ada"].api("POST", "rulesets", ruleset)[0] == 201
@@ -213,11 +228,15 @@ def test_events_caused_by_github_token_start_nothing_but_dispatches(repo, fake, 
     assert people["ada"].dispatch("automation.yml")[0] == 204
     runs = github.settle()
     automation = runs[0]
-    assert automation.workflow == "automation.yml" and automation.conclusion == "success", automation.output[-3000:]
+    assert automation.workflow == "automation.yml"
+    assert automation.conclusion == "success", automation.output[-3000:]
     assert "pull request refused" in automation.output
     refused = [r for r in fake.requests if r.path.endswith("/pulls") and r.method == "POST"]
     assert refused[-1].status == 403
-    assert refused[-1].response["message"] == "GitHub Actions is not permitted to create or approve pull requests."
+    assert (
+        refused[-1].response["message"]
+        == "GitHub Actions is not permitted to create or approve pull requests."
+    )
     pushes = [p for p in fake.pushes if p["who"]["login"] == "github-actions[bot]"]
     assert {u[0] for p in pushes for u in p["updates"]} == {"refs/tags/v9", "refs/heads/bot-branch"}
     # the tag (on-tag.yml) and the branch (on-branch.yml) started nothing; the two dispatches did
@@ -233,7 +252,9 @@ def test_events_caused_by_github_token_start_nothing_but_dispatches(repo, fake, 
 
 def test_workflow_run_chains_at_most_three_levels(github):
     chain = [run.workflow for run in github.runs if run.workflow.startswith(("dispatched", "chain-"))]
-    assert chain == ["dispatched.yml", "chain-b.yml", "chain-c.yml", "chain-d.yml"], "chain-e is a fourth level"
+    assert chain == ["dispatched.yml", "chain-b.yml", "chain-c.yml", "chain-d.yml"], (
+        "chain-e is a fourth level"
+    )
 
 
 def test_a_branch_pushed_by_a_person_starts_its_workflows(repo, fake, github, people):
@@ -242,8 +263,12 @@ def test_a_branch_pushed_by_a_person_starts_its_workflows(repo, fake, github, pe
     assert workflows_of(github.settle()) == ["on-branch.yml"]
 
 
-def test_a_path_filter_that_matches_nothing_skips_the_workflow_and_its_required_check(repo, fake, github, people):
-    number, head = pull(fake, repo, people, "bob", "readme", lambda: (repo / "README.md").write_text("# more\n"), "Docs")
+def test_a_path_filter_that_matches_nothing_skips_the_workflow_and_its_required_check(
+    repo, fake, github, people
+):
+    number, head = pull(
+        fake, repo, people, "bob", "readme", lambda: (repo / "README.md").write_text("# more\n"), "Docs"
+    )
     runs = github.settle()
     assert workflows_of(runs) == ["on-pull-request.yml"], "build.yml's paths match nothing: skipped"
     assert people["ada"].review(number, "APPROVE")[0] == 200
@@ -252,29 +277,52 @@ def test_a_path_filter_that_matches_nothing_skips_the_workflow_and_its_required_
     assert "required status build is expected: it never reported" in answer["message"]
 
 
-def test_merging_needs_the_required_check_and_an_approval_from_someone_with_write_access(repo, fake, github, people):
-    number, head = pull(fake, repo, people, "bob", "code", lambda: (repo / "src" / "app.py").write_text("print('v2')\n"), "Code")
+def test_merging_needs_the_required_check_and_an_approval_from_someone_with_write_access(
+    repo, fake, github, people
+):
+    number, head = pull(
+        fake,
+        repo,
+        people,
+        "bob",
+        "code",
+        lambda: (repo / "src" / "app.py").write_text("print('v2')\n"),
+        "Code",
+    )
     runs = github.settle()
     assert workflows_of(runs) == ["after-build.yml", "build.yml", "on-pull-request.yml"]
     assert people["bob"].review(number, "APPROVE")[0] == 422, "nobody approves their own pull request"
     assert people["mallory"].review(number, "APPROVE")[0] == 200, "anyone who can read may approve..."
     status, answer = people["bob"].merge(number)
     assert status == 405
-    assert "1 approving review(s) from users with write access required, 0 given" in answer["message"], "...but it does not count"
+    assert "1 approving review(s) from users with write access required, 0 given" in answer["message"], (
+        "...but it does not count"
+    )
     assert people["carol"].review(number, "APPROVE")[0] == 200
     # a new push makes that approval stale (dismiss_stale_reviews_on_push)
-    commit_change(repo, "code", lambda: (repo / "src" / "app.py").write_text("print('v3')\n"), "More code", base="code")
+    commit_change(
+        repo, "code", lambda: (repo / "src" / "app.py").write_text("print('v3')\n"), "More code", base="code"
+    )
     people["bob"].push(repo, "code:refs/heads/code")
     github.settle()
     assert people["bob"].merge(number)[0] == 405
     assert people["carol"].review(number, "APPROVE")[0] == 200
     status, answer = people["bob"].merge(number)
     assert status == 200, answer
-    assert [run.workflow for run in github.settle()] == ["build.yml", "after-build.yml"], "the merge is bob's push to main"
+    assert [run.workflow for run in github.settle()] == ["build.yml", "after-build.yml"], (
+        "the merge is bob's push to main"
+    )
 
 
 def test_direct_pushes_to_main_are_refused_by_the_ruleset(repo, people):
-    git("fetch", "--quiet", people["ada"].fake.clone_url, "main", cwd=repo, env=people["ada"].harness.user_env("ada"))
+    git(
+        "fetch",
+        "--quiet",
+        people["ada"].fake.clone_url,
+        "main",
+        cwd=repo,
+        env=people["ada"].harness.user_env("ada"),
+    )
     git("checkout", "--quiet", "-B", "main", "FETCH_HEAD", cwd=repo)
     (repo / "src" / "app.py").write_text("print('sneaky')\n")
     git("commit", "--quiet", "-am", "Straight to main", cwd=repo)
@@ -317,14 +365,30 @@ def test_a_fork_pull_request_gets_a_read_only_token_and_no_secrets(repo, fake, g
 
 def test_environments_decide_who_deploys_and_from_which_ref(repo, fake, github, people):
     github.environment_secrets["production"] = {"DEPLOY_KEY": "deploy-key-value"}
-    settings = {"wait_timer": 0, "prevent_self_review": True, "reviewers": [{"type": "User", "id": 10000}], "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+    settings = {
+        "wait_timer": 0,
+        "prevent_self_review": True,
+        "reviewers": [{"type": "User", "id": 10000}],
+        "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+    }
     assert people["ada"].api("PUT", "environments/production", settings)[0] == 200
-    assert people["ada"].api("POST", "environments/production/deployment-branch-policies", {"name": "main", "type": "branch"})[0] == 200
-    assert people["ada"].api("POST", "environments/production/deployment-branch-policies", {"name": "main", "type": "branch"})[0] == 303
+    assert (
+        people["ada"].api(
+            "POST", "environments/production/deployment-branch-policies", {"name": "main", "type": "branch"}
+        )[0]
+        == 200
+    )
+    assert (
+        people["ada"].api(
+            "POST", "environments/production/deployment-branch-policies", {"name": "main", "type": "branch"}
+        )[0]
+        == 303
+    )
     github.deployment_approvers["production"] = "ada"
     people["ada"].dispatch("deploy.yml")
     (waiting,) = github.settle()
-    assert waiting.conclusion == "waiting" and waiting.waiting == ["production"], "ada may not approve her own run"
+    assert waiting.conclusion == "waiting", "ada may not approve her own run"
+    assert waiting.waiting == ["production"]
     people["bob"].dispatch("deploy.yml")
     (deployed,) = github.settle()
     assert deployed.conclusion == "success", deployed.output[-2000:]
@@ -332,10 +396,14 @@ def test_environments_decide_who_deploys_and_from_which_ref(repo, fake, github, 
     people["bob"].dispatch("deploy.yml", ref="topic")
     (refused,) = github.settle()
     assert refused.conclusion == "failure"
-    assert 'Branch "topic" is not allowed to deploy to production due to environment protection rules.' in refused.output
+    assert (
+        'Branch "topic" is not allowed to deploy to production due to environment protection rules.'
+        in refused.output
+    )
 
 
 def test_the_fake_records_which_token_caused_what(fake):
     kinds = {(p["who"]["kind"], u[0].split("/")[1]) for p in fake.pushes for u in p["updates"]}
-    assert ("github_token", "tags") in kinds and ("user", "heads") in kinds
+    assert ("github_token", "tags") in kinds
+    assert ("user", "heads") in kinds
     assert all(r.who is not None for r in fake.requests if r.method != "GET" or r.status != 401)

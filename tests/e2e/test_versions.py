@@ -23,7 +23,9 @@ def prod_tags(fake):
     return [tag for tag in fake.tags() if tag.startswith("model#prod#")]
 
 
-def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishes_it_whole(project, fake, github, people):
+def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishes_it_whole(
+    project, fake, github, people
+):
     ada, bob = people["ada"], people["bob"]
 
     def change():
@@ -40,10 +42,15 @@ def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishe
     fake.fail_next_upload("model-card.md")
     assert bob.merge(number)[0] == 200
     runs = github.settle()
-    assert started(runs) == [("ci.yml", "not run here"), ("register.yml", "success"), ("release.yml", "failure")]
+    assert started(runs) == [
+        ("ci.yml", "not run here"),
+        ("register.yml", "success"),
+        ("release.yml", "failure"),
+    ]
     release = runs[2]
     assert "error: uploading model-card.md to the release answered 502" in release.output
-    assert release.jobs["publish"] == "failure" and "production" not in release.jobs
+    assert release.jobs["publish"] == "failure"
+    assert "production" not in release.jobs
     (draft,) = [r for r in fake.releases.values() if r["tag_name"] == "model@v0.1.1"]
     assert draft["draft"] is True, "nobody sees a release with some of its assets"
     assert sorted(fake.assets[draft["id"]]) == ["SHA256SUMS", "metrics.json"]
@@ -59,7 +66,9 @@ def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishe
     assert published["draft"] is False
     assert sorted(assets) == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
     sums = dict(reversed(line.split("  ")) for line in assets["SHA256SUMS"].decode().splitlines())
-    assert sums == {name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"}
+    assert sums == {
+        name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"
+    }
     assert len(fake.attestations) == 1
     assert prod_tags(fake) == ["model#prod#1"]
 

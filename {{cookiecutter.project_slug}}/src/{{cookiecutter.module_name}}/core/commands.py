@@ -18,7 +18,8 @@ def register(commands) -> None:
     remote.set_defaults(handler=run_remote_dvc)
 
     inputs = commands.add_parser(
-        "fetch-inputs", help="dvc pull the DVC-tracked raw data this checkout lacks (make repro runs it first)"
+        "fetch-inputs",
+        help="dvc pull the DVC-tracked raw data this checkout lacks (make repro runs it first)",
     )
     inputs.set_defaults(handler=run_fetch_inputs)
 

@@ -25,7 +25,9 @@ def assets(tag: str) -> None:
         raise UserError(f"{tag} has no committed {paths.METRICS}: it is not a trained version")
     committed = json.loads(shown)
     if remote.fetch_inputs() != 0:
-        raise UserError(f"{tag}: the DVC-tracked raw data could not be pulled: check the DVC remote and its secret")
+        raise UserError(
+            f"{tag}: the DVC-tracked raw data could not be pulled: check the DVC remote and its secret"
+        )
     tool("dvc", "repro")
     evaluate.run(config.load())  # score the model that the tag's code and data produce, now
     measured = json.loads(paths.METRICS.read_text())

@@ -24,7 +24,9 @@ def check_reviewer(login: str, pull_request: int) -> bool:
         )
     changed = inputs.model_inputs(inputs.changed_in_pull_request(pull_request))
     if not changed:
-        print(f"{login} has {permission} access, but pull request #{pull_request} changes no model input: nothing to stage")
+        print(
+            f"{login} has {permission} access, but pull request #{pull_request} changes no model input: nothing to stage"
+        )
         return False
     print(f"{login} has {permission} access: the commit they approved goes to staging")
     return True

@@ -28,7 +28,11 @@ def call(method: str, path: str, bearer: str, body: dict | None = None) -> dict:
         f"{os.environ['GITHUB_API_URL']}{path}",
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {bearer}", "Accept": "application/vnd.github+json", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"Bearer {bearer}",
+            "Accept": "application/vnd.github+json",
+            "Content-Type": "application/json",
+        },
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -41,8 +45,15 @@ permissions = {
     for name, value in os.environ.items()
     if name.startswith("PERMISSION_") and value
 }
-minted = call("POST", f"/app/installations/{installation['id']}/access_tokens", token, {"permissions": permissions} if permissions else {})
+minted = call(
+    "POST",
+    f"/app/installations/{installation['id']}/access_tokens",
+    token,
+    {"permissions": permissions} if permissions else {},
+)
 with open(os.environ["GITHUB_OUTPUT"], "a") as output:
-    output.write(f"token={minted['token']}\ninstallation-id={installation['id']}\napp-slug={installation['app_slug']}\n")
+    output.write(
+        f"token={minted['token']}\ninstallation-id={installation['id']}\napp-slug={installation['app_slug']}\n"
+    )
 print(f"::add-mask::{minted['token']}")
 print(f"stand-in create-github-app-token: installation {installation['id']} of {installation['app_slug']}")
