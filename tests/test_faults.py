@@ -24,18 +24,31 @@ VALIDATE = """
 import json, sys, yaml, pandas as pd
 from pathlib import Path
 from churn_model.core import files
+from churn_model.pipeline.train import MODEL_TYPES
 for name in sys.argv[1:]:
     if name.endswith(".parquet"): pd.read_parquet(name)
     elif name.endswith(".json"): json.loads(open(name).read())
-    elif name.endswith(".skops"): files.load_model(Path(name))
+    elif name.endswith(".skops"): files.load_model(Path(name), MODEL_TYPES)
     elif name.endswith(".png"): data = open(name, "rb").read(); assert data[:8] == b"\\x89PNG\\r\\n\\x1a\\n" and data.endswith(b"IEND\\xaeB`\\x82"), name
     elif name == "dvc.lock": yaml.safe_load(open(name))
 print("whole")
 """
+# The attack as found: the champion's file with one more attribute, built at load time by calling builtins.exec
+# (a module prefix such as "builtins." let it through); skops's own dump refuses to write it, so it is edited in.
 TAMPERED = """
-import os, skops.io
-from sklearn.preprocessing import FunctionTransformer
-skops.io.dump(FunctionTransformer(func=os.system), "models/model.skops")
+import json, sys, zipfile
+members = {n: zipfile.ZipFile("models/model.skops").read(n) for n in zipfile.ZipFile("models/model.skops").namelist()}
+schema = json.loads(members["schema.json"])
+code = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "is_json": True,
+        "content": json.dumps("open('PWNED', 'w').write(repr(dict(__import__('os').environ)))")}
+schema["content"]["content"]["planted"] = {"__class__": "exec", "__module__": "builtins",
+    "__loader__": "ConstructorFromReduceNode",
+    "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": [code]}}
+schema["content"]["key_types"]["content"].append(schema["content"]["key_types"]["content"][0])
+members["schema.json"] = json.dumps(schema).encode()
+with zipfile.ZipFile("models/model.skops", "w") as out:
+    for name, data in members.items():
+        out.writestr(name, data)
 """
 
 
@@ -132,18 +145,24 @@ def test_killed_pipeline_leaves_whole_files_and_the_champion_comes_back(project,
     )
 
 
-def test_tampered_model_is_refused_at_load(project):
+def test_a_model_file_that_runs_code_when_loaded_is_refused_by_every_command_that_loads_one(project):
     module = "churn_model"
+    model = project / "models" / "model.skops"
+    model.chmod(0o644)
     run([*UV_RUN, "python", "-c", TAMPERED], cwd=project)
+    (project / "SHA256SUMS").write_text(f"{hashlib.sha256(model.read_bytes()).hexdigest()}  model.skops\n")
     try:
-        for command in (["smoke"], ["serve", "--port", "0"]):
+        commands = (["smoke"], ["serve", "--port", "0", "--checksums", "SHA256SUMS"], ["drift"])
+        for command in commands:
             result = run([*UV_RUN, "python", "-m", module, *command], cwd=project, check=False)
-            assert result.returncode == 1
+            assert result.returncode == 1, command
             assert "Traceback" not in result.stderr
             assert result.stderr.strip().splitlines() == [
-                "error: models/model.skops contains untrusted types (posix.system): refusing to load it"
-            ]
+                "error: models/model.skops contains untrusted types (builtins.exec): refusing to load it"
+            ], command
+            assert not (project / "PWNED").exists(), f"{command}: the payload ran"
     finally:
+        (project / "SHA256SUMS").unlink()
         run([*UV_RUN, "dvc", "checkout", "--force", "models/model.skops"], cwd=project)
 
 

@@ -2,7 +2,8 @@
 
 Every output goes to a temporary file next to its target and is renamed into place only once complete, so a
 failed or killed run leaves either the old file or the new one, never half of one. Models are stored with
-skops, which loads only the types it is told to trust, never arbitrary pickled code.
+skops, which loads only the types it is told to trust, never arbitrary pickled code: the types skops trusts by
+default, and exactly the type names the caller names (pipeline/train.py's MODEL_TYPES), never a module prefix.
 """
 
 import hashlib
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import UserError
-
-TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
 def sha256(path: Path) -> str:
@@ -84,9 +83,9 @@ def save_model(model: Any, target: Path) -> None:
         skops.io.dump(model, temporary)
 
 
-def load_model(source: Path, checksums: Path | None = None) -> Any:
-    """Load a skops model, refusing any type outside scikit-learn, NumPy and SciPy, and, given a release's
-    SHA256SUMS, any file whose digest is not the one listed there."""
+def load_model(source: Path, trusted: frozenset[str], checksums: Path | None = None) -> Any:
+    """Load a skops model, refusing any type that is neither trusted by skops by default nor named in `trusted`
+    (exact names), and, given a release's SHA256SUMS, any file whose digest is not the one listed there."""
     import skops.io
 
     if not source.exists():
@@ -99,7 +98,7 @@ def load_model(source: Path, checksums: Path | None = None) -> Any:
         raise UserError(
             f"{source} is not a readable skops model ({error}): retrain it with dvc repro"
         ) from None
-    refused = [name for name in untrusted if not name.startswith(TRUSTED_MODULES)]
+    refused = sorted(set(untrusted) - trusted)
     if refused:
         raise UserError(f"{source} contains untrusted types ({', '.join(refused)}): refusing to load it")
     return skops.io.load(source, trusted=untrusted)

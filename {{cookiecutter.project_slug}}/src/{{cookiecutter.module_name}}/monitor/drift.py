@@ -22,6 +22,7 @@ from scipy import stats
 from .. import UserError
 from ..core import files
 from ..core.config import Config
+from ..pipeline.train import MODEL_TYPES
 
 BINS = 10
 EPSILON = 1e-4  # stands in for an empty bin's share, so that the PSI stays finite
@@ -250,7 +251,7 @@ def run(
 
     reference = read(reference_path, "reference")
     current = data.read_file(current_path) if current_path else data.load(config.data)
-    model = files.load_model(model_path) if model_path and model_path.exists() else None
+    model = files.load_model(model_path, MODEL_TYPES) if model_path and model_path.exists() else None
     summary = check(reference, current, config, model)
     plot = directory / "drift.png"
     write_plot(reference, current, summary, plot)

@@ -6,10 +6,11 @@ import pandas as pd
 from ..core import files, paths
 from ..core.config import Config
 from . import metrics, plots
+from .train import MODEL_TYPES
 
 
 def run(config: Config) -> None:
-    model = files.load_model(paths.MODEL)
+    model = files.load_model(paths.MODEL, MODEL_TYPES)
     test = pd.read_parquet(paths.TEST)
     features, target = test.drop(columns=[config.data.target]), test[config.data.target]
     predictions = predict(model, features, target)

@@ -27,6 +27,15 @@ MODELS = {
     },
 }
 SCALED_MODELS = {"logistic_regression", "ridge"}
+# The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
+# when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
+MODEL_TYPES = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.tree._tree.Tree",
+    }
+)
 
 
 def run(config: Config) -> None:

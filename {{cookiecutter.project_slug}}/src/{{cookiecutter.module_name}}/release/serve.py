@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .. import UserError
 from ..core import files, paths
+from ..pipeline.train import MODEL_TYPES
 
 MAX_ROWS = 1000
 
 
 def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) -> FastAPI:
-    model = files.load_model(model_path, checksums)
+    model = files.load_model(model_path, MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
     Row = row_model(features)
@@ -82,7 +83,7 @@ def _identifier(name: str, index: int) -> str:
 
 def smoke(target: str, checksums: Path | None = None, rows: int = 20) -> str:
     """Load the model as the service does, push sample test rows through the request schema, score them."""
-    model = files.load_model(paths.MODEL, checksums)
+    model = files.load_model(paths.MODEL, MODEL_TYPES, checksums)
     Row = row_model(feature_schema(model))
     sample = sample_rows(target, rows)
     try:
