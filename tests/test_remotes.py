@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import HOST_PYTHON, bake, run, tool_env
 
@@ -111,7 +112,30 @@ def test_s3_remote_round_trip_through_moto(cookies_session, moto_endpoint):
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert keys
     assert all(key.startswith("store/files/md5/") for key in keys)
+    poisoned_objects_are_refused(project, env, s3)
     unreachable_remote_changes_nothing(project, env)
+
+
+def poisoned_objects_are_refused(project, env, s3):
+    """Whoever can write to the bucket replaces an object: the pull re-hashes it (`verify = true`), refuses it and
+    checks nothing out, where DVC's default would put the attacker's bytes in the workspace."""
+    batch = project / "data" / "raw" / "batch.csv"
+    md5 = yaml.safe_load((project / "data" / "raw" / "batch.csv.dvc").read_text())["outs"][0]["md5"]
+    key = f"store/files/md5/{md5[:2]}/{md5[2:]}"
+    original = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"poisoned\n")
+    try:
+        batch.unlink()
+        shutil.rmtree(project / ".dvc" / "cache")
+        pulled = run([*REMOTE_DVC, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env, check=False)
+        assert pulled.returncode != 0, "the poisoned object was checked out"
+        assert "Traceback" not in pulled.stdout + pulled.stderr
+        assert "ERROR: failed to pull data from the cloud" in pulled.stderr
+        assert not batch.exists()
+    finally:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=original)
+    run([*REMOTE_DVC, "pull", "data/raw/batch.csv.dvc"], cwd=project, env=env)
+    assert batch.exists()
 
 
 def unreachable_remote_changes_nothing(project, env):
