@@ -31,9 +31,36 @@ def test_report_is_sanitised(written, posted):
     assert comment.sanitise(written, ALLOWED) == posted + "\n"
 
 
-def test_fenced_code_is_left_as_written():
-    written = '```mermaid\nxychart-beta\n    title "<ROC>"\n```'
+@pytest.mark.parametrize(
+    "written",
+    [
+        '```mermaid\nxychart-beta\n    title "<ROC>"\n```',
+        "<details><summary>Reproduce</summary>\n\n```bash\ngit checkout <commit>\n```\n</details>",
+    ],
+)
+def test_the_report_s_own_code_blocks_are_left_as_written(written):
     assert comment.sanitise(written, ALLOWED) == written + "\n"
+
+
+@pytest.mark.parametrize(
+    ("written", "posted"),
+    [  # each a way to make the sanitiser think a line is code while GitHub renders it
+        ("  ```\n<img src=x>\n```", "  \\```\n&lt;img src=x>\n\\```"),
+        ("<details>\n```bash\n<img src=x>\n```", "<details>\n\\```bash\n&lt;img src=x>\n\\```"),
+        ("~~~\n\n```mermaid\n~~~\n<img src=x>", "\\~~~\n\n\\```mermaid\n\\~~~\n&lt;img src=x>"),
+        ("```python\n<img src=x>\n```", "\\```python\n&lt;img src=x>\n\\```"),
+        ("```bash\nok\n````\n<img src=x>", "```bash\nok\n\\````\n<img src=x>\n```"),
+    ],
+)
+def test_lines_github_could_read_as_fences_open_or_close_nothing(written, posted):
+    assert comment.sanitise(written, ALLOWED) == posted + "\n"
+
+
+def test_the_trusted_headline_replaces_the_report_s_own():
+    posted = comment.with_headline(
+        "## Model report: ✅ gate passed\n\n**fine.**\n", "## Model report: ❌ gate failed"
+    )
+    assert posted == "## Model report: ❌ gate failed\n\n**fine.**\n"
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ links and pull-request number are checked here before anything is posted. Standa
 """
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -91,6 +92,15 @@ def _read_summary(path: Path) -> dict:
         raise UserError(
             "report.json has a model_inputs_changed that is not true or false: refusing the artifact"
         )
+    metrics = summary.setdefault("metrics", {})
+    if not isinstance(metrics, dict) or not all(
+        isinstance(name, str)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        for name, value in metrics.items()
+    ):
+        raise UserError("report.json has metrics that are not finite numbers by name: refusing the artifact")
     return summary
 
 

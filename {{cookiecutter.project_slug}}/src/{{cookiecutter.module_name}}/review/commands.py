@@ -79,10 +79,15 @@ def run_model_inputs(args: argparse.Namespace) -> None:
 
 
 def run_check_artifact(args: argparse.Namespace) -> None:
+    from .. import UserError
     from ..github import client
     from . import verdict
 
-    decided = verdict.decide(args.directory, args.head_sha, args.run_conclusion)
+    try:
+        decided = verdict.decide(args.directory, args.head_sha, args.run_conclusion)
+    except UserError as refusal:  # the status still says so: a refused report never leaves the check pending
+        verdict.write(verdict.refused(args.head_sha, str(refusal)), args.verdict)
+        raise
     verdict.write(decided, args.verdict)
     client.write_outputs({"comment": str(decided.comment).lower()})
 
@@ -97,4 +102,12 @@ def run_post_report(args: argparse.Namespace) -> None:
     from . import comment, verdict
 
     decided = verdict.read(args.verdict)
-    print(comment.post_report(decided.pull_request, args.directory, args.images))
+    headline = (
+        f"## Model report: {'✅ gate passed' if decided.state == 'success' else '❌ gate failed'}\n\n"
+        f"> **model-gate: {decided.state}**, decided by model-report.yml on the default branch. {decided.detail}"
+    )
+    print(
+        comment.post_report(
+            decided.pull_request, args.directory, args.images, headline if decided.detail else ""
+        )
+    )

@@ -24,9 +24,14 @@ MARKER = "<!-- model-report: written by model-report.yml, updated on every push 
 BOT = "github-actions[bot]"
 ASSET_HOST = "https://asset.cml.dev/"
 ALLOWED_TAGS = re.compile(r"</?(details|summary)>", re.IGNORECASE)
-FENCE = re.compile(r"^(```|~~~)")
+# Code blocks are left as written, so the sanitiser must agree with GitHub on where one is: only the report's own
+# (```mermaid with an xychart, ```bash) after a blank line, closed by ``` alone. Any other line GitHub could read as
+# a fence (indented, longer, tildes, another language) is escaped, so it opens or closes nothing.
+FENCE_LIKE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+OPENINGS = {"```mermaid": "xychart-beta", "```bash": None}
 LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(\s+\"[^\"]*\")?\s*\)")
 BARE_URL = re.compile(r"(?<![(<\w])(https?://[^\s)>\]\"']+)")
+HEADLINE = re.compile(r"\A## Model report:[^\n]*\n+")  # the pull request's own verdict: replaced
 MENTION = re.compile(r"(?<![\w`/])@(?=[A-Za-z0-9])")
 
 
@@ -54,15 +59,28 @@ def post(number: int, markdown: str) -> str:
 
 
 def sanitise(markdown: str, allowed_prefixes: tuple[str, ...]) -> str:
-    """The report with raw HTML, mentions and links elsewhere made harmless (fenced code is left as it is)."""
-    lines, fenced = [], False
-    for line in markdown.splitlines():
-        if FENCE.match(line.lstrip()):
-            fenced = not fenced
-            lines.append(line)
-            continue
-        lines.append(line if fenced else _sanitise_line(line, allowed_prefixes))
-    return "\n".join(lines) + "\n"
+    """The report with raw HTML, mentions and links elsewhere made harmless (its own code blocks left as written)."""
+    lines, fenced, previous = [], False, ""
+    source = markdown.splitlines()
+    for index, line in enumerate(source):
+        following = source[index + 1] if index + 1 < len(source) else ""
+        if fenced and line == "```":
+            fenced = False
+        elif fenced:
+            line = _escape_fence(line)
+        elif line in OPENINGS and not previous.strip() and OPENINGS[line] in (None, following):
+            fenced = True
+        else:
+            line = _sanitise_line(_escape_fence(line), allowed_prefixes)
+        lines.append(line)
+        previous = line
+    return "\n".join(lines + (["```"] if fenced else [])) + "\n"
+
+
+def _escape_fence(line: str) -> str:
+    """A line GitHub could read as a code fence, made plain text (a backslash before its first mark)."""
+    match = FENCE_LIKE.match(line)
+    return line if match is None else f"{line[: match.start(1)]}\\{line[match.start(1) :]}"
 
 
 def _sanitise_line(line: str, allowed: tuple[str, ...]) -> str:
@@ -115,9 +133,15 @@ def publish_plots(markdown: str, directory: Path) -> str:
     return re.sub(r"!\[([^\]]*)\]\((plots/[a-z_]+\.png)\)", upload, markdown)
 
 
-def post_report(number: int, directory: Path, images: str) -> str:
-    """Sanitise the artifact's report, publish its plots (unless kept private), post it; return its address."""
+def post_report(number: int, directory: Path, images: str, headline: str = "") -> str:
+    """Sanitise the artifact's report, publish its plots (unless kept private), put the trusted headline in place of
+    the report's own, and post it; return its address."""
     markdown = sanitise((directory / "report.md").read_text(encoding="utf-8"), allowed_prefixes())
     if images == "publish":
         markdown = publish_plots(markdown, directory)
-    return post(number, markdown)
+    return post(number, with_headline(markdown, headline) if headline else markdown)
+
+
+def with_headline(markdown: str, headline: str) -> str:
+    """The trusted headline in place of the report's own (which the pull request's code wrote)."""
+    return f"{headline}\n\n{HEADLINE.sub('', markdown, count=1)}"

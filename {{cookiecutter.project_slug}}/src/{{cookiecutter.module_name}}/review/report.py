@@ -57,6 +57,9 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "model_inputs_changed": True,
         "gate": "pass" if verdict.passed else "fail",
         "gate_reason": verdict.reason,
+        "metrics": {
+            name: values["new"] for name, values in diff.items() if isinstance(values["new"], int | float)
+        },
     }
     files.write_json(summary, paths.REPORT_SUMMARY)
 

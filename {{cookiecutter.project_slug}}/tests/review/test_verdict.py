@@ -1,0 +1,93 @@
+"""The trusted verdict: the gate computed again from the candidate's number, the champion's committed one and the
+default branch's gate settings; a run that did not succeed never passes, whatever its artifact says; a refused
+artifact still gets a failing status."""
+
+import argparse
+import json
+
+import pytest
+
+from {{ cookiecutter.module_name }} import UserError
+from {{ cookiecutter.module_name }}.core import paths
+from {{ cookiecutter.module_name }}.pipeline.metrics import DIRECTIONS
+from {{ cookiecutter.module_name }}.review import artifact, commands, inputs, verdict
+
+HEAD = "a" * 40
+
+
+def champion(params, value):
+    paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
+    paths.METRICS.write_text(json.dumps({params.gate.metric: value}))
+
+
+def worse_by(params, value, amount):
+    return value - amount * DIRECTIONS[params.task][params.gate.metric]
+
+
+def test_a_candidate_within_the_default_branch_tolerance_passes(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again(
+        {params.gate.metric: worse_by(params, 0.9, params.gate.tolerance / 2)}
+    )
+    assert passed
+    assert "passes" in detail
+    assert "params.yaml on the default branch" in detail
+
+
+def test_a_candidate_beyond_it_fails_whatever_the_pull_request_says(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again(
+        {params.gate.metric: worse_by(params, 0.9, params.gate.tolerance * 10)}
+    )
+    assert not passed
+    assert "fails" in detail
+
+
+def test_a_report_without_the_gate_metric_fails(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again({"something_else": 1.0})
+    assert not passed
+    assert f"gives no {params.gate.metric}" in detail
+
+
+@pytest.fixture
+def claimed_pass(params, monkeypatch, tmp_path):
+    """An artifact claiming `gate: pass` for a pull request that changes params.yaml."""
+    champion(params, 0.9)
+    summary = {
+        "pull_request": 7,
+        "head_sha": HEAD,
+        "gate": "pass",
+        "model_inputs_changed": True,
+        "metrics": {params.gate.metric: 0.9},
+    }
+    monkeypatch.setattr(artifact, "check_artifact", lambda directory, sha: summary)
+    monkeypatch.setattr(inputs, "changed_in_pull_request", lambda number: ["params.yaml"])
+    return tmp_path
+
+
+def test_a_pass_from_a_run_that_failed_is_a_failure(claimed_pass):
+    decided = verdict.decide(claimed_pass, HEAD, "failure")
+    assert (decided.state, decided.description) == ("failure", "The model-pr run failed")
+
+
+def test_a_pass_from_a_run_that_succeeded_is_checked_again(claimed_pass):
+    decided = verdict.decide(claimed_pass, HEAD, "success")
+    assert decided.state == "success"
+    assert "default branch" in decided.detail
+
+
+def test_a_refused_artifact_still_gets_a_failing_verdict(tmp_path):
+    (tmp_path / "artifact").mkdir()
+    (tmp_path / "artifact" / "report.md").write_text("<img src=https://example.com/p.png>\n")
+    args = argparse.Namespace(
+        directory=tmp_path / "artifact",
+        head_sha=HEAD,
+        run_conclusion="success",
+        verdict=tmp_path / "verdict.json",
+    )
+    with pytest.raises(UserError) as refusal:
+        commands.run_check_artifact(args)
+    decided = verdict.read(args.verdict)
+    assert (decided.head_sha, decided.state, decided.comment) == (HEAD, "failure", False)
+    assert decided.description == f"The report was refused: {refusal.value}"[:140]
