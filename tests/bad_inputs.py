@@ -23,6 +23,7 @@ class Case:
     files: dict = field(default_factory=dict)  # project files written first (path -> bytes)
     params: dict = field(default_factory=dict)  # params.yaml values set first (dotted key -> value)
     command: tuple = ()  # run in the project; for the pipeline, `make repro`
+    env: dict = field(default_factory=dict)  # environment variables, as a workflow step sets them
     request: object = None  # serving: the JSON body of POST /predict (bytes: sent as they are)
     tested_in: str = ""  # a case that needs another project or a fault is provoked in this test file instead
 
@@ -346,8 +347,8 @@ PROJECT = [
     ),
     Case(
         "model file",
-        "a model file holding a type outside scikit-learn, NumPy and SciPy (os.system)",
-        "models/model.skops contains untrusted types (posix.system): refusing to load it",
+        "a model file that would call a function when loaded (builtins.exec), a type the pipelines never hold",
+        "models/model.skops contains untrusted types (builtins.exec): refusing to load it",
         tested_in="tests/test_faults.py",
     ),
     Case(
@@ -388,8 +389,28 @@ PROJECT = [
     ),
     Case(
         "workflow event",
-        "a release tag that is no trained version",
-        "model@v9.9.9 has no committed reports/metrics.json: it is not a trained version",
+        "a tag that carries make's own syntax, $(...), as a workflow hands it to make (TAG in the environment)",
+        "'model@v1.0.0$(shell touch PWNED)' is not a version tag such as model@v1.2.0: refusing to release it",
+        env={"TAG": "model@v1.0.0$(shell touch PWNED)"},
+        command=("make", "release-assets"),
+    ),
+    Case(
+        "workflow event",
+        "a version to put in production that is none (VERSION in the environment)",
+        "'v1$(shell touch PWNED)' is not a version such as v1.2.0 (or 'prod' no stage name): refusing it",
+        env={"VERSION": "v1$(shell touch PWNED)"},
+        command=("make", "deploy-prod"),
+    ),
+    Case(
+        "workflow event",
+        "a release run's version input that carries make's own syntax, $(...)",
+        "'v1.0.0$(GITHUB_TOKEN)' is not a version such as v1.2.0: refusing to release it",
+        command=("python", "-m", "{module}", "release-version", "--version", "v1.0.0$(GITHUB_TOKEN)"),
+    ),
+    Case(
+        "workflow event",
+        "a release tag that was never registered",
+        "there is no tag model@v9.9.9: registered versions are tags model@vX.Y.Z",
         command=("python", "-m", "{module}", "release-assets", "--tag", "model@v9.9.9"),
     ),
     Case(

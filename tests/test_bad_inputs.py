@@ -94,7 +94,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(project, module, case):
         if command[0] == "python":
             command = ["uv", "run", "--locked", *command]
         env = {key: value for key, value in tool_env().items() if key != "GITHUB_TOKEN"}
-        env["GITHUB_REPOSITORY"] = "ada-lovelace/churn-model"
+        env.update(GITHUB_REPOSITORY="ada-lovelace/churn-model", **case.env)
         result = run(command, cwd=project, check=False, env=env)
     finally:
         for path in written:
@@ -111,6 +111,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(project, module, case):
     assert len(errors) == 1, result.stderr
     assert matches(errors[0], case.seen), errors[0]
     assert snapshot(project) == before, "a bad input changed the model, the metrics or the data"
+    assert not (project / "PWNED").exists(), "a value from an event was run as code"
 
 
 @pytest.fixture(scope="module")

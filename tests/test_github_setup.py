@@ -45,22 +45,41 @@ def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_ses
         "GITHUB_TOKEN": fake.user_token("ada-lovelace"),
         "SSL_CERT_FILE": str(fake.certs["bundle.pem"]),
     }
-    runs = [github_setup(project, **env) for _ in range(2)]
+    runs = [github_setup(project, **env)]
+    # a tag policy an earlier setup left (or someone added by hand): tags are not reviewed, so it must go
+    stale = {"id": 7777, "name": "*@v*", "type": "tag"}
+    fake.environments["production"]["branch_policies"].append(stale)
+    runs.append(github_setup(project, **env, AUTOMATION_APP_ID="900001"))
     for result in runs:
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "environment production: 1 required reviewer(s), only from tag:*@v*" in runs[0].stdout
-    assert "environment automation: 0 required reviewer(s), only from main, tag:*@v*" in runs[1].stdout
+    assert "environment production: 1 required reviewer(s), only from main" in runs[0].stdout
+    assert "environment automation: 0 required reviewer(s), only from main" in runs[1].stdout
+    assert "environment production: removed the tag policy *@v*" in runs[1].stdout
     assert "ruleset main: created" in runs[0].stdout
     assert "ruleset main: updated" in runs[1].stdout, "found on the second page, not created twice"
+    assert (
+        "ruleset versions: anyone with write access may create a version tag (AUTOMATION_APP_ID not set)"
+        in runs[0].stdout
+    )
+    (tags,) = [r for r in fake.rulesets.values() if r["name"] == "versions"]
+    assert tags["target"] == "tag"
+    assert tags["conditions"]["ref_name"]["include"] == ["refs/tags/*@v*", "refs/tags/*#*"]
+    assert [rule["type"] for rule in tags["rules"]] == ["update", "deletion", "creation"], (
+        "with the App: creation too"
+    )
+    assert tags["bypass_actors"] == [
+        {"actor_id": 900001, "actor_type": "Integration", "bypass_mode": "always"}
+    ]
     assert "actions: GITHUB_TOKEN read by default, may not create or approve pull requests" in runs[0].stdout
-    assert sorted(fake.environments) == ["automation", "production", "staging"]
+    assert sorted(fake.environments) == ["automation", "production", "release", "staging"]
     policies = {
         name: [(p["type"], p["name"]) for p in env["branch_policies"]]
         for name, env in fake.environments.items()
     }
     assert policies == {
-        "automation": [("branch", "main"), ("tag", "*@v*")],
-        "production": [("tag", "*@v*")],
+        "automation": [("branch", "main")],
+        "production": [("branch", "main")],
+        "release": [("branch", "main")],
         "staging": [],
     }, "each policy added once"
     production = fake.environments["production"]["settings"]

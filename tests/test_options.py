@@ -36,6 +36,30 @@ REMOTE_SECRET_CONTENT = {
     "ssh": "a private key whose public half is in the server's `authorized_keys`",
 }
 SECRET = re.compile(r"\bsecrets\.(\w+)")
+# Each secret lives in environments whose policies admit only main (make github-setup).
+SECRET_ENVIRONMENTS = {
+    "DVC_REMOTE_CREDENTIALS": {"automation"},
+    "RETRAIN_TOKEN": {"automation"},
+    "AUTOMATION_APP_PRIVATE_KEY": {"automation", "production"},
+}
+# What a workflow hands make from an event (a tag, a version, a pull request's number, a reviewer's login...):
+# make must never expand one ($(NAME) or ${NAME}), or a value carrying $(...) would run as make code.
+EVENT_VARIABLES = (
+    "TAG",
+    "VERSION",
+    "IMAGE_TAG",
+    "PULL_REQUEST",
+    "HEAD_SHA",
+    "BASE",
+    "REVIEWER",
+    "RUN_URL",
+    "RUN_CONCLUSION",
+    "ARTIFACT_DIR",
+    "STAGING_DIR",
+    "TAG_TOKEN",
+    "GITHUB_TOKEN",
+    "GITHUB_ACTOR",
+)
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\bcookiecutter\.")
 
 
@@ -200,14 +224,25 @@ def test_secrets_reach_only_the_steps_that_use_them_and_are_documented(baked):
             assert variable in (secret, *names.get(secret, ())), (
                 f"{path.name}: {variable} holds secrets.{secret}"
             )
-            assert workflow["jobs"][job_name].get("environment") == "automation", (
-                f"{path.name}: {job_name} reads secrets.{secret} outside the automation environment (main only)"
+            environment = workflow["jobs"][job_name].get("environment")
+            assert environment in SECRET_ENVIRONMENTS[secret], (
+                f"{path.name}: {job_name} reads secrets.{secret} outside the environments that keep it"
             )
     assert used == {"DVC_REMOTE_CREDENTIALS", "RETRAIN_TOKEN", "AUTOMATION_APP_PRIVATE_KEY"}
     assert "`DVC_REMOTE_CREDENTIALS`" in readme
     assert REMOTE_SECRET_CONTENT[variant["dvc_remote"]] in readme
     for secret in ("RETRAIN_TOKEN", "AUTOMATION_APP_PRIVATE_KEY", "AUTOMATION_APP_CLIENT_ID"):
         assert f"`{secret}`" in readme, f"the README does not say how to create {secret}"
+
+
+def test_the_makefile_never_expands_a_value_that_comes_from_an_event(baked):
+    _, project = baked
+    makefile = (project / "Makefile").read_text()
+    for name in EVENT_VARIABLES:
+        expanded = re.findall(rf"(?<!\$)\$[({{]{name}\b", makefile)
+        assert not expanded, (
+            f"the Makefile expands ${name} with make's own syntax: read it as $${name} in the shell"
+        )
 
 
 def test_the_layout_rules_hold(baked):

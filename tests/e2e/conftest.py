@@ -67,6 +67,12 @@ def publish(project: Path, fake: FakeGitHub, harness: Harness, people: dict, *re
     says. The events of that first push are not replayed: the tests start from the repository as it then is."""
     git("remote", "add", "origin", f"https://github.com/{fake.repository}.git", cwd=project)
     people["ada"].push(project, "main", *refs)
+    github_setup(project, fake, harness, people)
+    fake.take_events()
+
+
+def github_setup(project: Path, fake: FakeGitHub, harness: Harness, people: dict, **settings: str) -> str:
+    """`make github-setup` as ada (the owner), with the settings' variables (e.g. AUTOMATION_APP_ID)."""
     env = {
         **tool_env(),
         **{k: v for k, v in harness.env.items() if k in ("SSL_CERT_FILE", "GIT_CONFIG_GLOBAL")},
@@ -74,8 +80,7 @@ def publish(project: Path, fake: FakeGitHub, harness: Harness, people: dict, *re
     env.update(
         GITHUB_TOKEN=people["ada"].token, GITHUB_API_URL=fake.api_url, GITHUB_REPOSITORY=fake.repository
     )
-    run(["make", "github-setup"], cwd=project, env=env)
-    fake.take_events()
+    return run(["make", "github-setup"], cwd=project, env={**env, **settings}).stdout
 
 
 @pytest.fixture(scope="module")

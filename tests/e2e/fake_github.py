@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import yaml
+
 from . import github_schemas as schemas
 from .tls import make_certificates
 
@@ -306,6 +308,24 @@ class FakeGitHub:
             self._update_merge_ref(self.pulls[number])
             self._emit("pull_request", "opened", self.users[login], number=number)
             return number
+
+    def push_to_fork_pull_request(self, number: int, local: Path) -> str:
+        """The fork's author pushes their branch again: the new head lands in refs/pull/<n>/head (synchronize)."""
+        with self.lock:
+            pull = self.pulls[number]
+            sha = subprocess.run(
+                ["git", "rev-parse", pull["head_ref"]], cwd=local, capture_output=True, text=True, check=True
+            ).stdout.strip()
+            subprocess.run(
+                ["git", "push", "--quiet", "--force", str(self.origin), f"{sha}:refs/pull/{number}/head"],
+                cwd=local,
+                check=True,
+                env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null"},
+            )
+            before, pull["head_sha"] = pull["head_sha"], sha
+            self._update_merge_ref(pull)
+            self._emit("pull_request", "synchronize", self.users[pull["user"]], number=number, before=before)
+            return sha
 
     def _new_pull(self, number, who, title, body, head_ref, head_sha, head_repo, base_ref) -> dict:
         return {
@@ -1293,6 +1313,15 @@ class FakeGitHub:
         environment["branch_policies"].append({"id": next(self.ids), "name": body["name"], "type": kind})
         return 200, self._policy_json(environment["branch_policies"][-1])
 
+    def _delete_branch_policy(self, who, query, body, name, policy_id):
+        self._require(who, "administration", "admin")
+        environment = self._custom_policies(name)
+        found = [p for p in (environment or {}).get("branch_policies", []) if p["id"] == int(policy_id)]
+        if not found:
+            return 404, {"message": "Not Found"}
+        environment["branch_policies"].remove(found[0])
+        return 204, None
+
     def _policy_json(self, policy):
         return schemas.example(
             "deployment-branch-policy", id=policy["id"], node_id="x", name=policy["name"], type=policy["type"]
@@ -1348,11 +1377,33 @@ class FakeGitHub:
         return 204, None
 
     def _dispatch_workflow(self, who, query, body, workflow):
+        """GitHub's checks (REST "Create a workflow dispatch event"): the ref exists, its workflow file has a
+        workflow_dispatch trigger, every required input is given, no other input is; defaults fill the rest."""
         self._require(who, "actions", "write")
         ref = body.get("ref", "main")
-        self._emit(
-            "workflow_dispatch", None, who, workflow=workflow, ref=ref, inputs=body.get("inputs") or {}
-        )
+        short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        sha = self.ref(f"refs/heads/{short}") or self.ref(f"refs/tags/{short}")
+        if sha is None:
+            return 422, {"message": f"No ref found for: {ref}"}
+        try:
+            text = self._git("show", f"{sha}:.github/workflows/{workflow}")
+        except RuntimeError:
+            return 404, {"message": "Not Found"}
+        on = yaml.safe_load(text).get(True) or {}  # YAML 1.1 reads the key `on` as true
+        if "workflow_dispatch" not in on:
+            return 422, {"message": "Workflow does not have 'workflow_dispatch' trigger"}
+        declared = (on["workflow_dispatch"] or {}).get("inputs") or {}
+        given = dict(body.get("inputs") or {})
+        unexpected = sorted(set(given) - set(declared))
+        if unexpected:
+            return 422, {"message": f"Unexpected inputs provided: {json.dumps(unexpected)}"}
+        for name, spec in declared.items():
+            if name not in given:
+                if (spec or {}).get("required") and "default" not in (spec or {}):
+                    return 422, {"message": f"Required input '{name}' not provided"}
+                if "default" in (spec or {}):
+                    given[name] = spec["default"]
+        self._emit("workflow_dispatch", None, who, workflow=workflow, ref=ref, inputs=given)
         return 204, None
 
     def _repository_dispatch(self, who, query, body):
@@ -1509,6 +1560,7 @@ ROUTES: list[tuple[str, dict]] = [
         r"environments/([\w-]+)/deployment-branch-policies",
         {"GET": F._list_branch_policies, "POST": F._create_branch_policy},
     ),
+    (r"environments/([\w-]+)/deployment-branch-policies/(\d+)", {"DELETE": F._delete_branch_policy}),
     (r"rulesets", {"GET": F._list_rulesets, "POST": F._create_ruleset}),
     (r"rulesets/(\d+)", {"PUT": F._update_ruleset}),
     (

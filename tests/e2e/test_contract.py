@@ -52,8 +52,15 @@ def session(tmp_path_factory):
         work = tmp_path_factory.mktemp("work")
         env = {"GIT_SSL_CAINFO": str(fake.certs["bundle.pem"]), "PATH": "/usr/bin:/bin", "HOME": str(work)}
         header = ["-c", "http.extraheader=AUTHORIZATION: bearer ghp_ada"]
+        workflow = work / ".github" / "workflows" / "release.yml"
+        workflow.parent.mkdir(parents=True)
+        workflow.write_text(
+            "on:\n  workflow_dispatch:\n    inputs:\n      version: {required: true, type: string}\n"
+            "jobs: {}\n"
+        )
         for command in (
             ["git", "init", "-q", "-b", "main"],
+            ["git", "add", "."],
             [
                 "git",
                 "-c",
@@ -149,7 +156,12 @@ def session(tmp_path_factory):
                 {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False},
             ),
             (ada, "GET", "actions/permissions/workflow", None),
-            (ada, "POST", "actions/workflows/release.yml/dispatches", {"ref": "main", "inputs": {}}),
+            (
+                ada,
+                "POST",
+                "actions/workflows/release.yml/dispatches",
+                {"ref": "main", "inputs": {"version": "v1.0.0"}},
+            ),
             (ada, "POST", "dispatches", {"event_type": "new-data", "client_payload": {}}),
             (ada, "GET", "collaborators/bob/permission", None),
             (ada, "GET", "/users/ada", None),
@@ -159,6 +171,7 @@ def session(tmp_path_factory):
         release = next(iter(fake.releases))
         comment = next(iter(fake.comments))
         ruleset = next(iter(fake.rulesets))
+        policy = fake.environments["production"]["branch_policies"][-1]["id"]
         issue = next(iter(fake.issues))
         more = [
             (ada, "PATCH", f"issues/comments/{comment}", {"body": "edited"}),
@@ -168,6 +181,7 @@ def session(tmp_path_factory):
             (ada, "GET", "releases/tags/model%40v1.0.0", None),
             (ada, "PUT", f"rulesets/{ruleset}", {"name": "main", "enforcement": "active", "rules": []}),
             (ada, "DELETE", f"releases/{release}", None),
+            (ada, "DELETE", f"environments/production/deployment-branch-policies/{policy}", None),
             (bob, "PUT", f"pulls/{number}/merge", {"merge_method": "merge"}),
         ]
         for person, method, path, body in more:

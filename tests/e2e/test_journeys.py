@@ -4,7 +4,7 @@ review, merge and press "Run workflow" through the fake; github_rules.py decides
 Main holds a champion registered as model@v0.1.0 (never released) and the settings `make github-setup` applies.
 Journey 1: a pull request that changes params.yaml is reported and gated, approved (staging), merged; the merge
 registers model@v0.2.0, which is released and, once a production reviewer approves, put in production; then a run
-of release.yml on model@v0.1.0 rolls production back to it. Journey 2: a pull request that changes only the README
+of release.yml for v0.1.0 rolls production back to it. Journey 2: a pull request that changes only the README
 becomes mergeable, and its merge registers nothing.
 """
 
@@ -87,7 +87,7 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
         ("release.yml", "success"),
     ], [r.output[-6000:] for r in runs if r.conclusion == "failure"]
     register, release = runs[1], runs[2]
-    assert "started release.yml on model@v0.2.0" in register.output
+    assert "started release.yml for v0.2.0" in register.output
     tags = {
         p["updates"][0][0]: p["who"]["kind"]
         for p in fake.pushes
@@ -112,8 +112,8 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assert attested_digests(attestation) == set(sums.values())
     assert fake._git("rev-list", "-n", "1", "model#prod#1") == merged["sha"], "model@v0.2.0 is in production"
 
-    # Rollback: bob runs release.yml on the earlier version's tag; ada, another person, approves production.
-    assert bob.dispatch("release.yml", ref="model@v0.1.0")[0] == 204
+    # Rollback: bob runs release.yml from main for the earlier version; ada, another person, approves production.
+    assert bob.dispatch("release.yml", {"version": "v0.1.0"})[0] == 204
     (rollback,) = github.settle()
     assert rollback.conclusion == "success", rollback.output[-4000:]
     assert "model v0.1.0 assigned to prod (was v0.2.0)" in rollback.output

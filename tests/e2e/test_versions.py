@@ -1,6 +1,6 @@
 """A release that fails half-way, under GitHub's rules (journey 1 is the release that goes well): a merged pull
 request labelled model:patch registers model@v0.1.1, whose release fails at an upload (the fake answers 502 once)
-and leaves only a draft, never production; running release.yml again on the tag, by hand, publishes the release
+and leaves only a draft, never production; running release.yml again for the version, by hand, publishes the release
 whole and puts it in production; a third run changes nothing. (The refusal of a version whose committed metrics
 do not reproduce is shown by the generated project's tests/release/test_release.py.)"""
 
@@ -57,7 +57,7 @@ def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishe
     assert not fake.attestations
     assert prod_tags(fake) == [], "production waits for a published release"
 
-    assert bob.dispatch("release.yml", ref="model@v0.1.1")[0] == 204
+    assert bob.dispatch("release.yml", {"version": "v0.1.1"})[0] == 204
     (rerun,) = github.settle()
     assert rerun.conclusion == "success", rerun.output[-4000:]
     assert "deleted the unfinished draft release of model@v0.1.1" in rerun.output
@@ -73,7 +73,7 @@ def test_a_release_that_fails_half_way_leaves_a_draft_and_a_run_by_hand_publishe
     assert prod_tags(fake) == ["model#prod#1"]
 
     uploads = [r for r in fake.requests if r.path.startswith("/api/uploads/")]
-    assert bob.dispatch("release.yml", ref="model@v0.1.1")[0] == 204
+    assert bob.dispatch("release.yml", {"version": "v0.1.1"})[0] == 204
     (again,) = github.settle()
     assert again.conclusion == "success", again.output[-4000:]
     assert again.output.count("already published") == 4

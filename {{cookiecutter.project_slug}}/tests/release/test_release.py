@@ -35,6 +35,7 @@ def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
     committed = json.loads(paths.METRICS.read_text())
     committed[trained.gate.metric] += 0.01
     monkeypatch.setattr(assets, "show", lambda *args: json.dumps(committed))
+    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)  # a tag on main
     monkeypatch.setattr(assets, "tool", lambda *args: "")  # the pipeline ran in the fixture
     with pytest.raises(UserError) as caught:
         assets.assets("model@v1.2.0")
@@ -52,3 +53,34 @@ def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypat
     for line in (paths.RELEASE_ASSETS / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((paths.RELEASE_ASSETS / name).read_bytes()).hexdigest() == digest, name
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["v1.2.0", "model@1.2.0", "model@v1.2", "model@v1.0.0$(GITHUB_TOKEN)", "model@v1.0.0;id", "other@v1.0.0"],
+)
+def test_only_a_version_tag_is_released(tag):
+    with pytest.raises(UserError, match="is not a version tag such as model@v1.2.0: refusing to release it"):
+        assets.check_version_tag(tag)
+
+
+def test_a_version_tag_on_a_commit_main_does_not_hold_is_refused(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-q", "--allow-empty", "-m", "main")
+    git("tag", "model@v1.0.0")
+    git("checkout", "-q", "-b", "unreviewed")
+    git(
+        "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-q", "--allow-empty", "-m", "branch"
+    )
+    git("tag", "model@v9.0.0")
+    monkeypatch.chdir(tmp_path)
+    assets.check_on_main("model@v1.0.0")
+    with pytest.raises(
+        UserError, match=r"model@v9.0.0 points at \w{12}, which is not on main: only what main holds"
+    ):
+        assets.check_on_main("model@v9.0.0")

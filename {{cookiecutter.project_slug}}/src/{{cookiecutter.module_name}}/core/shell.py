@@ -7,8 +7,8 @@ from pathlib import Path
 from .. import UserError
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
-    return _run(["git", *args], cwd=cwd)
+def git(*args: str, cwd: Path | None = None, env: dict | None = None) -> str:
+    return _run(["git", *args], cwd=cwd, env=env)
 
 
 def show(rev: str, path: Path | str) -> str | None:

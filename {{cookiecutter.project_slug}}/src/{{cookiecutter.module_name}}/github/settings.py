@@ -7,11 +7,16 @@ touched). Standard library only.
 """
 
 import json
+import os
 from pathlib import Path
 
+from .. import UserError
 from . import client
 
 SETTINGS = Path(".github/settings")
+APP_ID = (
+    "AUTOMATION_APP_ID"  # the automation's GitHub App: the only one that may create version and stage tags
+)
 
 
 def apply(directory: Path = SETTINGS) -> None:
@@ -25,13 +30,38 @@ def apply(directory: Path = SETTINGS) -> None:
         only = f", only from {', '.join(policies)}" if policies else ""
         print(f"environment {name}: {len(body['reviewers'])} required reviewer(s){only}")
     for path in sorted(directory.glob("ruleset-*.json")):
-        _apply_ruleset(json.loads(path.read_text(encoding="utf-8")))
+        ruleset = json.loads(path.read_text(encoding="utf-8"))
+        if ruleset.get("target") == "tag":
+            ruleset = _tags_created_by_the_app_only(ruleset)
+        _apply_ruleset(ruleset)
     actions = json.loads((directory / "actions.json").read_text(encoding="utf-8"))
     client.api("PUT", "actions/permissions/workflow", actions)
     print(
         f"actions: GITHUB_TOKEN {actions['default_workflow_permissions']} by default, "
         f"{'may' if actions['can_approve_pull_request_reviews'] else 'may not'} create or approve pull requests"
     )
+
+
+def _tags_created_by_the_app_only(ruleset: dict) -> dict:
+    """With the automation's App (AUTOMATION_APP_ID), creating a version or stage tag becomes its alone (the App
+    is the ruleset's one bypass actor). Without an App, the workflows' GITHUB_TOKEN must be free to create them, and
+    so is anyone with write access: the tags stay immovable and undeletable, and a release still refuses any tag
+    main does not hold."""
+    app_id = os.environ.get(APP_ID, "").strip()
+    if not app_id:
+        print(
+            f"ruleset {ruleset['name']}: anyone with write access may create a version tag ({APP_ID} not set)"
+        )
+        return ruleset
+    if not app_id.isdigit():
+        raise UserError(
+            f"{APP_ID} must be the GitHub App's numeric ID (its settings page shows it), got {app_id!r}"
+        )
+    return {
+        **ruleset,
+        "rules": [*ruleset["rules"], {"type": "creation"}],
+        "bypass_actors": [{"actor_id": int(app_id), "actor_type": "Integration", "bypass_mode": "always"}],
+    }
 
 
 def _apply_ruleset(ruleset: dict) -> None:
@@ -51,15 +81,18 @@ def _apply_ruleset(ruleset: dict) -> None:
 
 
 def _allow_refs(environment: str, policies: list[str]) -> None:
-    """The branches (and tags, as tag:<pattern>) allowed to deploy to an environment with custom policies."""
+    """Exactly these branches (and tags, as tag:<pattern>) may deploy to an environment with custom policies: any
+    other policy, left by an earlier setup or added by hand, is removed."""
     if not policies:
         return
     path = f"environments/{environment}/deployment-branch-policies"
-    existing = {(p.get("type", "branch"), p["name"]) for p in client.paginate(path)}
-    for policy in policies:
-        kind, name = ("tag", policy[4:]) if policy.startswith("tag:") else ("branch", policy)
-        if (kind, name) not in existing:
-            client.api("POST", path, {"name": name, "type": kind})  # 303 when it exists after all: fine
+    wanted = {("tag", p[4:]) if p.startswith("tag:") else ("branch", p) for p in policies}
+    existing = {(p.get("type", "branch"), p["name"]): p["id"] for p in client.paginate(path)}
+    for kind, name in sorted(wanted - set(existing)):
+        client.api("POST", path, {"name": name, "type": kind})  # 303 when it exists after all: fine
+    for kind, name in sorted(set(existing) - wanted):
+        client.api("DELETE", f"{path}/{existing[kind, name]}")
+        print(f"environment {environment}: removed the {kind} policy {name}")
 
 
 def _reviewer(reviewer: dict) -> dict:

@@ -15,11 +15,13 @@ from ..core import config, files, paths, remote
 from ..core.shell import git, show, tool
 from ..pipeline import evaluate
 from ..review import compare
+from .tags import check_on_main, check_version_tag
 
 TOLERANCE = 1e-9
 
 
 def assets(tag: str) -> None:
+    check_on_main(check_version_tag(tag))
     shown = show(tag, paths.METRICS)
     if shown is None:
         raise UserError(f"{tag} has no committed {paths.METRICS}: it is not a trained version")

@@ -2,8 +2,10 @@
 staging smoke test (promote.yml) and the service."""
 
 import argparse
+import re
 from pathlib import Path
 
+IMAGE_TAG = re.compile(r"^(dev|pr-\d{1,9}|v\d+\.\d+\.\d+)$")
 CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
 
 
@@ -11,8 +13,16 @@ def register(commands) -> None:
     register = commands.add_parser("register", help="register a model version (GTO tag) if the model changed")
     register.add_argument("--push", action="store_true", help="push the tag to origin")
     register.add_argument("--no-labels", action="store_true", help="skip pull-request labels")
-    register.add_argument("--release", action="store_true", help="then run release.yml on the new tag (CI)")
+    register.add_argument(
+        "--release", action="store_true", help="then run release.yml for the new version (CI)"
+    )
     register.set_defaults(handler=run_register)
+
+    version = commands.add_parser(
+        "release-version", help="check the version a release run builds: its tag, on main (CI, release.yml)"
+    )
+    version.add_argument("--version", required=True, help="e.g. v1.2.0")
+    version.set_defaults(handler=run_release_version)
 
     assets = commands.add_parser("release-assets", help="rebuild a version, check its metrics, write dist/")
     assets.add_argument("--tag", required=True, help="the version's tag, e.g. model@v1.2.0")
@@ -48,6 +58,12 @@ def register(commands) -> None:
     smoke.add_argument("--wait", type=float, default=60, help="seconds to wait for the service's /health")
     smoke.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
     smoke.set_defaults(handler=run_smoke)
+
+    image_tag = commands.add_parser(
+        "image-tag",
+        help="the service image's tag: IMAGE_TAG, else TAG's version, else dev (checked; make image)",
+    )
+    image_tag.set_defaults(handler=run_image_tag)
 
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
@@ -105,6 +121,25 @@ def run_smoke(args: argparse.Namespace) -> None:
     print(result)
     if args.output:
         files.write_text(f"### Staging: smoke test of the candidate model\n\n{result}\n", args.output)
+
+
+def run_release_version(args: argparse.Namespace) -> None:
+    from .tags import release_version
+
+    release_version(args.version)
+
+
+def run_image_tag(args: argparse.Namespace) -> None:
+    import os
+
+    from .. import UserError
+    from .tags import check_version_tag
+
+    explicit, tag = os.environ.get("IMAGE_TAG", ""), os.environ.get("TAG", "")
+    value = explicit or (check_version_tag(tag).partition("@")[2] if tag else "dev")
+    if not IMAGE_TAG.match(value):
+        raise UserError(f"IMAGE_TAG {value!r} is not dev, pr-<number> or vX.Y.Z: refusing it")
+    print(value)
 
 
 def run_serve(args: argparse.Namespace) -> None:

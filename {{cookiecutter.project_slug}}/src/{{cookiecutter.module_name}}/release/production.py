@@ -2,12 +2,18 @@
 
 import json
 
+from .. import UserError
 from ..core.shell import git, tool
-from .register import ARTIFACT, push_tag
+from .register import push_tag
+from .tags import ARTIFACT, STAGE, VERSION
 
 
 def promote(version: str, stage: str, push: bool) -> None:
     """Assign `version` to `stage` with GTO and push the tag; nothing when it already is there."""
+    if not VERSION.match(version) or not STAGE.match(stage):
+        raise UserError(
+            f"{version!r} is not a version such as v1.2.0 (or {stage!r} no stage name): refusing it"
+        )
     current = json.loads(tool("gto", "show", "--json") or "{}").get(ARTIFACT, {}).get("stage", {}).get(stage)
     if current == version:
         print(f"{ARTIFACT} {version} is already in {stage}: nothing to do")

@@ -42,6 +42,9 @@ def publish_release(tag: str, directory: Path) -> None:
     left by a failed run is deleted and built again from this run's files, which keeps SHA256SUMS true to the
     assets; a published release is never changed.
     """
+    from .tags import check_version_tag  # the same refusal as the build's, before anything is published
+
+    check_version_tag(tag)
     published = find_release(tag)
     if published:
         check_published(published, tag, directory)

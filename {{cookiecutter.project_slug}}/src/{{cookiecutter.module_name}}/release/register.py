@@ -2,12 +2,13 @@
 
 The version is a Git tag `model@vX.Y.Z` (GTO's format), pushed to origin. A tag pushed with the workflow's
 GITHUB_TOKEN starts no workflow on GitHub, so the release is started explicitly: a workflow_dispatch of
-release.yml on the tag, which GITHUB_TOKEN may cause (it needs `actions: write`). The bump is minor unless the
+release.yml from main with the version, which GITHUB_TOKEN may cause (it needs `actions: write`). The bump is minor unless the
 merged pull request carries the label `model:major` or `model:patch`; the first version is v1.0.0, v0.1.0 or
 v0.0.1 accordingly. Nothing is registered when the model is the same as the last version's.
 """
 
-import re
+import base64
+import os
 
 import yaml
 
@@ -15,11 +16,10 @@ from .. import UserError
 from ..core import paths
 from ..core.shell import git, show, tool
 from ..github import client
+from .tags import ARTIFACT, VERSION_TAG
 
-ARTIFACT = "model"
 LABELS = {"model:major": "major", "model:patch": "patch"}
 FIRST_VERSION = {"major": "v1.0.0", "minor": "v0.1.0", "patch": "v0.0.1"}
-VERSION_TAG = re.compile(rf"^{ARTIFACT}@v(\d+)\.(\d+)\.(\d+)$")
 
 
 def model_hash(rev: str) -> str | None:
@@ -71,13 +71,27 @@ def run(push: bool, use_labels: bool, release: bool = False) -> None:
 
 
 def push_tag(tag: str) -> None:
-    """Push a tag GTO made with git itself: GTO's own --push (dulwich) reads neither the repository's credentials,
-    which actions/checkout keeps in .git/config, nor its certificate settings."""
-    git("push", "origin", f"refs/tags/{tag}")
+    """Push a tag GTO made, with git itself (GTO's own --push reads no credentials from the repository), with the
+    automation App's token when there is one (TAG_TOKEN: the tag ruleset then lets only it create version and
+    stage tags), else the workflow's GITHUB_TOKEN, else your own credentials."""
+    token = os.environ.get("TAG_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    environment = None
+    if token:  # in the environment, not on the command line: nothing prints it
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        environment = {
+            **os.environ,
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraheader",
+            "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+        }
+    git("push", "origin", f"refs/tags/{tag}", env=environment)
     print(f"pushed {tag}")
 
 
 def start_release(tag: str) -> None:
-    """Run release.yml on the version's tag (workflow_dispatch: the one event GITHUB_TOKEN may start)."""
-    client.api("POST", "actions/workflows/release.yml/dispatches", {"ref": tag})
-    print(f"started release.yml on {tag}")
+    """Run release.yml from main for the version (workflow_dispatch: the one event GITHUB_TOKEN may start)."""
+    version = tag.partition("@")[2]
+    client.api(
+        "POST", "actions/workflows/release.yml/dispatches", {"ref": "main", "inputs": {"version": version}}
+    )
+    print(f"started release.yml for {version}")
