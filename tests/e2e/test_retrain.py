@@ -6,18 +6,25 @@ local directory, so `dvc pull`, `dvc update` and `dvc push` run for real. In ord
 opens nothing; once the source drifts, a schedule without the App's credentials fails saying what to add; with
 them, the next one opens the pull request (the App's token: it starts workflows, GITHUB_TOKEN's would not); a
 schedule while it is open opens no second one; reviewed and merged, it becomes model@v0.2.0, released and in
-production. No workflow is started by hand.
+production. With the App, github-setup makes version and stage tags the App's alone, and a fork's pull request
+from a `retrain/` branch does not pause retraining. Last, a poisoned object in the DVC remote is refused by the
+retraining run before anything loads it. No workflow is started by hand.
 """
 
+import io
+import json
 import time
+import zipfile
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..conftest import HOST_PYTHON, bake, run
-from .conftest import publish
+from .conftest import github_setup, publish
 from .harness import git
+from .people import commit_change
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +121,7 @@ def test_without_the_automation_s_credentials_drift_fails_the_run_saying_what_to
 
 
 def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_released(
-    project, fake, github, people, app_key
+    project, fake, github, harness, people, app_key
 ):
     start = time.monotonic()
     public = app_key.public_key().public_bytes(
@@ -125,7 +132,14 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     private = app_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    github.environment_secrets["automation"] = {"AUTOMATION_APP_PRIVATE_KEY": private.decode()}
+    key = {"AUTOMATION_APP_PRIVATE_KEY": private.decode()}
+    github.environment_secrets.update(automation=key, production=key)  # as the README says
+    app_id = next(number for number, app in fake.apps.items() if app["client_id"] == client_id)
+    setup = github_setup(project, fake, harness, people, AUTOMATION_APP_ID=str(app_id))
+    assert "anyone with write access may create a version tag" not in setup
+    bob_cannot_create_a_version_tag(project, people["bob"])
+    a_fork_opens_a_pull_request_from_a_retrain_branch(project, fake)
+    pushes = len(fake.pushes)
 
     runs = github.tick_schedule()
     assert started(runs) == [
@@ -134,7 +148,7 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
         ("model-pr.yml", "success"),
         ("model-report.yml", "success"),
     ], [r.output[-4000:] for r in runs if r.conclusion == "failure"]
-    (pull,) = fake.pulls.values()
+    (pull,) = [p for p in fake.pulls.values() if p["head_repo"] == fake.repository]
     assert pull["created_by"]["kind"] == "app"
     assert pull["user"] == "acme-automation[bot]"
     assert pull["head_ref"].startswith("retrain/")
@@ -165,4 +179,80 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     assert fake._git("rev-list", "-n", "1", "model@v0.2.0") == merged["sha"]
     assert [r["tag_name"] for r in fake.releases.values() if not r.get("draft")] == ["model@v0.2.0"]
     assert fake._git("rev-list", "-n", "1", "model#prod#1") == merged["sha"]
+    tag_pushes = {
+        ref: push["who"]["kind"]
+        for push in fake.pushes[pushes:]
+        for ref, _, _ in push["updates"]
+        if "refs/tags/" in ref
+    }
+    assert tag_pushes == {"refs/tags/model@v0.2.0": "app", "refs/tags/model#prod#1": "app"}
     print(f"\njourney 3: {time.monotonic() - start:.0f} s")
+
+
+def bob_cannot_create_a_version_tag(project, bob):
+    git("tag", "model@v5.0.0", "main", cwd=project)
+    try:
+        pushed = bob.push(project, "refs/tags/model@v5.0.0", check=False)
+    finally:
+        git("tag", "--delete", "model@v5.0.0", cwd=project)
+    assert pushed.returncode != 0
+    assert "GH013: Repository rule violations found for refs/tags/model@v5.0.0." in pushed.stderr
+    assert "Cannot create ref due to creations being restricted." in pushed.stderr
+
+
+def a_fork_opens_a_pull_request_from_a_retrain_branch(project, fake):
+    """mallory's pull request from her fork's branch retrain/x, open when drift is found: it must not count as
+    the retraining pull request. (Its own runs are not the point: its events are dropped.)"""
+    readme = project / "README.md"
+    commit_change(
+        project, "retrain/x", lambda: readme.write_text(readme.read_text() + "\nRetrain!\n"), "Retrain"
+    )
+    number = fake.open_fork_pull_request("mallory", "mallory/churn", "retrain/x", project, "Retrain")
+    fake.take_events()
+    assert fake.pulls[number]["head_ref"] == "retrain/x"
+
+
+def test_a_poisoned_remote_object_is_refused_before_it_is_loaded(project, fake, github, harness):
+    """Whoever can write to the DVC remote replaces the champion's model with one that runs code when loaded:
+    the retraining run, which holds the automation's secrets, pulls it, DVC refuses the object whose hash is not
+    dvc.lock's, and nothing loads it."""
+    lock = yaml.safe_load(fake._git("show", "refs/heads/main:dvc.lock"))
+    (model,) = [out for out in lock["stages"]["train"]["outs"] if out["path"] == "models/model.skops"]
+    stored = harness.root / "dvc-storage" / "files" / "md5" / model["md5"][:2] / model["md5"][2:]
+    marker = harness.root / "PWNED"
+    pulls = len(fake.pulls)
+    stored.chmod(0o644)
+    stored.write_bytes(with_exec_payload(stored.read_bytes(), f"open({str(marker)!r}, 'w').write('ran')"))
+    (retrain,) = github.tick_schedule()
+    assert retrain.conclusion == "failure"
+    assert "models/model.skops" in retrain.output
+    assert "failed to pull data from the cloud" in retrain.output, retrain.output[-4000:]
+    assert "Data drift" not in retrain.output, "nothing was compared: the champion never loaded"
+    assert not marker.exists(), "the payload ran"
+    assert len(fake.pulls) == pulls, "no retraining pull request"
+
+
+def with_exec_payload(model: bytes, code: str) -> bytes:
+    """The skops file with one more attribute, built at load time by calling builtins.exec(code)."""
+    with zipfile.ZipFile(io.BytesIO(model)) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    schema = json.loads(members["schema.json"])
+    argument = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode", "is_json": True}
+    schema["content"]["content"]["planted"] = {
+        "__class__": "exec",
+        "__module__": "builtins",
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": [{**argument, "content": json.dumps(code)}],
+        },
+    }
+    schema["content"]["key_types"]["content"].append(schema["content"]["key_types"]["content"][0])
+    members["schema.json"] = json.dumps(schema).encode()
+    written = io.BytesIO()
+    with zipfile.ZipFile(written, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    return written.getvalue()
