@@ -1390,6 +1390,8 @@ class FakeGitHub:
         except RuntimeError:
             return 404, {"message": "Not Found"}
         on = yaml.safe_load(text).get(True) or {}  # YAML 1.1 reads the key `on` as true
+        if isinstance(on, str | list):  # on: workflow_dispatch, or on: [push, workflow_dispatch]
+            on = dict.fromkeys([on] if isinstance(on, str) else on)
         if "workflow_dispatch" not in on:
             return 422, {"message": "Workflow does not have 'workflow_dispatch' trigger"}
         declared = (on["workflow_dispatch"] or {}).get("inputs") or {}

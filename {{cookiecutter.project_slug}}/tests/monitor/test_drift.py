@@ -89,8 +89,9 @@ def test_target_and_predictions_are_compared_when_available(trained):
     reference = pd.read_parquet(paths.REFERENCE)
     current = pd.read_parquet(paths.TEST)
     from {{ cookiecutter.module_name }}.core import files
+    from {{ cookiecutter.module_name }}.pipeline.train import MODEL_TYPES
 
-    summary = drift.check(reference, current, trained, files.load_model(paths.MODEL))
+    summary = drift.check(reference, current, trained, files.load_model(paths.MODEL, MODEL_TYPES))
     assert summary["target"]["column"] == trained.data.target
     assert summary["prediction"]["column"] == "prediction"
     assert not summary["drift"], "the test split comes from the same data as the reference"

@@ -35,7 +35,7 @@ def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
     committed = json.loads(paths.METRICS.read_text())
     committed[trained.gate.metric] += 0.01
     monkeypatch.setattr(assets, "show", lambda *args: json.dumps(committed))
-    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)  # a tag on main
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
     monkeypatch.setattr(assets, "tool", lambda *args: "")  # the pipeline ran in the fixture
     with pytest.raises(UserError) as caught:
         assets.assets("model@v1.2.0")
@@ -45,6 +45,7 @@ def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
 
 def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypatch):
     monkeypatch.setattr(assets, "show", lambda *args: paths.METRICS.read_text())
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
     monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)
     monkeypatch.setattr(assets, "tool", lambda *args: "")
     assets.assets("model@v1.2.0")

@@ -10,7 +10,8 @@ import pytest
 from {{ cookiecutter.module_name }} import UserError
 from {{ cookiecutter.module_name }}.core import paths
 from {{ cookiecutter.module_name }}.pipeline.metrics import DIRECTIONS
-from {{ cookiecutter.module_name }}.review import artifact, commands, inputs, verdict
+from {{ cookiecutter.module_name }}.review import artifact, inputs, verdict
+from {{ cookiecutter.module_name }}.review.commands import run_check_artifact
 
 HEAD = "a" * 40
 
@@ -87,7 +88,7 @@ def test_a_refused_artifact_still_gets_a_failing_verdict(tmp_path):
         verdict=tmp_path / "verdict.json",
     )
     with pytest.raises(UserError) as refusal:
-        commands.run_check_artifact(args)
+        run_check_artifact(args)
     decided = verdict.read(args.verdict)
     assert (decided.head_sha, decided.state, decided.comment) == (HEAD, "failure", False)
     assert decided.description == f"The report was refused: {refusal.value}"[:140]
