@@ -211,6 +211,12 @@ PROJECT = [
         "them to numbers",
     ),
     data(
+        "a classification target of fractional numbers",
+        b"target,x\n0.62,1\n0.5,2\n1,3\n0,4\n",
+        "data.target 'target' holds continuous numbers (e.g. 0.62) but this is a classification project: predict "
+        "classes (bin the values into labels), or bake a regression project",
+    ),
+    data(
         "a column with only missing values",
         b"target,x,y\n0,1,\n1,2,\n",
         f"{BAD_DATA}: column(s) 'y' contain only missing values: drop them from the data",
@@ -301,6 +307,21 @@ PROJECT = [
         "the target listed as categorical",
         {"data.categorical": ["target"]},
         "params.yaml: data.categorical lists the target 'target': remove it from the list",
+    ),
+    params(
+        "a misspelt key",
+        {"data.categorial": ["plan"]},
+        "params.yaml: unknown key data.categorial: did you mean data.categorical?",
+    ),
+    params(
+        "an invented key",
+        {"data.exclude": ["customer_id"]},
+        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, reference_rows",
+    ),
+    params(
+        "an unknown section",
+        {"monitoring": {"window": "7d"}},
+        "params.yaml: unknown key monitoring: params.yaml takes seed, data, split, model, evaluate, gate, drift",
     ),
     params(
         "too small a drift reference",

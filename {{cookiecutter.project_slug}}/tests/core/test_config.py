@@ -34,6 +34,9 @@ def test_shipped_params_are_valid(params):
         ({"gate__metric": "speed"}, "gate.metric 'speed' is not one of"),
         ({"evaluate__importance_repeats": 0}, "evaluate.importance_repeats must be a whole number >= 1"),
         ({"data__categorical": "city"}, "data.categorical must be a list of column names"),
+        ({"data__categorial": ["city"]}, "unknown key data.categorial: did you mean data.categorical?"),
+        ({"gate__tolerence": 0.1}, "unknown key gate.tolerence: did you mean gate.tolerance?"),
+        ({"data__exclude": ["id"]}, "unknown key data.exclude: section data takes path, target, categorical"),
     ],
 )
 def test_bad_value_is_named(workdir, capsys, changes, message):
@@ -45,4 +48,21 @@ def test_bad_value_is_named(workdir, capsys, changes, message):
 def test_broken_yaml_gives_the_line(workdir):
     (workdir / "params.yaml").write_text("data:\n  path: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML at line"):
+        config.load()
+
+
+def test_every_shipped_key_is_known(params):
+    """KEYS lists exactly the keys the shipped params.yaml holds: a key added to one is added to the other."""
+    from {{ cookiecutter.module_name }}.core import paths
+
+    shipped = yaml.safe_load(paths.PARAMS.read_text())
+    assert set(shipped) == set(config.KEYS)
+    for name, keys in config.KEYS.items():
+        found = set(shipped[name]) if isinstance(shipped[name], dict) else None
+        assert found == (set(keys) if keys else None), name
+
+
+def test_an_unknown_section_names_the_sections(workdir):
+    (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "monitoring:\n  window: 7\n")
+    with pytest.raises(UserError, match="unknown key monitoring: params.yaml takes seed, data, split"):
         config.load()

@@ -57,6 +57,23 @@ def test_wrong_type_is_refused_naming_the_field(client, rows):
     ]
 
 
+@pytest.mark.parametrize("number", ["1e309", "-1e309", "Infinity", "NaN"])
+def test_a_number_that_is_not_finite_is_refused_naming_the_field(client, rows, number):
+    first = next(iter(rows[0]))
+    body = json.dumps({"rows": [{**rows[0], first: "NUMBER"}]}).replace('"NUMBER"', number)
+    response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
+    assert field_errors(response) == [(first, "finite_number")]
+
+
+def test_a_request_with_many_errors_gets_a_short_answer(client, rows):
+    first = next(iter(rows[0]))
+    response = client.post("/predict", json={"rows": [{**rows[0], first: "big"}] * serve.MAX_ROWS})
+    errors = field_errors(response)
+    assert len(errors) == serve.MAX_ERRORS + 1
+    assert errors[-1] == ("body", "too_many_errors")
+    assert len(response.content) < 10_000
+
+
 def test_missing_and_unknown_fields_are_named(client, rows):
     first = next(iter(rows[0]))
     row = {key: value for key, value in rows[0].items() if key != first} | {"colour": "red"}

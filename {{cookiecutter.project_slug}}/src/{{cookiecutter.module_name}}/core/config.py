@@ -1,5 +1,6 @@
 """Read params.yaml and check every value before any stage uses it."""
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,17 @@ from .. import UserError
 from . import paths
 
 TASK = "{{ cookiecutter.task }}"
+# Every key params.yaml may hold: a misspelt or invented one is refused, never ignored (model.params is free-form:
+# scikit-learn checks the estimator's arguments).
+KEYS = {
+    "seed": None,
+    "data": ("path", "target", "categorical", "reference_rows"),
+    "split": ("test_size",),
+    "model": ("name", "params"),
+    "evaluate": ("importance_repeats", "importance_max_rows"),
+    "gate": ("metric", "tolerance"),
+    "drift": ("p_value", "psi", "share"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Config:
 def load(path: Path = paths.PARAMS) -> Config:
     """Parse params.yaml into a Config, or raise UserError naming the first bad value."""
     raw = _read_yaml(path)
+    _refuse_unknown_keys(raw)
     return Config(
         task=TASK,
         seed=_integer(raw, "seed", minimum=0),
@@ -84,6 +97,30 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise UserError(f"{path} must be a mapping of sections (data, split, model, ...)")
     return raw
+
+
+def _refuse_unknown_keys(raw: dict[str, Any]) -> None:
+    known = [*KEYS, *(f"{name}.{key}" for name, keys in KEYS.items() for key in keys or ())]
+    sections = {
+        name: section for name, section in raw.items() if KEYS.get(name) and isinstance(section, dict)
+    }
+    given = [str(name) for name in raw] + [
+        f"{name}.{key}" for name, section in sections.items() for key in section
+    ]
+    for key in given:
+        if key not in known:
+            raise UserError(f"params.yaml: unknown key {key}: {_suggestion(key, known)}")
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    """The key meant, when one is close; otherwise the keys its section takes."""
+    section, _, _ = key.rpartition(".")
+    candidates = [name for name in known if name.rpartition(".")[0] == section]
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]}?"
+    where = f"section {section} takes" if section else "params.yaml takes"
+    return f"{where} {', '.join(name.rpartition('.')[2] for name in candidates)}"
 
 
 def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ def run_check_params(args: argparse.Namespace) -> None:
     if args.data:
         from . import data, prepare
 
-        prepare.split(data.load(settings.data), settings)
+        training, _ = prepare.split(data.load(settings.data), settings)
+        train.trial_fit(settings, training)
         checked += f" and {settings.data.path or data.BUNDLED}"
     print(f"{checked}: ok")

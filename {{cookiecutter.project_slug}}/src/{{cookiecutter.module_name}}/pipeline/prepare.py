@@ -25,6 +25,8 @@ def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFra
     from sklearn.model_selection import train_test_split
 
     target = frame[config.data.target]
+    if config.task == "classification":
+        _refuse_a_continuous_target(target)
     stratify = target if config.task == "classification" else None
     if stratify is not None and target.value_counts().min() < 2:
         rare = target.value_counts().idxmin()
@@ -39,6 +41,19 @@ def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFra
         raise UserError(
             f"cannot split {len(frame)} rows with split.test_size={config.test_size}: {error}"
         ) from None
+
+
+def _refuse_a_continuous_target(target: pd.Series) -> None:
+    """A classification target of fractional numbers is a measurement, not a class: say so instead of failing on
+    its classes."""
+    if pd.api.types.is_float_dtype(target):
+        values = target.dropna()
+        fractional = values[values != values.round()]
+        if len(fractional):
+            raise UserError(
+                f"data.target '{target.name}' holds continuous numbers (e.g. {fractional.iloc[0]:g}) but this is a "
+                "classification project: predict classes (bin the values into labels), or bake a regression project"
+            )
 
 
 def summarize(frame, train, test, reference, config: Config) -> dict:

@@ -27,6 +27,10 @@ MODELS = {
     },
 }
 SCALED_MODELS = {"logistic_regression", "ridge"}
+DENSE_MODELS = {
+    "hist_gradient_boosting"
+}  # estimators that refuse sparse input: the one-hot encoding is dense
+TRIAL_ROWS = 500  # check-params --data fits the pipeline on this many training rows before any stage runs
 # The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
 # when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
 MODEL_TYPES = frozenset(
@@ -59,7 +63,10 @@ def build(config: Config, features: pd.DataFrame) -> Pipeline:
             (
                 "categorical",
                 make_pipeline(
-                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(
+                        handle_unknown="ignore", sparse_output=config.model.name not in DENSE_MODELS
+                    ),
                 ),
                 categorical,
             ),
@@ -67,6 +74,21 @@ def build(config: Config, features: pd.DataFrame) -> Pipeline:
         verbose_feature_names_out=False,
     )
     return Pipeline([("preprocess", preprocess), ("model", estimator(config.model, config.seed))])
+
+
+def trial_fit(config: Config, train: pd.DataFrame) -> None:
+    """Fit the pipeline on a few training rows (every class among them), so that data the estimator cannot take
+    is refused before DVC clears the champion's outputs."""
+    target = config.data.target
+    sample = train.sample(n=min(len(train), TRIAL_ROWS), random_state=config.seed)
+    if config.task == "classification":
+        sample = pd.concat([train.groupby(target, observed=True).head(1), sample])
+    features = sample.drop(columns=[target])
+    try:
+        build(config, features).fit(features, sample[target])
+    except (TypeError, ValueError) as error:
+        problem = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"model.name {config.model.name} cannot train on this data: {problem}") from None
 
 
 def estimator(model: ModelConfig, seed: int) -> BaseEstimator:

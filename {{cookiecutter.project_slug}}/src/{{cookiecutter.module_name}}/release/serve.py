@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .. import UserError
@@ -23,6 +25,8 @@ from ..core import files, paths
 from ..pipeline.train import MODEL_TYPES
 
 MAX_ROWS = 1000
+MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
+MAX_MESSAGE = 200
 
 
 def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) -> FastAPI:
@@ -30,7 +34,7 @@ def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) ->
     digest = files.sha256(model_path)
     features = feature_schema(model)
     Row = row_model(features)
-    Request = create_model(
+    PredictRequest = create_model(
         "PredictRequest",
         rows=(list[Row], Field(min_length=1, max_length=MAX_ROWS)),
         __config__=ConfigDict(extra="forbid"),
@@ -42,7 +46,7 @@ def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) ->
         return {"status": "ok", "model_sha256": digest, "features": len(features)}
 
     @app.post("/predict")
-    def predict(request: Request) -> dict[str, Any]:  # type: ignore[valid-type]
+    def predict(request: PredictRequest) -> dict[str, Any]:  # type: ignore[valid-type]
         frame = pd.DataFrame([row.model_dump(by_alias=True) for row in request.rows], columns=list(features))
         if not hasattr(model, "predict_proba"):
             return {"predictions": model.predict(frame).tolist()}
@@ -53,7 +57,28 @@ def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) ->
             "probabilities": [dict(zip(labels, row, strict=True)) for row in probabilities.tolist()],
         }
 
+    @app.exception_handler(RequestValidationError)
+    def refuse(_: Request, error: RequestValidationError) -> JSONResponse:
+        """422 naming each field and what is wrong, short: never the input echoed, nor every allowed category."""
+        return JSONResponse(status_code=422, content={"detail": short_errors(error.errors())})
+
     return app
+
+
+def short_errors(errors: list[dict]) -> list[dict]:
+    shown = [
+        {"loc": list(error["loc"]), "type": error["type"], "msg": _shorten(str(error["msg"]))}
+        for error in errors[:MAX_ERRORS]
+    ]
+    if len(errors) > MAX_ERRORS:
+        shown.append(
+            {"loc": ["body"], "type": "too_many_errors", "msg": f"and {len(errors) - MAX_ERRORS} more"}
+        )
+    return shown
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 def feature_schema(model) -> dict[str, Any]:
@@ -69,9 +94,13 @@ def feature_schema(model) -> dict[str, Any]:
 
 
 def row_model(features: dict[str, Any]) -> type[BaseModel]:
-    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else."""
+    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else; numbers are
+    finite (1e309 parses as infinity, which no model can score)."""
     fields = {
-        _identifier(name, index): (kind | None, Field(alias=name))
+        _identifier(name, index): (
+            kind | None,
+            Field(alias=name, allow_inf_nan=False) if kind is float else Field(alias=name),
+        )
         for index, (name, kind) in enumerate(features.items())
     }
     return create_model("Row", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)

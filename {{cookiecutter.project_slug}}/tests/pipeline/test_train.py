@@ -1,0 +1,63 @@
+"""Every model.name trains on numeric and categorical columns alike; what an estimator cannot take is refused by
+check-params --data before DVC clears any output; a classification target of fractional numbers is named as such."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.module_name }} import UserError
+from {{ cookiecutter.module_name }}.core.config import TASK
+from {{ cookiecutter.module_name }}.pipeline import prepare, train
+
+
+def mixed_table(rows: int = 120, levels: int = 3) -> pd.DataFrame:
+    """Two numeric columns (one with gaps) and a categorical one, with a target that depends on all three. With
+    many levels, the one-hot columns are mostly zeros and scikit-learn keeps them sparse."""
+    generator = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": generator.normal(size=rows),
+            "gaps": np.where(generator.random(rows) < 0.1, np.nan, generator.normal(size=rows)),
+            "plan": generator.choice(
+                ["basic", "plus", "pro", *(f"p{i}" for i in range(levels - 3))], size=rows
+            ),
+        }
+    )
+    score = frame["x"] + (frame["plan"] == "pro") + frame["gaps"].fillna(0)
+    frame["target"] = (score > score.median()).astype(int) if TASK == "classification" else score
+    return frame
+
+
+@pytest.mark.parametrize("levels", [3, 40])
+@pytest.mark.parametrize("name", sorted(train.MODELS[TASK]))
+def test_every_model_trains_on_categorical_columns(params, name, levels):
+    settings = replace(params, model=replace(params.model, name=name, params={}))
+    settings = replace(settings, data=replace(settings.data, categorical=("plan",)))
+    frame = mixed_table(levels=levels)
+    train.trial_fit(settings, frame)
+    model = train.build(settings, frame.drop(columns=["target"])).fit(
+        frame.drop(columns=["target"]), frame["target"]
+    )
+    assert len(model.predict(frame.drop(columns=["target"]))) == len(frame)
+
+
+def test_data_the_estimator_cannot_take_is_refused_before_training(params, monkeypatch):
+    monkeypatch.setattr(
+        train, "DENSE_MODELS", set()
+    )  # sparse one-hot columns, which gradient boosting refuses
+    settings = replace(params, model=replace(params.model, name="hist_gradient_boosting", params={}))
+    settings = replace(settings, data=replace(settings.data, categorical=("plan",)))
+    with pytest.raises(
+        UserError, match=r"^model.name hist_gradient_boosting cannot train on this data: Sparse data"
+    ):
+        train.trial_fit(settings, mixed_table(levels=40))
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a classification project's target")
+def test_a_continuous_classification_target_is_named(params):
+    frame = mixed_table()
+    frame["target"] = frame["x"] / 3
+    with pytest.raises(UserError, match=r"^data.target 'target' holds continuous numbers \(e.g. "):
+        prepare.split(frame, params)
