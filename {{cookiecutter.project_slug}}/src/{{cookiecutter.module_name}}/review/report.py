@@ -25,6 +25,9 @@ PLOT_TITLES = {
     "feature_importance": "Feature importance",
 }
 
+MIN_TEST_ROWS = 100  # below these, the report warns that the test set is too small to trust its metrics
+MIN_CLASS_ROWS = 10
+
 
 def run(config: Config, base: str, images: str, pull_request: int | None, head_sha: str | None) -> None:
     commit = champion.resolve(base)
@@ -43,6 +46,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         _headline(config, intervals, verdict),
         _context(base, commit, baseline, candidate, intervals),
         _uncommitted_results(),
+        small_test_set_warning(config, candidate),
         _metrics_table(config, diff, intervals),
         _params_section(commit),
         _data_section(commit),
@@ -112,6 +116,23 @@ def _uncommitted_results() -> str:
     return (
         "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
         "run `make repro` and commit them, or merging will not register this model."
+    )
+
+
+def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
+    """A warning when the test set is too small for its metrics to mean much."""
+    rows = len(candidate)
+    smallest = candidate["y_true"].astype(str).value_counts() if config.task == "classification" else None
+    if rows >= MIN_TEST_ROWS and (smallest is None or smallest.min() >= MIN_CLASS_ROWS):
+        return ""
+    detail = (
+        f"{rows} rows"
+        if smallest is None
+        else f"{rows} rows, {smallest.min()} of class '{smallest.idxmin()}'"
+    )
+    return (
+        f"> [!WARNING]\n> The test set is small ({detail}): these metrics and the gate are uncertain, whatever "
+        "their intervals say. Add data, or raise split.test_size in params.yaml."
     )
 
 
