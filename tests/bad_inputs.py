@@ -211,6 +211,12 @@ PROJECT = [
         "them to numbers",
     ),
     data(
+        "an identifier column (a different value on every row)",
+        b"customer_id,x,target\n" + b"".join(b"C%03d,%d,%d\n" % (i, i, i % 2) for i in range(30)),
+        f"{BAD_DATA}: column 'customer_id' has a different value on every row, like an identifier: list it under "
+        "data.drop in params.yaml so that the model does not learn from it",
+    ),
+    data(
         "a classification target of fractional numbers",
         b"target,x\n0.62,1\n0.5,2\n1,3\n0,4\n",
         "data.target 'target' holds continuous numbers (e.g. 0.62) but this is a classification project: predict "
@@ -309,6 +315,11 @@ PROJECT = [
         "params.yaml: data.categorical lists the target 'target': remove it from the list",
     ),
     params(
+        "the target listed under data.drop",
+        {"data.drop": ["target"]},
+        "params.yaml: data.drop lists the target 'target': remove it from the list",
+    ),
+    params(
         "a misspelt key",
         {"data.categorial": ["plan"]},
         "params.yaml: unknown key data.categorial: did you mean data.categorical?",
@@ -316,7 +327,7 @@ PROJECT = [
     params(
         "an invented key",
         {"data.exclude": ["customer_id"]},
-        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, reference_rows",
+        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, drop, reference_rows",
     ),
     params(
         "an unknown section",

@@ -33,6 +33,7 @@ import numpy as np
 from {module}.pipeline.data import read_bundled
 frame = read_bundled()
 frame.insert(0, "region", np.random.default_rng(0).choice(["north", "south", "east"], len(frame)))
+frame.insert(0, "customer_id", [f"C{{i:05d}}" for i in range(len(frame))])
 frame.rename(columns={{"target": "label"}}).to_csv("data/raw/mine.csv", index=False)
 """
 
@@ -330,14 +331,17 @@ class ProjectChecks:
 
     def test_own_data_needs_only_params(self, project, module):
         run(["uv", "run", "--locked", "python", "-c", USER_DATA.format(module=module)], cwd=project)
-        set_params(project, data={"path": "data/raw/mine.csv", "target": "label", "categorical": ["region"]})
+        own = {"path": "data/raw/mine.csv", "target": "label", "categorical": ["region"]}
+        set_params(project, data=own)
+        refused = run(["make", "repro"], cwd=project, check=False)
+        assert "column 'customer_id' has a different value on every row, like an identifier" in refused.stderr
+        set_params(project, data={**own, "drop": ["customer_id"]})
         result = run(["uv", "run", "--locked", "dvc", "repro"], cwd=project)
         assert "Running stage 'prepare'" in result.stdout
         summary = json.loads((project / "reports" / "data.json").read_text())
         assert summary["source"] == "data/raw/mine.csv"
-        assert summary["columns"] == len(
-            (project / "data/raw/mine.csv").read_text().splitlines()[0].split(",")
-        )
+        header = (project / "data/raw/mine.csv").read_text().splitlines()[0].split(",")
+        assert summary["columns"] == len(header) - 1, "customer_id is dropped"
         assert json.loads((project / "reports" / "metrics.json").read_text())["test_rows"] > 50
         row = json.loads(run(["uv", "run", "--locked", "python", "-c", OWN_ROW], cwd=project).stdout)[0]
         with serving(project, module) as port:

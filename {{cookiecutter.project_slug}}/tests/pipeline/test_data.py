@@ -69,3 +69,35 @@ def test_declared_categorical_columns_are_accepted(params, tmp_path):
     frame.to_csv(tmp_path / "d.csv", index=False)
     loaded = data.load(replace(params.data, path=str(tmp_path / "d.csv"), categorical=("city",)))
     assert loaded["city"].nunique() == 2
+
+
+def test_an_identifier_column_is_refused_until_it_is_dropped(params, tmp_path):
+    rows = 40
+    frame = pd.DataFrame(
+        {"customer_id": [f"C{i:04d}" for i in range(rows)], "x": range(rows), "target": [0, 1] * (rows // 2)}
+    )
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    settings = replace(params.data, path=str(tmp_path / "d.csv"), target="target")
+    with pytest.raises(
+        UserError, match=r"column 'customer_id' has a different value on every row, like an iden"
+    ):
+        data.load(settings)
+    loaded = data.load(replace(settings, drop=("customer_id",)))
+    assert list(loaded.columns) == ["x", "target"]
+
+
+def test_an_integer_named_like_an_id_is_an_identifier_but_a_measurement_is_not(params, tmp_path):
+    rows = 40
+    frame = pd.DataFrame(
+        {"accountId": range(rows), "income": range(1000, 1000 + rows), "target": [0, 1] * 20}
+    )
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    settings = replace(params.data, path=str(tmp_path / "d.csv"), target="target")
+    with pytest.raises(UserError, match="column 'accountId' has a different value on every row"):
+        data.load(settings)
+    assert list(data.load(replace(settings, drop=("accountId",))).columns) == ["income", "target"]
+
+
+def test_a_dropped_column_the_data_lacks_is_named(params):
+    with pytest.raises(UserError, match=r"^data.drop names column\(s\) 'nope' that "):
+        data.load(replace(params.data, drop=("nope",)))

@@ -15,7 +15,7 @@ TASK = "{{ cookiecutter.task }}"
 # scikit-learn checks the estimator's arguments).
 KEYS = {
     "seed": None,
-    "data": ("path", "target", "categorical", "reference_rows"),
+    "data": ("path", "target", "categorical", "drop", "reference_rows"),
     "split": ("test_size",),
     "model": ("name", "params"),
     "evaluate": ("importance_repeats", "importance_max_rows"),
@@ -29,6 +29,7 @@ class DataConfig:
     path: str
     target: str
     categorical: tuple[str, ...]
+    drop: tuple[str, ...]  # removed as the data is read: never a feature
     reference_rows: int
 
 
@@ -166,8 +167,18 @@ def _data(section: dict[str, Any]) -> DataConfig:
     categorical = _string_list(section, "data.categorical")
     if target in categorical:
         raise UserError(f"params.yaml: data.categorical lists the target '{target}': remove it from the list")
+    drop = _string_list(section, "data.drop")
+    if target in drop:
+        raise UserError(f"params.yaml: data.drop lists the target '{target}': remove it from the list")
+    both = [column for column in categorical if column in drop]
+    if both:
+        raise UserError(
+            f"params.yaml: '{both[0]}' is under both data.categorical and data.drop: keep it in one of them"
+        )
     reference_rows = _integer(section, "data.reference_rows", minimum=100)
-    return DataConfig(path=path, target=target, categorical=categorical, reference_rows=reference_rows)
+    return DataConfig(
+        path=path, target=target, categorical=categorical, drop=drop, reference_rows=reference_rows
+    )
 
 
 def _model(section: dict[str, Any]) -> ModelConfig:

@@ -250,7 +250,10 @@ def run(
     from ..pipeline import data
 
     reference = read(reference_path, "reference")
-    current = data.read_file(current_path) if current_path else data.load(config.data)
+    if current_path:  # data.drop's columns (identifiers...) are no more compared than they are learnt from
+        current = data.read_file(current_path).drop(columns=list(config.data.drop), errors="ignore")
+    else:
+        current = data.load(config.data)
     model = files.load_model(model_path, MODEL_TYPES) if model_path and model_path.exists() else None
     summary = check(reference, current, config, model)
     plot = directory / "drift.png"

@@ -1,5 +1,6 @@
 """Load the dataset (the bundled one, or data.path) and check it before anything learns from it."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,12 +10,19 @@ from ..core.config import TASK, DataConfig
 
 BUNDLED = "the bundled {{ 'breast cancer' if cookiecutter.task == 'classification' else 'diabetes' }} dataset"
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier
+IDENTIFIER_NAME = re.compile(r"(?i)(.*[^a-z0-9])?(id|uuid|guid|key)|.*[a-z0-9](Id|ID)")
 
 
 def load(config: DataConfig) -> pd.DataFrame:
     """Return the validated data, or raise UserError with one line saying what is wrong and how to fix it."""
     frame = read_file(Path(config.path)) if config.path else read_bundled()
-    validate(frame, config, source=config.path or BUNDLED)
+    source = config.path or BUNDLED
+    absent = [column for column in config.drop if column not in frame.columns]
+    if absent:
+        raise UserError(f"data.drop names column(s) {_names(absent)} that {source} does not have")
+    frame = frame.drop(columns=list(config.drop))
+    validate(frame, config, source=source)
     return frame
 
 
@@ -58,6 +66,7 @@ def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
     if frame.empty:
         raise UserError(f"{source} has a header but no rows: add data")
     _check_columns(frame, config, source)
+    _refuse_identifiers(frame, config, source)
     empty = [str(column) for column in frame.columns if frame[column].isna().all()]
     if empty:
         raise UserError(
@@ -82,6 +91,22 @@ def _check_columns(frame: pd.DataFrame, config: DataConfig, source: str) -> None
         raise UserError(f"data.categorical names column(s) {_names(unknown)} that {source} does not have")
     if frame.shape[1] < 2:
         raise UserError(f"{source} has no feature columns besides the target '{config.target}'")
+
+
+def _refuse_identifiers(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
+    """A column with a different value on every row, of text or named like an id, identifies rows: a model that
+    learns from it learns nothing that holds for new rows, and new ids look like drift."""
+    if len(frame) < MIN_ROWS_FOR_IDENTIFIERS:
+        return
+    for column in frame.columns.drop(config.target):
+        values = frame[column]
+        text = not pd.api.types.is_numeric_dtype(values)
+        named = pd.api.types.is_integer_dtype(values) and IDENTIFIER_NAME.fullmatch(str(column))
+        if (text or named) and values.nunique(dropna=False) == len(frame):
+            raise UserError(
+                f"{source}: column '{column}' has a different value on every row, like an identifier: list it "
+                "under data.drop in params.yaml so that the model does not learn from it"
+            )
 
 
 def _check_types(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
