@@ -320,6 +320,11 @@ PROJECT = [
         "params.yaml: data.drop lists the target 'target': remove it from the list",
     ),
     params(
+        "a positive label that is no class of the target",
+        {"data.positive_label": "fraud"},
+        "params.yaml: data.positive_label 'fraud' is not a class of the target (classes: 0, 1)",
+    ),
+    params(
         "a misspelt key",
         {"data.categorial": ["plan"]},
         "params.yaml: unknown key data.categorial: did you mean data.categorical?",
@@ -327,7 +332,8 @@ PROJECT = [
     params(
         "an invented key",
         {"data.exclude": ["customer_id"]},
-        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, drop, reference_rows",
+        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, drop, positive_label, "
+        "reference_rows",
     ),
     params(
         "an unknown section",

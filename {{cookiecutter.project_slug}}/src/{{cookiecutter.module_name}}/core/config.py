@@ -15,7 +15,14 @@ TASK = "{{ cookiecutter.task }}"
 # scikit-learn checks the estimator's arguments).
 KEYS = {
     "seed": None,
-    "data": ("path", "target", "categorical", "drop", "reference_rows"),
+    "data": (
+        "path",
+        "target",
+        "categorical",
+        "drop",
+        *(("positive_label",) if TASK == "classification" else ()),
+        "reference_rows",
+    ),
     "split": ("test_size",),
     "model": ("name", "params"),
     "evaluate": ("importance_repeats", "importance_max_rows"),
@@ -30,6 +37,7 @@ class DataConfig:
     target: str
     categorical: tuple[str, ...]
     drop: tuple[str, ...]  # removed as the data is read: never a feature
+    positive_label: str  # classification: the positive class of binary metrics ("" = the rarest class)
     reference_rows: int
 
 
@@ -175,9 +183,19 @@ def _data(section: dict[str, Any]) -> DataConfig:
         raise UserError(
             f"params.yaml: '{both[0]}' is under both data.categorical and data.drop: keep it in one of them"
         )
+    positive_label = section.get("data.positive_label") or ""
+    if isinstance(positive_label, bool) or not isinstance(positive_label, str | int | float):
+        raise UserError(
+            f"params.yaml: data.positive_label must be one class of the target, got {positive_label!r}"
+        )
     reference_rows = _integer(section, "data.reference_rows", minimum=100)
     return DataConfig(
-        path=path, target=target, categorical=categorical, drop=drop, reference_rows=reference_rows
+        path=path,
+        target=target,
+        categorical=categorical,
+        drop=drop,
+        positive_label=str(positive_label),
+        reference_rows=reference_rows,
     )
 
 

@@ -41,6 +41,8 @@ def run_check_params(args: argparse.Namespace) -> None:
         from . import data, prepare
 
         training, _ = prepare.split(data.load(settings.data), settings)
+        if settings.task == "classification":
+            metrics.positive_label(training[settings.data.target], settings.data.positive_label)
         train.trial_fit(settings, training)
         checked += f" and {settings.data.path or data.BUNDLED}"
     print(f"{checked}: ok")

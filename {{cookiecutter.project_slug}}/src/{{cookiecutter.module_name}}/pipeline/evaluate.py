@@ -13,7 +13,10 @@ def run(config: Config) -> None:
     model = files.load_model(paths.MODEL, MODEL_TYPES)
     test = pd.read_parquet(paths.TEST)
     features, target = test.drop(columns=[config.data.target]), test[config.data.target]
-    predictions = predict(model, features, target)
+    positive = (
+        metrics.positive_label(target, config.data.positive_label) if config.task == "classification" else ""
+    )
+    predictions = predict(model, features, target, positive)
     scores = metrics.compute(config.task, predictions)
     importance = permutation_importance(model, features, target, config)
     files.write_parquet(predictions, paths.PREDICTIONS)
@@ -21,13 +24,15 @@ def run(config: Config) -> None:
     files.write_json({**scores, "test_rows": len(test)}, paths.METRICS)
 
 
-def predict(model, features: pd.DataFrame, target: pd.Series) -> pd.DataFrame:
-    """One row per test example, keyed by its row id so two models' predictions can be paired."""
+def predict(model, features: pd.DataFrame, target: pd.Series, positive: str = "") -> pd.DataFrame:
+    """One row per test example, keyed by its row id so two models' predictions can be paired; the positive
+    class's probability comes last (binary metrics and plots read the last column)."""
     predictions = pd.DataFrame({"y_true": target, "y_pred": model.predict(features)}, index=features.index)
     if hasattr(model, "predict_proba"):
         probabilities = model.predict_proba(features)
-        for position, label in enumerate(model.classes_):
-            predictions[f"proba_{label}"] = probabilities[:, position]
+        order = sorted(range(len(model.classes_)), key=lambda i: str(model.classes_[i]) == positive)
+        for position in order:
+            predictions[f"proba_{model.classes_[position]}"] = probabilities[:, position]
     return predictions
 
 

@@ -17,6 +17,20 @@ def check_metric(task: str, name: str) -> None:
         raise UserError(f"params.yaml: gate.metric '{name}' is not one of {', '.join(DIRECTIONS[task])}")
 
 
+def positive_label(target: pd.Series, configured: str) -> str:
+    """The class binary metrics and plots call positive: data.positive_label, else the rarest class (the last in
+    sorted order on a tie). Its probability column is written last, so every consumer reads the same class."""
+    counts = target.astype(str).value_counts()
+    if configured:
+        if configured not in counts.index:
+            classes = ", ".join(sorted(counts.index)[:10])
+            raise UserError(
+                f"params.yaml: data.positive_label '{configured}' is not a class of the target (classes: {classes})"
+            )
+        return configured
+    return max(label for label, count in counts.items() if count == counts.min())
+
+
 def probability_columns(predictions: pd.DataFrame) -> list[str]:
     """The `proba_<class>` columns, in the model's class order."""
     return [column for column in predictions.columns if column.startswith("proba_")]
@@ -37,13 +51,15 @@ def _classification(predictions: pd.DataFrame) -> dict[str, float]:
     proba = predictions[columns].to_numpy()
     binary = len(labels) == 2
     return {
-        "roc_auc": metrics.roc_auc_score(
-            y_true, proba[:, 1] if binary else proba, labels=None if binary else labels, multi_class="ovr"
-        ),
+        "roc_auc": metrics.roc_auc_score(y_true == labels[-1], proba[:, -1])
+        if binary
+        else metrics.roc_auc_score(y_true, proba, labels=labels, multi_class="ovr"),
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
         "f1": metrics.f1_score(y_true, y_pred, average="binary" if binary else "macro", pos_label=labels[-1]),
-        "log_loss": metrics.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=labels),
+        "log_loss": metrics.log_loss(  # its columns in sorted label order, as scikit-learn assumes
+            y_true, np.clip(proba[:, np.argsort(labels)], 1e-15, 1), labels=sorted(labels)
+        ),
     }
 
 

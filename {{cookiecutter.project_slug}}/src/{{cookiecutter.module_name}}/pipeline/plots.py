@@ -60,11 +60,12 @@ def feature_importance(importance: pd.Series) -> plt.Figure:
 
 
 def _positive_class_scores(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
-    """Binary: the last class's probability. Multiclass: one-vs-rest, all classes pooled (micro-average)."""
+    """Binary: the positive class's probability (the last column). Multiclass: one-vs-rest, all classes pooled
+    (micro-average)."""
     columns = probability_columns(predictions)
     y_true = predictions["y_true"].astype(str).to_numpy()
     if len(columns) == 2:
-        return y_true, predictions[columns[1]].to_numpy(), columns[1].removeprefix("proba_")
+        return y_true, predictions[columns[-1]].to_numpy(), columns[-1].removeprefix("proba_")
     labels = np.array([column.removeprefix("proba_") for column in columns])
     hits = (y_true[:, None] == labels[None, :]).ravel().astype(int).astype(str)
     return hits, predictions[columns].to_numpy().ravel(), "1"

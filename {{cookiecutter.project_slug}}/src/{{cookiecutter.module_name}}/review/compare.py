@@ -156,7 +156,7 @@ def _classification_stats(predictions: pd.DataFrame) -> dict[str, "np.ndarray | 
         "neg_log_p": -np.log(np.clip((proba * actual).sum(axis=1, keepdims=True), 1e-15, 1)),
     }
     if len(labels) == 2:
-        stats["positive_hist"], stats["negative_hist"] = _score_histograms(proba[:, 1], actual[:, 1])
+        stats["positive_hist"], stats["negative_hist"] = _score_histograms(proba[:, -1], actual[:, -1])
     return stats
 
 

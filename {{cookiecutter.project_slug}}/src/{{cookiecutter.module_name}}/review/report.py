@@ -47,6 +47,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         _context(base, commit, baseline, candidate, intervals),
         _uncommitted_results(),
         small_test_set_warning(config, candidate),
+        positive_class_note(config, candidate),
         _metrics_table(config, diff, intervals),
         _params_section(commit),
         _data_section(commit),
@@ -117,6 +118,20 @@ def _uncommitted_results() -> str:
         "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
         "run `make repro` and commit them, or merging will not register this model."
     )
+
+
+def positive_class_note(config: Config, candidate: pd.DataFrame) -> str:
+    """Which class the binary metrics and plots call positive, and why."""
+    columns = probability_columns(candidate)
+    if config.task != "classification" or len(columns) != 2:
+        return ""
+    positive = columns[-1].removeprefix("proba_")
+    why = (
+        "`data.positive_label`"
+        if config.data.positive_label
+        else "the rarest class in the test set; set `data.positive_label` in params.yaml to choose"
+    )
+    return f"Positive class of F1, ROC and precision-recall: `{positive}` ({why})."
 
 
 def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
@@ -218,7 +233,7 @@ def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
 def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
     from sklearn.metrics import roc_curve
 
-    positive = probability_columns(frame)[1]
+    positive = probability_columns(frame)[-1]
     fpr, tpr, _ = roc_curve(
         frame["y_true"].astype(str), frame[positive], pos_label=positive.removeprefix("proba_")
     )
