@@ -36,6 +36,18 @@ from . import github_schemas as schemas
 from .tls import make_certificates
 
 ZERO = "0" * 40
+
+
+def triggers(workflow: dict) -> dict:
+    """A workflow's `on:` as a mapping of event -> settings, whichever of its three forms it is written in."""
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as True
+    if isinstance(on, str):
+        return {on: {}}
+    if isinstance(on, list):
+        return {name: {} for name in on}
+    return {name: (value or {}) for name, value in (on or {}).items()}
+
+
 ACTIONS_APP_ID = 15368  # the GitHub Actions app: GITHUB_TOKEN is its installation token
 ACTIONS_BOT = ("github-actions[bot]", 41898282)
 PRE_RECEIVE = Path(__file__).with_name("pre_receive.py")
@@ -1389,12 +1401,10 @@ class FakeGitHub:
             text = self._git("show", f"{sha}:.github/workflows/{workflow}")
         except RuntimeError:
             return 404, {"message": "Not Found"}
-        on = yaml.safe_load(text).get(True) or {}  # YAML 1.1 reads the key `on` as true
-        if isinstance(on, str | list):  # on: workflow_dispatch, or on: [push, workflow_dispatch]
-            on = dict.fromkeys([on] if isinstance(on, str) else on)
+        on = triggers(yaml.safe_load(text))
         if "workflow_dispatch" not in on:
             return 422, {"message": "Workflow does not have 'workflow_dispatch' trigger"}
-        declared = (on["workflow_dispatch"] or {}).get("inputs") or {}
+        declared = on["workflow_dispatch"].get("inputs") or {}
         given = dict(body.get("inputs") or {})
         unexpected = sorted(set(given) - set(declared))
         if unexpected:

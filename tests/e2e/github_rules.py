@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import github_schemas as schemas
-from .fake_github import ACTIONS_APP_ID, ZERO, Event, FakeGitHub, Identity
+from .fake_github import ACTIONS_APP_ID, ZERO, Event, FakeGitHub, Identity, triggers
 from .harness import ActRun, Harness
 
 NO_RESTART = (
@@ -99,15 +99,6 @@ def _last_match(value: str, patterns: list[str]) -> bool:
         if glob_to_regex(pattern.lstrip("!")).match(value):
             matched = not negated
     return matched
-
-
-def triggers(workflow: dict) -> dict:
-    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as True
-    if isinstance(on, str):
-        return {on: {}}
-    if isinstance(on, list):
-        return {name: {} for name in on}
-    return {name: (value or {}) for name, value in (on or {}).items()}
 
 
 class GitHub:

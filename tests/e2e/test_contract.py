@@ -52,6 +52,7 @@ def session(tmp_path_factory):
         work = tmp_path_factory.mktemp("work")
         env = {"GIT_SSL_CAINFO": str(fake.certs["bundle.pem"]), "PATH": "/usr/bin:/bin", "HOME": str(work)}
         header = ["-c", "http.extraheader=AUTHORIZATION: bearer ghp_ada"]
+        author = ["-c", "user.name=a", "-c", "user.email=a@example.com"]
         workflow = work / ".github" / "workflows" / "release.yml"
         workflow.parent.mkdir(parents=True)
         workflow.write_text(
@@ -61,32 +62,10 @@ def session(tmp_path_factory):
         for command in (
             ["git", "init", "-q", "-b", "main"],
             ["git", "add", "."],
-            [
-                "git",
-                "-c",
-                "user.name=a",
-                "-c",
-                "user.email=a@example.com",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "first",
-            ],
+            ["git", *author, "commit", "-q", "--allow-empty", "-m", "first"],
             ["git", *header, "push", "-q", fake.clone_url, "main"],
-            ["git", "-c", "user.name=a", "-c", "user.email=a@example.com", "checkout", "-q", "-b", "topic"],
-            [
-                "git",
-                "-c",
-                "user.name=a",
-                "-c",
-                "user.email=a@example.com",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "second",
-            ],
+            ["git", "checkout", "-q", "-b", "topic"],
+            ["git", *author, "commit", "-q", "--allow-empty", "-m", "second"],
             ["git", *header, "push", "-q", fake.clone_url, "topic"],
         ):
             subprocess.run(command, cwd=work, env=env, check=True, capture_output=True)
