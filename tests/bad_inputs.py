@@ -206,9 +206,28 @@ PROJECT = [
     ),
     data(
         "text in a numeric column",
-        b"target,x\n0,low\n1,high\n",
-        f"{BAD_DATA}: column(s) 'x' are not numeric: list them under data.categorical in params.yaml or convert "
-        "them to numbers",
+        b"target,x\n" + b"".join(b"%d,%d\n" % (i % 2, i) for i in range(30)) + b"1,unknown\n",
+        f"{BAD_DATA}: column 'x' holds numbers and text (e.g. 'unknown'): fix the text, or list the column under "
+        "data.categorical if its values are codes",
+    ),
+    data(
+        "dates written day/month/year",
+        b"target,signup\n" + b"".join(b"%d,%02d/03/2024\n" % (i % 2, i % 28 + 1) for i in range(30)),
+        f"{BAD_DATA}: column 'signup' holds dates in a format other than ISO 8601 (e.g. '01/03/2024'): write them as "
+        "YYYY-MM-DD and list the column under data.datetime",
+    ),
+    data(
+        "a free-text column",
+        b"target,x,note\n" + b"".join(b"%d,%d,call back %d\n" % (i % 2, i, i % 25) for i in range(30)),
+        f"{BAD_DATA}: column 'note' has 25 distinct texts in 30 rows, like free text: list it under data.drop, or "
+        "under data.categorical to encode each text as a category anyway",
+    ),
+    data(
+        "a value of a data.datetime column that is no date",
+        b"target,signup\n0,2024-03-01\n1,2024-03-02\n0,soon\n",
+        f"{BAD_DATA}: data.datetime column 'signup' has a value that is not an ISO 8601 date ('soon'): write its dates "
+        "as YYYY-MM-DD, optionally with a time",
+        **{"data.datetime": ["signup"]},
     ),
     data(
         "an identifier column (a different value on every row)",
@@ -332,8 +351,8 @@ PROJECT = [
     params(
         "an invented key",
         {"data.exclude": ["customer_id"]},
-        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, drop, positive_label, "
-        "reference_rows",
+        "params.yaml: unknown key data.exclude: section data takes path, target, categorical, datetime, drop, "
+        "positive_label, reference_rows",
     ),
     params(
         "an unknown section",

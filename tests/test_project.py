@@ -29,10 +29,12 @@ PLOTS = {
 }
 CHAMPION_FILES = ("models/model.skops", "reports/metrics.json", "dvc.lock")
 USER_DATA = """
-import numpy as np
+import numpy as np, pandas as pd
 from {module}.pipeline.data import read_bundled
 frame = read_bundled()
 frame.insert(0, "region", np.random.default_rng(0).choice(["north", "south", "east"], len(frame)))
+frame.insert(0, "plan_code", np.random.default_rng(1).integers(1, 4, len(frame)))
+frame.insert(0, "signup", pd.date_range("2020-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d"))
 frame.insert(0, "customer_id", [f"C{{i:05d}}" for i in range(len(frame))])
 frame.rename(columns={{"target": "label"}}).to_csv("data/raw/mine.csv", index=False)
 """
@@ -47,7 +49,8 @@ print(test.to_json(orient="records", double_precision=15))
 
 OWN_ROW = """
 import pandas as pd
-print(pd.read_parquet("data/prepared/test.parquet").drop(columns=["label"]).head(1).to_json(orient="records"))
+test = pd.read_parquet("data/prepared/test.parquet").drop(columns=["label"]).head(1)
+print(test.to_json(orient="records", date_format="iso", double_precision=15))
 """
 
 
@@ -200,6 +203,7 @@ class ProjectChecks:
             ("pipeline/train.py", ["evaluate", "train"]),  # evaluate loads the model with its types
             ("pipeline/metrics.py", ["evaluate"]),
             ("pipeline/data.py", ["prepare"]),
+            ("pipeline/features.py", ["evaluate", "prepare", "train"]),  # the steps inside the model
         ):
             source = package / path
             original = source.read_text()
@@ -331,11 +335,13 @@ class ProjectChecks:
 
     def test_own_data_needs_only_params(self, project, module):
         run(["uv", "run", "--locked", "python", "-c", USER_DATA.format(module=module)], cwd=project)
-        own = {"path": "data/raw/mine.csv", "target": "label", "categorical": ["region"]}
+        own = {"path": "data/raw/mine.csv", "target": "label", "categorical": ["region", "plan_code"]}
         set_params(project, data=own)
         refused = run(["make", "repro"], cwd=project, check=False)
         assert "column 'customer_id' has a different value on every row, like an identifier" in refused.stderr
         set_params(project, data={**own, "drop": ["customer_id"]})
+        roles = run(["uv", "run", "--locked", "python", "-m", module, "check-params", "--data"], cwd=project)
+        assert "2 categorical (plan_code, region), 1 date (signup*); * inferred" in roles.stdout
         result = run(["uv", "run", "--locked", "dvc", "repro"], cwd=project)
         assert "Running stage 'prepare'" in result.stdout
         summary = json.loads((project / "reports" / "data.json").read_text())
@@ -346,7 +352,10 @@ class ProjectChecks:
         row = json.loads(run(["uv", "run", "--locked", "python", "-c", OWN_ROW], cwd=project).stdout)[0]
         with serving(project, module) as port:
             wait_for(f"http://127.0.0.1:{port}/health")
-            assert post(port, {"rows": [row]})[0] == 200
+            status, answer = post(port, {"rows": [row]})
+            assert status == 200
+            assert post(port, {"rows": [{**row, "plan_code": int(row["plan_code"])}]}) == (200, answer)
+            assert post(port, {"rows": [{**row, "signup": "2031-12-31"}]})[0] == 200  # later than any in training
             status, answer = post(port, {"rows": [{**row, "region": "west"}]})
         assert status == 422, "a category the model never saw is refused, not silently ignored"
         (error,) = answer["detail"]

@@ -37,6 +37,11 @@ def test_shipped_params_are_valid(params):
         ({"data__categorial": ["city"]}, "unknown key data.categorial: did you mean data.categorical?"),
         ({"gate__tolerence": 0.1}, "unknown key gate.tolerence: did you mean gate.tolerance?"),
         ({"data__exclude": ["id"]}, "unknown key data.exclude: section data takes path, target, categorical"),
+        ({"data__datetime": ["target"]}, "data.datetime lists the target 'target': remove it from the list"),
+        (
+            {"data__categorical": ["day"], "data__datetime": ["day"]},
+            "'day' is under both data.categorical and data.datetime: keep it in one of them",
+        ),
     ],
 )
 def test_bad_value_is_named(workdir, capsys, changes, message):

@@ -149,3 +149,35 @@ def test_missing_reference_says_how_to_get_it(params, capsys):
         f"error: the reference data {paths.REFERENCE} is missing: run dvc pull (or dvc repro prepare) first"
     )
     assert not paths.DRIFT.exists()
+
+
+def test_codes_and_dates_are_compared_as_the_model_reads_them(params, tmp_path):
+    """Codes read as 3.0 from a file with gaps are the category "3" of the reference; dates are not compared."""
+    from dataclasses import replace
+
+    from {{ cookiecutter.module_name }}.pipeline import prepare
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "signup": pd.date_range("2023-01-01", periods=2000, freq="h").strftime("%Y-%m-%dT%H:%M"),
+            "occupation": rng.integers(1, 7, 2000),
+            "x": rng.normal(size=2000),
+            "target": rng.integers(0, 2, 2000),
+        }
+    )
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.loc[::100, "occupation"] = np.nan
+    frame.assign(signup="2031-01-01T00:00").to_csv(tmp_path / "current.csv", index=False)
+    params = replace(
+        params, data=replace(params.data, path=str(tmp_path / "train.csv"), categorical=("occupation",))
+    )
+    prepare.run(params)
+    summary = drift.run(params, paths.REFERENCE, tmp_path / "current.csv", tmp_path / "drift", None)
+    assert not summary["drift"]
+    assert [row["column"] for row in summary["features"]] == ["occupation", "x"]
+    assert summary["dates_not_compared"] == ["signup"]
+    assert (
+        "Date columns are not compared (new data is later by nature): signup."
+        in (tmp_path / "drift" / "drift.md").read_text()
+    )

@@ -1,7 +1,7 @@
-"""MODEL_TYPES (pipeline/train.py) is exactly what the pipelines can hold: every estimator of MODELS, with numeric
-and categorical columns, is fitted on a small table and saved; the types skops does not trust by default are
+"""MODEL_TYPES (pipeline/train.py) is exactly what the pipelines can hold: every estimator of MODELS, with numeric,
+categorical and date columns, is fitted on a small table and saved; the types skops does not trust by default are
 collected. A new estimator whose file holds another type fails here, naming it: add it to MODEL_TYPES if, and only
-if, it is a class of the library you chose."""
+if, it is a class of the library you chose or a step of pipeline/features.py."""
 
 from dataclasses import replace
 
@@ -12,6 +12,7 @@ import skops.io
 
 from {{ cookiecutter.module_name }}.core.config import TASK
 from {{ cookiecutter.module_name }}.pipeline import train
+from {{ cookiecutter.module_name }}.pipeline.features import DateParts
 
 
 def fitted_types(params, name: str, categorical: tuple[str, ...], tmp_path) -> set[str]:
@@ -19,6 +20,7 @@ def fitted_types(params, name: str, categorical: tuple[str, ...], tmp_path) -> s
     features = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
     if categorical:
         features["c"] = rng.choice(["x", "y", "z"], 80)
+        features["d"] = pd.date_range("2024-01-01", periods=80, freq="D")
     target = pd.Series(rng.integers(0, 2, 80) if TASK == "classification" else rng.normal(size=80))
     settings = replace(
         params,
@@ -46,5 +48,6 @@ def test_model_types_are_exactly_what_the_pipelines_hold(params, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(train.MODEL_TYPES))
-def test_every_model_type_is_a_class_of_scikit_learn_or_numpy(name):
-    assert name.split(".")[0] in ("sklearn", "numpy"), name
+def test_every_model_type_is_a_class_of_scikit_learn_numpy_or_the_feature_steps(name):
+    module = name.rpartition(".")[0]
+    assert name.split(".")[0] in ("sklearn", "numpy") or module == DateParts.__module__, name

@@ -6,12 +6,13 @@ import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.module_name }} import UserError
-from {{ cookiecutter.module_name }}.core import paths
+from {{ cookiecutter.module_name }}.core import files, paths
 from {{ cookiecutter.module_name }}.pipeline import data, prepare, train
 from {{ cookiecutter.module_name }}.release import serve
 
@@ -102,6 +103,40 @@ def test_unseen_category_is_refused_naming_the_field(params, tmp_path):
     assert field_errors(client.post("/predict", json={"rows": [{**row, "city": "west"}]})) == [
         ("city", "literal_error")
     ]
+
+
+def test_dates_and_number_codes_are_served_as_the_model_reads_them(params, tmp_path):
+    """The CSV's own row (a code as a number) gets the model's own prediction, as does the code sent as text or
+    3.0; a date later than any in training is scored; a date that is none is refused naming the field."""
+    rng = np.random.default_rng(1)
+    codes = rng.integers(1, 5, 200)
+    frame = pd.DataFrame(
+        {
+            "signup": pd.date_range("2023-01-01", periods=200, freq="D").strftime("%Y-%m-%d"),
+            "occupation": codes,
+            "x": rng.normal(size=200),
+            "target": (codes >= 3).astype(int),
+        }
+    )
+    frame.to_csv(tmp_path / "own.csv", index=False)
+    params = replace(
+        params, data=replace(params.data, path=str(tmp_path / "own.csv"), categorical=("occupation",))
+    )
+    prepare.run(params)
+    train.run(params)
+    client = TestClient(serve.create_app())
+    row = json.loads(frame.drop(columns=["target"]).head(1).to_json(orient="records"))[0]
+    model = files.load_model(paths.MODEL, train.MODEL_TYPES)
+    expected = model.predict(data.load(params.data).drop(columns=["target"]).head(1)).tolist()
+    for code in (row["occupation"], str(row["occupation"]), float(row["occupation"])):
+        answer = client.post("/predict", json={"rows": [{**row, "occupation": code}]})
+        assert answer.json()["predictions"] == expected, code
+    assert client.post("/predict", json={"rows": [{**row, "signup": "2031-06-30"}]}).status_code == 200
+    refused = client.post("/predict", json={"rows": [{**row, "signup": "someday"}]})
+    assert field_errors(refused) == [("signup", "datetime_from_date_parsing")]
+    sample = serve.sample_rows(params.data.target, rows=5)
+    assert client.post("/predict", json={"rows": serve.json_records(sample)}).status_code == 200
+    assert serve.smoke(params.data.target).startswith("Smoke test passed")
 
 
 @pytest.fixture

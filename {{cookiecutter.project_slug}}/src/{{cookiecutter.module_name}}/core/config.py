@@ -19,6 +19,7 @@ KEYS = {
         "path",
         "target",
         "categorical",
+        "datetime",
         "drop",
         *(("positive_label",) if TASK == "classification" else ()),
         "reference_rows",
@@ -35,7 +36,8 @@ KEYS = {
 class DataConfig:
     path: str
     target: str
-    categorical: tuple[str, ...]
+    categorical: tuple[str, ...]  # read as categories: codes given as numbers or texts are the same category
+    datetime: tuple[str, ...]  # read as dates (ISO 8601 text or Parquet timestamps): turned into date parts
     drop: tuple[str, ...]  # removed as the data is read: never a feature
     positive_label: str  # classification: the positive class of binary metrics ("" = the rarest class)
     reference_rows: int
@@ -172,17 +174,16 @@ def _data(section: dict[str, Any]) -> DataConfig:
         raise UserError(f"params.yaml: data.path must be a file path or empty, got {path!r}")
     if not isinstance(target, str) or not target:
         raise UserError(f"params.yaml: data.target must be the name of a column, got {target!r}")
-    categorical = _string_list(section, "data.categorical")
-    if target in categorical:
-        raise UserError(f"params.yaml: data.categorical lists the target '{target}': remove it from the list")
-    drop = _string_list(section, "data.drop")
-    if target in drop:
-        raise UserError(f"params.yaml: data.drop lists the target '{target}': remove it from the list")
-    both = [column for column in categorical if column in drop]
-    if both:
-        raise UserError(
-            f"params.yaml: '{both[0]}' is under both data.categorical and data.drop: keep it in one of them"
-        )
+    roles = {key: _string_list(section, f"data.{key}") for key in ("categorical", "datetime", "drop")}
+    for key, columns in roles.items():
+        if target in columns:
+            raise UserError(f"params.yaml: data.{key} lists the target '{target}': remove it from the list")
+    for column in sorted({column for columns in roles.values() for column in columns}):
+        where = [f"data.{key}" for key, columns in roles.items() if column in columns]
+        if len(where) > 1:
+            raise UserError(
+                f"params.yaml: '{column}' is under both {where[0]} and {where[1]}: keep it in one of them"
+            )
     positive_label = section.get("data.positive_label") or ""
     if isinstance(positive_label, bool) or not isinstance(positive_label, str | int | float):
         raise UserError(
@@ -192,8 +193,9 @@ def _data(section: dict[str, Any]) -> DataConfig:
     return DataConfig(
         path=path,
         target=target,
-        categorical=categorical,
-        drop=drop,
+        categorical=roles["categorical"],
+        datetime=roles["datetime"],
+        drop=roles["drop"],
         positive_label=str(positive_label),
         reference_rows=reference_rows,
     )

@@ -4,7 +4,8 @@ Each feature is compared with the champion's reference sample (data/prepared/ref
 get the two-sample Kolmogorov-Smirnov test and the population stability index (PSI, ten bins at the reference's
 deciles plus one for missing values; when values are missing, the chi-square test of their share joins the KS test,
 Bonferroni-corrected); categorical ones get the chi-square test of their counts and the PSI over
-their categories (a category never seen before counts). A feature drifts when its test is significant
+their categories (a category never seen before counts; a code given as 3 or "3" is one category). Date columns are
+not compared: new data is later by nature (the model reads their parts, which the predictions' drift reflects). A feature drifts when its test is significant
 (p < drift.p_value) and its PSI is at least drift.psi: with a million rows every shift is significant, so the PSI
 says whether it is large enough to matter. The data drifts when at least drift.share of the features drift, or
 the target or the model's predictions do.
@@ -12,7 +13,7 @@ the target or the model's predictions do.
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from scipy import stats
 from .. import UserError
 from ..core import files
 from ..core.config import Config
+from ..pipeline import columns
 from ..pipeline.train import MODEL_TYPES
 
 BINS = 10
@@ -49,8 +51,9 @@ def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=
         raise UserError("the current data has no rows: nothing to compare with the reference")
     features = feature_columns(reference, current, target)
     thresholds = config.drift
-    categorical = [c for c in features if c in config.data.categorical or not is_numeric(reference[c])]
-    numeric = [c for c in features if c not in categorical]
+    roles = columns.of(reference, config.data)
+    current = columns.apply(current, replace(roles, datetime=()))
+    categorical, numeric = list(roles.categorical), list(roles.numeric)
     results = compare_numeric(reference[numeric], current[numeric], thresholds)
     results += [compare_categorical(reference[c], current[c], thresholds) for c in categorical]
     results.sort(key=lambda result: features.index(result.column))
@@ -63,7 +66,7 @@ def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=
         ]
         extra["prediction"] = compare_series(*predicted, config, thresholds)
     drifted = [result.column for result in results if result.drift]
-    share = len(drifted) / len(results)
+    share = len(drifted) / max(len(results), 1)
     return {
         "drift": share >= thresholds.share or any(result.drift for result in extra.values()),
         "drifted_features": drifted,
@@ -71,6 +74,7 @@ def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=
         "thresholds": asdict(thresholds),
         "rows": {"reference": len(reference), "current": len(current)},
         "features": [asdict(result) for result in results],
+        "dates_not_compared": list(roles.datetime),
         **{name: asdict(result) for name, result in extra.items()},
     }
 
@@ -220,6 +224,7 @@ def markdown(summary: dict, plot: str | None) -> str:
         f"drifts at {summary['thresholds']['share']:.0%}). A feature drifts when p < {summary['thresholds']['p_value']}"
         f" and PSI >= {summary['thresholds']['psi']}. Rows: {summary['rows']['reference']} reference, "
         f"{summary['rows']['current']} current.",
+        *_dates_line(summary),
         "",
         "| column | test | statistic | p-value | PSI | drift |",
         "| --- | --- | ---: | ---: | ---: | :---: |",
@@ -237,6 +242,14 @@ def markdown(summary: dict, plot: str | None) -> str:
     if plot:
         lines += ["", f"![Reference and current distributions of the most shifted features]({plot})"]
     return "\n".join(lines) + "\n"
+
+
+def _dates_line(summary: dict) -> list[str]:
+    dates = summary.get("dates_not_compared") or []
+    if not dates:
+        return []
+    shown = ", ".join(escape(str(column)) for column in dates)
+    return ["", f"Date columns are not compared (new data is later by nature): {shown}."]
 
 
 def escape(text: str) -> str:

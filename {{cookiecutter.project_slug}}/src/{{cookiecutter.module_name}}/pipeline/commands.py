@@ -40,7 +40,9 @@ def run_check_params(args: argparse.Namespace) -> None:
     if args.data:
         from . import data, prepare
 
-        training, _ = prepare.split(data.load(settings.data), settings)
+        frame, roles = data.load_with_roles(settings.data)
+        print(roles.describe())
+        training, _ = prepare.split(frame, settings)
         if settings.task == "classification":
             metrics.positive_label(training[settings.data.target], settings.data.positive_label)
         train.trial_fit(settings, training)

@@ -1,29 +1,32 @@
 """Load the dataset (the bundled one, or data.path) and check it before anything learns from it."""
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from .. import UserError
 from ..core.config import TASK, DataConfig
+from . import columns
 
 BUNDLED = "the bundled {{ 'breast cancer' if cookiecutter.task == 'classification' else 'diabetes' }} dataset"
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
-MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier
-IDENTIFIER_NAME = re.compile(r"(?i)(.*[^a-z0-9])?(id|uuid|guid|key)|.*[a-z0-9](Id|ID)")
 
 
 def load(config: DataConfig) -> pd.DataFrame:
-    """Return the validated data, or raise UserError with one line saying what is wrong and how to fix it."""
+    """Return the validated data, categories as texts and dates as timestamps (columns.apply), or raise UserError
+    with one line saying what is wrong and how to fix it."""
+    return load_with_roles(config)[0]
+
+
+def load_with_roles(config: DataConfig) -> tuple[pd.DataFrame, columns.Roles]:
     frame = read_file(Path(config.path)) if config.path else read_bundled()
     source = config.path or BUNDLED
     absent = [column for column in config.drop if column not in frame.columns]
     if absent:
         raise UserError(f"data.drop names column(s) {_names(absent)} that {source} does not have")
     frame = frame.drop(columns=list(config.drop))
-    validate(frame, config, source=source)
-    return frame
+    roles = validate(frame, config, source=source)
+    return columns.apply(frame, roles), roles
 
 
 def read_bundled() -> pd.DataFrame:
@@ -62,11 +65,10 @@ def read_file(path: Path) -> pd.DataFrame:
         raise UserError(f"data file {path} cannot be read as {path.suffix[1:]}: {reason}") from None
 
 
-def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
+def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> columns.Roles:
     if frame.empty:
         raise UserError(f"{source} has a header but no rows: add data")
     _check_columns(frame, config, source)
-    _refuse_identifiers(frame, config, source)
     empty = [str(column) for column in frame.columns if frame[column].isna().all()]
     if empty:
         raise UserError(
@@ -77,7 +79,8 @@ def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
         raise UserError(
             f"{source}: target '{config.target}' is missing in {missing_target} row(s): drop or fill them"
         )
-    _check_types(frame, config, source)
+    _check_target(frame[config.target], source)
+    return columns.assign(frame, config, source)
 
 
 def _check_columns(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
@@ -86,45 +89,22 @@ def _check_columns(frame: pd.DataFrame, config: DataConfig, source: str) -> None
             f"{source} has no target column '{config.target}' (columns: {_names(frame.columns[:10])}): "
             "set data.target in params.yaml"
         )
-    unknown = [column for column in config.categorical if column not in frame.columns]
-    if unknown:
-        raise UserError(f"data.categorical names column(s) {_names(unknown)} that {source} does not have")
+    for key, named in (("categorical", config.categorical), ("datetime", config.datetime)):
+        unknown = [column for column in named if column not in frame.columns]
+        if unknown:
+            raise UserError(f"data.{key} names column(s) {_names(unknown)} that {source} does not have")
     if frame.shape[1] < 2:
         raise UserError(f"{source} has no feature columns besides the target '{config.target}'")
 
 
-def _refuse_identifiers(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
-    """A column with a different value on every row, of text or named like an id, identifies rows: a model that
-    learns from it learns nothing that holds for new rows, and new ids look like drift."""
-    if len(frame) < MIN_ROWS_FOR_IDENTIFIERS:
-        return
-    for column in frame.columns.drop(config.target):
-        values = frame[column]
-        text = not pd.api.types.is_numeric_dtype(values)
-        named = pd.api.types.is_integer_dtype(values) and IDENTIFIER_NAME.fullmatch(str(column))
-        if (text or named) and values.nunique(dropna=False) == len(frame):
-            raise UserError(
-                f"{source}: column '{column}' has a different value on every row, like an identifier: list it "
-                "under data.drop in params.yaml so that the model does not learn from it"
-            )
-
-
-def _check_types(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
-    features = frame.drop(columns=[config.target, *config.categorical])
-    text = [str(column) for column in features.columns if not pd.api.types.is_numeric_dtype(features[column])]
-    if text:
-        raise UserError(
-            f"{source}: column(s) {_names(text)} are not numeric: list them under data.categorical in "
-            "params.yaml or convert them to numbers"
-        )
-    target = frame[config.target]
+def _check_target(target: pd.Series, source: str) -> None:
     if TASK == "regression" and not pd.api.types.is_numeric_dtype(target):
-        raise UserError(f"{source}: target '{config.target}' must be numeric for regression")
+        raise UserError(f"{source}: target '{target.name}' must be numeric for regression")
     if TASK == "classification" and target.nunique() < 2:
         raise UserError(
-            f"{source}: target '{config.target}' has a single class: classification needs two or more"
+            f"{source}: target '{target.name}' has a single class: classification needs two or more"
         )
 
 
-def _names(columns: object) -> str:
-    return ", ".join(f"'{column}'" for column in columns)  # type: ignore[union-attr]
+def _names(names: object) -> str:
+    return ", ".join(f"'{name}'" for name in names)  # type: ignore[union-attr]

@@ -13,6 +13,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from .. import UserError
 from ..core import files, paths
 from ..core.config import TASK, Config, ModelConfig
+from . import columns
+from .features import AsCategories, DateParts
 
 MODELS = {
     "classification": {
@@ -38,6 +40,8 @@ MODEL_TYPES = frozenset(
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
+        f"{AsCategories.__module__}.AsCategories",
+        f"{DateParts.__module__}.DateParts",
     }
 )
 
@@ -51,24 +55,27 @@ def run(config: Config) -> None:
 
 
 def build(config: Config, features: pd.DataFrame) -> Pipeline:
-    """Impute and encode the features, then the estimator named in params.yaml."""
-    categorical = list(config.data.categorical)
-    numeric = [column for column in features.columns if column not in categorical]
-    numeric_steps = [SimpleImputer(strategy="median")]
-    if config.model.name in SCALED_MODELS:
-        numeric_steps.append(StandardScaler())
+    """Impute and encode the features by role (numbers, categories, dates), then the estimator of params.yaml."""
+    roles = columns.of(features, config.data)
+    scaled = [StandardScaler()] if config.model.name in SCALED_MODELS else []
     preprocess = ColumnTransformer(
         [
-            ("numeric", make_pipeline(*numeric_steps), numeric),
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), *scaled), list(roles.numeric)),
             (
                 "categorical",
                 make_pipeline(
+                    AsCategories(),
                     SimpleImputer(strategy="most_frequent"),
                     OneHotEncoder(
                         handle_unknown="ignore", sparse_output=config.model.name not in DENSE_MODELS
                     ),
                 ),
-                categorical,
+                list(roles.categorical),
+            ),
+            (
+                "datetime",
+                make_pipeline(DateParts(), SimpleImputer(strategy="median"), *scaled),
+                list(roles.datetime),
             ),
         ],
         verbose_feature_names_out=False,

@@ -1,27 +1,30 @@
 """Serve the model over HTTP: GET /health and POST /predict, with a request schema derived from the model.
 
 The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers (or
-null, which the pipeline imputes) and categorical ones as one of the categories seen in training. A request that
+null, which the pipeline imputes), categorical ones as one of the categories seen in training (as text, or as the
+number code the data holds) and dates as ISO 8601 text. A request that
 does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
 """
 
+import datetime
 import json
 import re
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from .. import UserError
 from ..core import files, paths
+from ..pipeline.features import category_text
 from ..pipeline.train import MODEL_TYPES
 
 MAX_ROWS = 1000
@@ -82,15 +85,24 @@ def _shorten(message: str) -> str:
 
 
 def feature_schema(model) -> dict[str, Any]:
-    """Feature name -> Python type the request must carry, read from the fitted preprocessing step."""
+    """Feature name -> Python type the request must carry, read from the fitted preprocessing step: a number, one
+    of the categories seen in training (given as text or as a number code), or a date (ISO 8601; any date, later
+    ones too)."""
     preprocess = model.named_steps["preprocess"]
     schema: dict[str, Any] = {name: float for name in preprocess.feature_names_in_}
     for name, transformer, columns in preprocess.transformers_:
         if name == "categorical" and len(columns):
             encoder = transformer.named_steps["onehotencoder"]
             for column, categories in zip(columns, encoder.categories_, strict=True):
-                schema[column] = Literal[tuple(str(c) for c in categories if not pd.isna(c))]
+                allowed = Literal[tuple(str(c) for c in categories if not pd.isna(c))]
+                schema[column] = Annotated[allowed, BeforeValidator(_category)]
+        if name == "datetime":
+            schema |= dict.fromkeys(columns, datetime.datetime)
     return schema
+
+
+def _category(value: object) -> object:
+    return None if value is None else category_text(value)
 
 
 def row_model(features: dict[str, Any]) -> type[BaseModel]:
@@ -140,7 +152,7 @@ def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
             "rebuild the image after make repro"
         )
     sample = sample_rows(target, rows)
-    records = sample.astype(object).where(sample.notna(), None).to_dict(orient="records")
+    records = json_records(sample)
     status, answer = http_json(f"{url}/predict", {"rows": records})
     if status != 200:
         raise UserError(f"smoke test: POST {url}/predict answered {status}: {answer}")
@@ -153,6 +165,17 @@ def smoke_http(target: str, url: str, wait: float, rows: int = 20) -> str:
 
 def sample_rows(target: str, rows: int) -> pd.DataFrame:
     return pd.read_parquet(paths.TEST).drop(columns=[target]).head(rows)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON values: missing as null, dates as ISO 8601 text."""
+    dates = {
+        column: frame[column].map(pd.Timestamp.isoformat, na_action="ignore")
+        for column in frame.columns
+        if pd.api.types.is_datetime64_any_dtype(frame[column])
+    }
+    frame = frame.assign(**dates).astype(object)
+    return frame.where(frame.notna(), None).to_dict(orient="records")
 
 
 def check_predictions(predictions, expected: int) -> None:

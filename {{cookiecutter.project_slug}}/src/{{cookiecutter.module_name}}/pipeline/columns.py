@@ -1,0 +1,187 @@
+"""Column roles: every feature is read as a number, a category or a date, as params.yaml declares (data.categorical,
+data.datetime; data.drop removes a column) or, for a column it does not name, as its values say. `check-params
+--data` (the first step of `make repro`) prints the roles, so a user sees what the model will use."""
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import UserError
+from ..core.config import DataConfig
+from .features import as_categories, as_dates
+
+MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier
+IDENTIFIER_NAME = re.compile(r"(?i)(.*[^a-z0-9])?(id|uuid|guid|key)|.*[a-z0-9](Id|ID)")
+FREE_TEXT_SHARE = (
+    0.5  # an undeclared text column with more distinct values than this share of its rows is free text
+)
+OTHER_DATE_FORMAT = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}( .*)?")
+SHOWN = 6  # column names shown per role
+
+
+@dataclass(frozen=True)
+class Roles:
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    datetime: tuple[str, ...]
+    inferred: tuple[str, ...] = ()  # categorical or date columns params.yaml does not name
+
+    def describe(self) -> str:
+        """One line: how many columns of each role, named, with the inferred ones marked."""
+        parts = [
+            f"{len(columns)} {role} ({self._names(columns)})"
+            for role, columns in (
+                ("numeric", self.numeric),
+                ("categorical", self.categorical),
+                ("date", self.datetime),
+            )
+            if columns
+        ]
+        line = f"features: {', '.join(parts)}"
+        if self.inferred:
+            line += (
+                "; * inferred from the values: name them under data.categorical, data.datetime or data.drop"
+            )
+        return line
+
+    def _names(self, columns: tuple[str, ...]) -> str:
+        names = [f"{column}*" if column in self.inferred else column for column in columns[:SHOWN]]
+        return ", ".join(names) + (f" and {len(columns) - SHOWN} more" if len(columns) > SHOWN else "")
+
+
+def assign(frame: pd.DataFrame, config: DataConfig, source: str) -> Roles:
+    """The declared role of each feature, or the one its values show; refuse a column that fits none."""
+    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": []}
+    inferred = []
+    for column in frame.columns.drop(config.target):
+        values = frame[column]
+        if column in config.datetime:
+            role = _check_declared_dates(values, source)
+        else:
+            role = "categorical" if column in config.categorical else infer(values, source)
+        if role != "datetime":
+            _refuse_identifier(values, source)
+        if role != "numeric" and column not in (*config.categorical, *config.datetime):
+            inferred.append(column)
+            if role == "categorical":
+                _refuse_free_text(values, source)
+        roles[role].append(column)
+    return Roles(*(tuple(roles[role]) for role in ("numeric", "categorical", "datetime")), tuple(inferred))
+
+
+def infer(values: pd.Series, source: str) -> str:
+    """Numbers are numeric, timestamps and ISO 8601 text are dates, other text and booleans are categories."""
+    if pd.api.types.is_bool_dtype(values):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(values):
+        return "numeric"
+    present = values.dropna()
+    if _all_dates(present):
+        return "datetime"
+    _refuse_other_date_formats(present, values.name, source)
+    _refuse_numbers_with_text(present, values.name, source)
+    return "categorical"
+
+
+def of(frame: pd.DataFrame, config: DataConfig) -> Roles:
+    """The roles of prepared data (its types carry them: see apply), with params.yaml's declarations."""
+    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": []}
+    for column in frame.columns:
+        values = frame[column]
+        if column == config.target:
+            continue
+        if column in config.datetime or pd.api.types.is_datetime64_any_dtype(values):
+            roles["datetime"].append(column)
+        elif column in config.categorical or not _numbers(values):
+            roles["categorical"].append(column)
+        else:
+            roles["numeric"].append(column)
+    return Roles(*(tuple(roles[role]) for role in ("numeric", "categorical", "datetime")))
+
+
+def apply(frame: pd.DataFrame, roles: Roles) -> pd.DataFrame:
+    """Categories as texts and dates as timestamps, so the prepared data's types say each column's role."""
+    changed = {column: as_categories(frame[column]) for column in roles.categorical if column in frame}
+    changed |= {column: as_dates(frame[column]) for column in roles.datetime if column in frame}
+    return frame.assign(**changed) if changed else frame
+
+
+def _numbers(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _all_dates(present: pd.Series) -> bool:
+    if present.empty or pd.api.types.infer_dtype(present, skipna=True) != "string":
+        return False
+    if not present.str.match(r"\d{4}-\d{2}").all():
+        return False
+    try:
+        as_dates(present)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _check_declared_dates(values: pd.Series, source: str) -> str:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    if _numbers(values):
+        raise UserError(
+            f"{source}: data.datetime column '{values.name}' holds numbers: write its dates as ISO 8601 text "
+            "(YYYY-MM-DD) or Parquet timestamps"
+        )
+    for value in values.dropna():
+        try:
+            as_dates(pd.Series([value]))
+        except (ValueError, TypeError):
+            raise UserError(
+                f"{source}: data.datetime column '{values.name}' has a value that is not an ISO 8601 date "
+                f"({str(value)[:40]!r}): write its dates as YYYY-MM-DD, optionally with a time"
+            ) from None
+    return "datetime"
+
+
+def _refuse_other_date_formats(present: pd.Series, column: object, source: str) -> None:
+    """Dates written as 01/02/2024 are ambiguous (January or February?): never guessed, never one-hot encoded."""
+    sample = present.head(100).astype(str)
+    if len(sample) and sample.str.fullmatch(OTHER_DATE_FORMAT).all():
+        raise UserError(
+            f"{source}: column '{column}' holds dates in a format other than ISO 8601 (e.g. {sample.iloc[0]!r}): "
+            "write them as YYYY-MM-DD and list the column under data.datetime"
+        )
+
+
+def _refuse_numbers_with_text(present: pd.Series, column: object, source: str) -> None:
+    """A column of numbers with a stray word is a typo, not a category per number."""
+    numbers = pd.to_numeric(present, errors="coerce")
+    words = present[numbers.isna()]
+    if len(present) and len(words) <= 0.1 * len(present):
+        raise UserError(
+            f"{source}: column '{column}' holds numbers and text (e.g. {str(words.iloc[0])[:40]!r}): fix the "
+            "text, or list the column under data.categorical if its values are codes"
+        )
+
+
+def _refuse_identifier(values: pd.Series, source: str) -> None:
+    """A column with a different value on every row, of text or named like an id, identifies rows: a model that
+    learns from it learns nothing that holds for new rows, and new ids look like drift."""
+    text = not pd.api.types.is_numeric_dtype(values)
+    named = pd.api.types.is_integer_dtype(values) and IDENTIFIER_NAME.fullmatch(str(values.name))
+    rows = len(values)
+    if rows >= MIN_ROWS_FOR_IDENTIFIERS and (text or named) and values.nunique(dropna=False) == rows:
+        raise UserError(
+            f"{source}: column '{values.name}' has a different value on every row, like an identifier: list it "
+            "under data.drop in params.yaml so that the model does not learn from it"
+        )
+
+
+def _refuse_free_text(values: pd.Series, source: str) -> None:
+    rows, distinct = len(values), values.nunique()
+    if rows >= MIN_ROWS_FOR_IDENTIFIERS and distinct > FREE_TEXT_SHARE * rows:
+        raise UserError(
+            f"{source}: column '{values.name}' has {distinct} distinct texts in {rows} rows, like free text: list it "
+            "under data.drop, or under data.categorical to encode each text as a category anyway"
+        )
