@@ -26,11 +26,14 @@ def run(config: Config) -> None:
 
 def predict(model, features: pd.DataFrame, target: pd.Series, positive: str = "") -> pd.DataFrame:
     """One row per test example, keyed by its row id so two models' predictions can be paired; the positive
-    class's probability comes last (binary metrics and plots read the last column)."""
+    class's probability comes last when there are two classes (binary metrics and plots read the last column)."""
     predictions = pd.DataFrame({"y_true": target, "y_pred": model.predict(features)}, index=features.index)
     if hasattr(model, "predict_proba"):
         probabilities = model.predict_proba(features)
-        order = sorted(range(len(model.classes_)), key=lambda i: str(model.classes_[i]) == positive)
+        binary = len(model.classes_) == 2  # multiclass has no positive class: the model's own order
+        order = sorted(
+            range(len(model.classes_)), key=lambda i: binary and str(model.classes_[i]) == positive
+        )
         for position in order:
             predictions[f"proba_{model.classes_[position]}"] = probabilities[:, position]
     return predictions

@@ -53,11 +53,13 @@ def _classification(predictions: pd.DataFrame) -> dict[str, float]:
     return {
         "roc_auc": metrics.roc_auc_score(y_true == labels[-1], proba[:, -1])
         if binary
-        else metrics.roc_auc_score(y_true, proba, labels=labels, multi_class="ovr"),
+        else metrics.roc_auc_score(
+            y_true, proba[:, np.argsort(labels)], labels=sorted(labels), multi_class="ovr"
+        ),
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
         "f1": metrics.f1_score(y_true, y_pred, average="binary" if binary else "macro", pos_label=labels[-1]),
-        "log_loss": metrics.log_loss(  # its columns in sorted label order, as scikit-learn assumes
+        "log_loss": metrics.log_loss(  # columns in sorted label order, as scikit-learn assumes (roc_auc too)
             y_true, np.clip(proba[:, np.argsort(labels)], 1e-15, 1), labels=sorted(labels)
         ),
     }

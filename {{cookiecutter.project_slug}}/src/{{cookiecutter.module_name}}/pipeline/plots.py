@@ -26,15 +26,48 @@ def write_all(task: str, predictions: pd.DataFrame, importance: pd.Series, direc
 
 
 def classification(predictions: pd.DataFrame) -> dict[str, plt.Figure]:
-    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+    """ROC and precision-recall of the positive class (binary) or one curve per class against the rest
+    (multiclass, titled with the macro average that metrics.json reports), and the confusion matrix."""
+    from sklearn.metrics import ConfusionMatrixDisplay
 
-    y_true, score, positive = _positive_class_scores(predictions)
-    roc = RocCurveDisplay.from_predictions(y_true, score, pos_label=positive).figure_
-    pr = PrecisionRecallDisplay.from_predictions(y_true, score, pos_label=positive).figure_
     confusion = ConfusionMatrixDisplay.from_predictions(
         predictions["y_true"].astype(str), predictions["y_pred"].astype(str), colorbar=False
     ).figure_
-    return {"roc": roc, "precision_recall": pr, "confusion_matrix": confusion}
+    return {
+        "roc": _curves(predictions, "roc"),
+        "precision_recall": _curves(predictions, "precision_recall"),
+        "confusion_matrix": confusion,
+    }
+
+
+def _curves(predictions: pd.DataFrame, kind: str) -> plt.Figure:
+    from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
+
+    display = RocCurveDisplay if kind == "roc" else PrecisionRecallDisplay
+    columns = probability_columns(predictions)
+    y_true = predictions["y_true"].astype(str).to_numpy()
+    figure, axes = plt.subplots(figsize=(5.5, 5))
+    shown = columns[-1:] if len(columns) == 2 else columns  # binary: the positive class, written last
+    for column in shown:
+        label = column.removeprefix("proba_")
+        display.from_predictions(y_true == label, predictions[column], pos_label=True, name=label, ax=axes)
+    name = "ROC" if kind == "roc" else "Precision-recall"
+    if len(columns) == 2:
+        axes.set_title(f"{name}, positive class {shown[0].removeprefix('proba_')}")
+    else:
+        average = (
+            f": macro-average ROC AUC {_macro_auc(y_true, predictions[columns]):.3f}" if kind == "roc" else ""
+        )
+        axes.set_title(f"{name}, each class against the rest{average}")
+    return figure
+
+
+def _macro_auc(y_true: np.ndarray, probabilities: pd.DataFrame) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    ordered = probabilities[sorted(probabilities.columns)]
+    labels = [column.removeprefix("proba_") for column in ordered.columns]
+    return roc_auc_score(y_true, ordered.to_numpy(), labels=labels, multi_class="ovr")
 
 
 def regression(predictions: pd.DataFrame) -> dict[str, plt.Figure]:
@@ -57,15 +90,3 @@ def feature_importance(importance: pd.Series) -> plt.Figure:
     axes.barh([str(name) for name in top.index], top.to_numpy())
     axes.set(xlabel="mean score drop when shuffled", title="Permutation feature importance")
     return figure
-
-
-def _positive_class_scores(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str]:
-    """Binary: the positive class's probability (the last column). Multiclass: one-vs-rest, all classes pooled
-    (micro-average)."""
-    columns = probability_columns(predictions)
-    y_true = predictions["y_true"].astype(str).to_numpy()
-    if len(columns) == 2:
-        return y_true, predictions[columns[-1]].to_numpy(), columns[-1].removeprefix("proba_")
-    labels = np.array([column.removeprefix("proba_") for column in columns])
-    hits = (y_true[:, None] == labels[None, :]).ravel().astype(int).astype(str)
-    return hits, predictions[columns].to_numpy().ravel(), "1"

@@ -84,8 +84,16 @@ class _Sums:
                 return f1[:, -1] if tp.shape[1] == 2 else np.nanmean(f1, axis=1)
             if name == "log_loss":
                 return s["neg_log_p"][:, 0] / n
-            if name == "roc_auc" and "positive_hist" in s:
-                return _auc_from_histograms(s["positive_hist"], s["negative_hist"])
+            if (
+                name == "roc_auc"
+            ):  # binary: the positive class; multiclass: the mean of each class against the rest
+                classes = [
+                    key.removeprefix("positive_hist_") for key in s if key.startswith("positive_hist_")
+                ]
+                per_class = [
+                    _auc_from_histograms(s[f"positive_hist_{k}"], s[f"negative_hist_{k}"]) for k in classes
+                ]
+                return np.mean(per_class, axis=0)
         return None
 
 
@@ -155,8 +163,10 @@ def _classification_stats(predictions: pd.DataFrame) -> dict[str, "np.ndarray | 
         "fn": (actual & ~predicted).astype(float),
         "neg_log_p": -np.log(np.clip((proba * actual).sum(axis=1, keepdims=True), 1e-15, 1)),
     }
-    if len(labels) == 2:
-        stats["positive_hist"], stats["negative_hist"] = _score_histograms(proba[:, -1], actual[:, -1])
+    for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
+        stats[f"positive_hist_{k}"], stats[f"negative_hist_{k}"] = _score_histograms(
+            proba[:, k], actual[:, k]
+        )
     return stats
 
 

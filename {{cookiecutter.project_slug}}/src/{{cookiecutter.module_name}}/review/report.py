@@ -217,6 +217,10 @@ def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
         title, x_label, y_label = "ROC curve", "false positive rate", "true positive rate"
         grid = np.linspace(0, 1, 11)
         curves = {name: _roc_points(frame, grid) for name, frame in models.items()}
+    elif config.task == "classification":  # multiclass: is the model right as often as it is sure?
+        title, x_label, y_label = "Share correct by decile of confidence", "decile", "share correct"
+        grid = np.arange(1, 11)
+        curves = {name: _decile_means(_confidence(frame)) for name, frame in models.items()}
     else:
         title, x_label, y_label = "Mean actual by decile of prediction", "decile", "mean actual"
         grid = np.arange(1, 11)
@@ -238,6 +242,13 @@ def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
         frame["y_true"].astype(str), frame[positive], pos_label=positive.removeprefix("proba_")
     )
     return np.interp(grid, fpr, tpr)
+
+
+def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's top probability as the prediction, and whether the predicted class was right as the actual."""
+    probabilities = frame[probability_columns(frame)]
+    right = frame["y_pred"].astype(str) == frame["y_true"].astype(str)
+    return pd.DataFrame({"y_pred": probabilities.max(axis=1), "y_true": right.astype(float)})
 
 
 def _decile_means(frame: pd.DataFrame) -> np.ndarray:
