@@ -316,12 +316,12 @@ PROJECT = [
     params(
         "negative gate tolerance",
         {"gate.tolerance": -0.01},
-        "params.yaml: gate.tolerance must be a number >= 0, got -0.01",
+        "params.yaml: gate.tolerance must be a number >= 0 or a percentage such as 2%, got -0.01",
     ),
     params(
         "gate tolerance as text",
         {"gate.tolerance": "small"},
-        "params.yaml: gate.tolerance must be a number >= 0, got 'small'",
+        "params.yaml: gate.tolerance must be a number >= 0 or a percentage such as 2%, got 'small'",
     ),
     params(
         "unknown gate metric",

@@ -25,10 +25,14 @@ def worse_by(params, value, amount):
     return value - amount * DIRECTIONS[params.task][params.gate.metric]
 
 
+def report(metrics: dict, **fields) -> dict:
+    return {"metrics": metrics, **fields}
+
+
 def test_a_candidate_within_the_default_branch_tolerance_passes(params):
     champion(params, 0.9)
     passed, detail = verdict.gate_again(
-        {params.gate.metric: worse_by(params, 0.9, params.gate.tolerance / 2)}
+        report({params.gate.metric: worse_by(params, 0.9, params.gate.allowed_loss(0.9) / 2)})
     )
     assert passed
     assert "passes" in detail
@@ -38,15 +42,49 @@ def test_a_candidate_within_the_default_branch_tolerance_passes(params):
 def test_a_candidate_beyond_it_fails_whatever_the_pull_request_says(params):
     champion(params, 0.9)
     passed, detail = verdict.gate_again(
-        {params.gate.metric: worse_by(params, 0.9, params.gate.tolerance * 10)}
+        report({params.gate.metric: worse_by(params, 0.9, params.gate.allowed_loss(0.9) * 10)})
     )
     assert not passed
     assert "fails" in detail
 
 
+def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_compared(params):
+    champion(params, 0.9)  # committed, on the old test set
+    rescored = worse_by(params, 0.9, 1)  # on the new one, the champion does much worse
+    candidate = worse_by(params, rescored, params.gate.allowed_loss(rescored) / 2)
+    summary = report(
+        {params.gate.metric: candidate},
+        comparison=artifact.RESCORED,
+        champion_metrics={params.gate.metric: rescored},
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert passed
+    assert f"the {artifact.RESCORED}) passes" in detail
+
+
+@pytest.mark.parametrize("why", artifact.NOT_COMPARABLE)
+def test_a_report_that_cannot_compare_gets_neither_pass_nor_fail_but_what_to_do(
+    params, monkeypatch, tmp_path, why
+):
+    champion(params, 0.9)
+    summary = {
+        "pull_request": 7,
+        "head_sha": HEAD,
+        "gate": "not comparable",
+        "model_inputs_changed": True,
+        "metrics": {params.gate.metric: 0.9},
+        "comparison": why,
+    }
+    monkeypatch.setattr(artifact, "check_artifact", lambda directory, sha: summary)
+    monkeypatch.setattr(inputs, "changed_in_pull_request", lambda number: ["params.yaml"])
+    decided = verdict.decide(tmp_path, HEAD, "success")
+    assert (decided.state, decided.description) == ("failure", f"Not comparable with the champion: {why}")
+    assert "bypass list" in decided.detail
+
+
 def test_a_report_without_the_gate_metric_fails(params):
     champion(params, 0.9)
-    passed, detail = verdict.gate_again({"something_else": 1.0})
+    passed, detail = verdict.gate_again(report({"something_else": 1.0}))
     assert not passed
     assert f"gives no {params.gate.metric}" in detail
 

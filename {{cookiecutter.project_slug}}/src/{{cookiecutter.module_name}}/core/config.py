@@ -1,6 +1,7 @@
 """Read params.yaml and check every value before any stage uses it."""
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,16 @@ class EvaluateConfig:
 @dataclass(frozen=True)
 class GateConfig:
     metric: str  # checked against the metrics of pipeline/metrics.py
-    tolerance: float
+    tolerance: float  # how much worse the candidate may be: in the metric's units, or a share of the champion's value
+    relative: bool = False  # tolerance was given as a percentage ("2%")
+
+    def allowed_loss(self, champion: float) -> float:
+        return self.tolerance * abs(champion) if self.relative else self.tolerance
+
+    def describe(self) -> str:
+        return (
+            f"{self.tolerance * 100:g}% of the champion's value" if self.relative else f"{self.tolerance:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -221,8 +231,13 @@ def _gate(section: dict[str, Any]) -> GateConfig:
     metric, tolerance = _value(section, "gate.metric"), _value(section, "gate.tolerance")
     if not isinstance(metric, str) or not metric:
         raise UserError(f"params.yaml: gate.metric must be the name of a metric, got {metric!r}")
+    percentage = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", tolerance) if isinstance(tolerance, str) else None
+    if percentage:
+        return GateConfig(metric=metric, tolerance=float(percentage.group(1)) / 100, relative=True)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
-        raise UserError(f"params.yaml: gate.tolerance must be a number >= 0, got {tolerance!r}")
+        raise UserError(
+            f"params.yaml: gate.tolerance must be a number >= 0 or a percentage such as 2%, got {tolerance!r}"
+        )
     return GateConfig(metric=metric, tolerance=float(tolerance))
 
 

@@ -12,6 +12,12 @@ from pathlib import Path
 from .. import UserError
 from ..github import client
 
+# report.json's "comparison": how the report compared the champion (review/comparable.py). The trusted verdict
+# reads only these words, never a text of the artifact.
+SAME_ROWS, RESCORED = "same test rows", "champion scored again on the candidate's test set"
+TARGET, CLASSES, UNSCORABLE = "target changed", "classes changed", "champion cannot score the test set"
+NOT_COMPARABLE = (TARGET, CLASSES, UNSCORABLE)
+
 MAX_REPORT_BYTES = 60_000  # a GitHub comment holds 65,536 characters; leave room for CML's watermark
 MAX_PLOT_BYTES = 5 * 2**20
 MAX_TOTAL_BYTES = 20 * 2**20
@@ -84,24 +90,32 @@ def _read_summary(path: Path) -> dict:
         )
     if not isinstance(summary.get("head_sha"), str) or not SHA.match(summary["head_sha"]):
         raise UserError("report.json has no valid head_sha: refusing the artifact")
-    if summary.get("gate") not in ("pass", "fail"):
+    if summary.get("gate") not in ("pass", "fail", "not comparable"):
         raise UserError(
-            f"report.json has gate {summary.get('gate')!r}, not pass or fail: refusing the artifact"
+            f"report.json has gate {summary.get('gate')!r}, not pass, fail or not comparable: refusing the artifact"
         )
+    if summary.get("comparison", SAME_ROWS) not in (SAME_ROWS, RESCORED, *NOT_COMPARABLE):
+        raise UserError("report.json has a comparison the report never writes: refusing the artifact")
     if not isinstance(summary.get("model_inputs_changed", True), bool):
         raise UserError(
             "report.json has a model_inputs_changed that is not true or false: refusing the artifact"
         )
-    metrics = summary.setdefault("metrics", {})
-    if not isinstance(metrics, dict) or not all(
+    for key in ("metrics", "champion_metrics"):
+        if not _numbers_by_name(summary.setdefault(key, {})):
+            raise UserError(
+                f"report.json has {key} that are not finite numbers by name: refusing the artifact"
+            )
+    return summary
+
+
+def _numbers_by_name(values: object) -> bool:
+    return isinstance(values, dict) and all(
         isinstance(name, str)
         and isinstance(value, int | float)
         and not isinstance(value, bool)
         and math.isfinite(value)
-        for name, value in metrics.items()
-    ):
-        raise UserError("report.json has metrics that are not finite numbers by name: refusing the artifact")
-    return summary
+        for name, value in values.items()
+    )
 
 
 def _check_links(markdown: str, directory: Path) -> None:

@@ -72,6 +72,23 @@ def predictions(commit: str) -> pd.DataFrame | None:
     return pd.read_parquet(cached_output(commit, paths.PREDICTIONS) or reproduce(commit) / paths.PREDICTIONS)
 
 
+def model_file(commit: str) -> Path:
+    """The champion's model file: from the local cache, else checked out or pulled in the champion worktree (where
+    reproduce() left it, or the DVC remote holds it)."""
+    cached = cached_output(commit, paths.MODEL)
+    if cached:
+        return cached
+    worktree = reproduce(commit)
+    for command in ("checkout", "pull"):
+        try:
+            tool("dvc", command, str(paths.MODEL), cwd=worktree)
+        except UserError:
+            continue
+        if (worktree / paths.MODEL).is_file():
+            return worktree / paths.MODEL
+    raise UserError(f"the champion's model of {commit[:12]} is neither in the DVC cache nor in the remote")
+
+
 def cached_output(commit: str, path: Path) -> Path | None:
     """The cache file of the output `path` as `commit`'s dvc.lock records it, when the local cache holds it."""
     lock = yaml.safe_load(show(commit, "dvc.lock") or "") or {}

@@ -14,7 +14,7 @@ from ..core import files, paths
 from ..core.config import Config
 from ..core.shell import git, show
 from ..pipeline.metrics import DIRECTIONS, probability_columns
-from . import champion, compare, gate, inputs
+from . import champion, comparable, compare, gate, inputs
 
 PLOT_TITLES = {
     "roc": "ROC curve",
@@ -38,13 +38,20 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
     candidate = pd.read_parquet(paths.PREDICTIONS)
     baseline = champion.predictions(commit)
     diff = gate.metrics_diff(commit)
+    comparison = comparable.compare(config, commit, baseline, candidate) if baseline is not None else None
+    if comparison is not None and comparison.comparable:
+        baseline = comparison.champion
+        diff = {name: {**values, "old": comparison.scores.get(name)} for name, values in diff.items()}
     intervals = (
-        compare.delta_intervals(config.task, baseline, candidate, config.seed) if baseline is not None else {}
+        compare.delta_intervals(config.task, baseline, candidate, config.seed)
+        if baseline is not None and (comparison is None or comparison.comparable)
+        else {}
     )
-    verdict = gate.verdict(config, diff)
+    verdict = gate.verdict(config, diff, comparison)
     sections = [
         _headline(config, intervals, verdict),
-        _context(base, commit, baseline, candidate, intervals),
+        _not_comparable(comparison),
+        _context(base, commit, baseline, candidate, intervals, comparison),
         _uncommitted_results(),
         small_test_set_warning(config, candidate),
         positive_class_note(config, candidate),
@@ -60,13 +67,25 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "head_sha": head_sha,
         "base_sha": commit,
         "model_inputs_changed": True,
-        "gate": "pass" if verdict.passed else "fail",
+        "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
         "gate_reason": verdict.reason,
-        "metrics": {
-            name: values["new"] for name, values in diff.items() if isinstance(values["new"], int | float)
-        },
+        "metrics": _numbers(diff, "new"),
     }
+    if comparison is not None:
+        summary["comparison"] = comparison.how
+        if comparison.comparable:
+            summary["champion_metrics"] = _numbers(diff, "old")
     files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def _numbers(diff: dict, side: str) -> dict[str, float]:
+    return {name: values[side] for name, values in diff.items() if isinstance(values[side], int | float)}
+
+
+def _not_comparable(comparison) -> str:
+    if comparison is None or comparison.comparable:
+        return ""
+    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {comparison.detail}. {comparable.WHAT_TO_DO}"
 
 
 def write_unchanged(base: str, commit: str, changed: list[str], pull_request, head_sha) -> None:
@@ -90,7 +109,9 @@ def write_unchanged(base: str, commit: str, changed: list[str], pull_request, he
 
 
 def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
-    mark = "✅ gate passed" if verdict.passed else "❌ gate failed"
+    mark = (
+        "✅ gate passed" if verdict.passed else "❌ gate failed" if verdict.comparable else "⚠️ not comparable"
+    )
     interval = intervals.get(config.gate.metric)
     spread = (
         f" The 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}." if interval else ""
@@ -98,13 +119,18 @@ def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
     return f"## Model report: {mark}\n\n**{verdict.reason}.**{spread}"
 
 
-def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, intervals: dict) -> str:
+def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, intervals: dict, comparison) -> str:
     if baseline is None:
         return f"No champion model on `{base}` (`{commit[:7]}`): the candidate is the first model."
+    if comparison is not None and not comparison.comparable:
+        return f"Candidate on {len(candidate):,} test rows; champion `{base}` (`{commit[:7]}`) shown for reference only."
     paired = next(iter(intervals.values())).paired if intervals else False
     method = "paired on the same test rows" if paired else "unpaired (the test set changed)"
+    rescored = (
+        f" ({comparison.detail})" if comparison is not None and comparison.how == comparable.RESCORED else ""
+    )
     return (
-        f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows; intervals from "
+        f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows{rescored}; intervals from "
         f"{compare.RESAMPLES:,} bootstrap resamples, {method}."
     )
 

@@ -14,6 +14,12 @@ from pathlib import Path
 
 from . import artifact, comment, inputs
 
+WHAT_TO_DO = (
+    "Judge the candidate on its own metrics and intervals in the report. To make it the champion that later pull "
+    "requests are compared with, a repository admin merges it past the model-gate check by adding themselves to the "
+    "main ruleset's bypass list (Settings, Rules), which GitHub records."
+)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -39,7 +45,10 @@ def decide(directory: Path, head_sha: str, run_conclusion: str) -> Verdict:
         return Verdict(
             number, head_sha, "success", "No model input changed: nothing to train or gate", earlier
         )
-    passed, detail = gate_again(summary["metrics"])
+    passed, detail = gate_again(summary)
+    if passed is None:
+        description = f"Not comparable with the champion: {summary['comparison']}"
+        return Verdict(number, head_sha, "failure", description, True, detail)
     if not passed:
         return Verdict(number, head_sha, "failure", "The candidate model failed the gate", True, detail)
     if run_conclusion != "success":
@@ -54,24 +63,32 @@ def refused(head_sha: str, reason: str) -> Verdict:
     return Verdict(0, head_sha, "failure", f"The report was refused: {reason}"[:140], False)
 
 
-def gate_again(candidate: dict[str, float]) -> tuple[bool, str]:
-    """The gate of the default branch's params.yaml, on the candidate's number and the committed champion's."""
+def gate_again(summary: dict) -> tuple[bool | None, str]:
+    """The gate of the default branch's params.yaml, on the candidate's number and the champion's: the number
+    committed on the default branch, or, when the report scored the champion again on a changed test set, that
+    number (as much the pull request's word as the candidate's own). None: not comparable."""
     from ..core import config, paths
-    from ..pipeline.metrics import DIRECTIONS
+    from . import gate
 
     settings = config.load()
-    metric, tolerance = settings.gate.metric, settings.gate.tolerance
-    rule = f"{metric} may drop by at most {tolerance} (params.yaml on the default branch)"
-    new = candidate.get(metric)
+    metric = settings.gate.metric
+    rule = f"{metric} may drop by at most {settings.gate.describe()} (params.yaml on the default branch)"
+    new = summary["metrics"].get(metric)
     if new is None:
         return False, f"The report gives no {metric}, the gate's metric: {rule}."
-    champion = json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
-    old = champion.get(metric)
-    if old is None:
+    committed = json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
+    if committed.get(metric) is None:
         return True, f"No champion {metric} on the default branch: the first model passes. {rule}."
-    loss = (old - new) * DIRECTIONS[settings.task][metric]
-    verdict = "passes" if loss <= tolerance else "fails"
-    return loss <= tolerance, f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f}) {verdict}: {rule}."
+    comparison = summary.get("comparison", artifact.SAME_ROWS)
+    if comparison in artifact.NOT_COMPARABLE:
+        return None, f"The champion's numbers cannot judge this candidate ({comparison}). {WHAT_TO_DO}"
+    old = committed[metric]
+    if comparison == artifact.RESCORED:
+        old = summary["champion_metrics"].get(metric, old)
+    passed, _ = gate.judge(settings, old, new)
+    compared = f", the {comparison}" if comparison == artifact.RESCORED else ""
+    change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f}{compared})"
+    return passed, f"{change} {'passes' if passed else 'fails'}: {rule}."
 
 
 def write(verdict: Verdict, path: Path) -> None:
