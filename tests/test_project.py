@@ -355,7 +355,9 @@ class ProjectChecks:
             status, answer = post(port, {"rows": [row]})
             assert status == 200
             assert post(port, {"rows": [{**row, "plan_code": int(row["plan_code"])}]}) == (200, answer)
-            assert post(port, {"rows": [{**row, "signup": "2031-12-31"}]})[0] == 200  # later than any in training
+            assert (
+                post(port, {"rows": [{**row, "signup": "2031-12-31"}]})[0] == 200
+            )  # later than any in training
             status, answer = post(port, {"rows": [{**row, "region": "west"}]})
         assert status == 422, "a category the model never saw is refused, not silently ignored"
         (error,) = answer["detail"]
