@@ -55,7 +55,7 @@ def cheat(project):
         data["gate"]["tolerance"] = 1.0
         params.write_text(yaml.safe_dump(data, sort_keys=False))
         review = project / "src" / MODULE / "review"
-        rewrite(review / "gate.py", "if loss > tolerance:", "if False:")
+        rewrite(review / "gate.py", "if loss > config.gate.allowed_loss(old):", "if False:")
         rewrite(
             review / "report.py",
             "_reproduce_section(head_sha),",
