@@ -160,9 +160,9 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     assert status["state"] == "success"
     (report,) = [c for c in fake.comments_on(pull["number"]) if c["user"] == "github-actions[bot]"]
     assert "## Model report:" in report["body"]
-    assert "the test set changed: the champion's model was scored again on the candidate's" in report["body"], (
-        "new data, new test set: the champion is judged on the candidate's rows"
-    )
+    assert (
+        "the test set changed: the champion's model was scored again on the candidate's" in report["body"]
+    ), "new data, new test set: the champion is judged on the candidate's rows"
 
     (again,) = github.tick_schedule()
     assert "open=true" in again.output
