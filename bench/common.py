@@ -109,9 +109,11 @@ class Figure:
         return self.value / self.baseline_value if self.baseline_value else None
 
 
-def ratio_target(name: str, seconds: float, baseline: str, baseline_seconds: float, limit: float) -> Figure:
+def ratio_target(
+    name: str, seconds: float, baseline: str, baseline_seconds: float, limit: float, unit: str = "s"
+) -> Figure:
     return Figure(
-        name, seconds, baseline, baseline_seconds, f"<= {limit}x", seconds <= limit * baseline_seconds
+        name, seconds, baseline, baseline_seconds, f"<= {limit}x", seconds <= limit * baseline_seconds, unit
     )
 
 

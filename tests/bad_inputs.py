@@ -300,7 +300,8 @@ PROJECT = [
     params(
         "an argument the estimator does not take",
         {"model.params": {"n_trees": 5}},
-        "params.yaml: model.params n_trees not accepted by random_forest (RandomForestClassifier); accepted: ...",
+        "params.yaml: model.params n_trees not accepted by hist_gradient_boosting (HistGradientBoostingClassifier); "
+        "accepted: ...",
     ),
     params(
         "negative test size",

@@ -63,12 +63,12 @@ def test_pull_request_comment_on_the_page_is_what_the_project_renders(cookies_se
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
     run(["git", "add", "-A"], cwd=project)
     run(["git", "commit", "--quiet", "--no-verify", "-m", "Train the first model"], cwd=project)
-    run(["git", "switch", "--quiet", "-c", "more-trees"], cwd=project)
+    run(["git", "switch", "--quiet", "-c", "more-rounds"], cwd=project)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["model"]["params"]["n_estimators"] = 200
+    params["model"]["params"]["max_iter"] = 300
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
-    run(["git", "commit", "--quiet", "--no-verify", "-am", "More trees"], cwd=project)
+    run(["git", "commit", "--quiet", "--no-verify", "-am", "More boosting rounds"], cwd=project)
     run(["make", "report", "REPORT_IMAGES=mermaid"], cwd=project)
     rendered = (project / "reports" / "report.md").read_text(encoding="utf-8")
     assert json.loads((project / "reports" / "report.json").read_text())["gate"] == "pass"

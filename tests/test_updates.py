@@ -54,7 +54,7 @@ def test_cruft_update_keeps_the_users_change_and_brings_the_templates(tmp_path):
     commit_all(project, "Baked")
 
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["model"]["params"]["n_estimators"] = 250
+    params["model"]["params"]["max_iter"] = 250
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit_all(project, "More trees, the user's change")
 
@@ -67,7 +67,7 @@ def test_cruft_update_keeps_the_users_change_and_brings_the_templates(tmp_path):
         [str(cruft), "update", "--skip-apply-ask", "--allow-untracked-files"], cwd=project, env=tool_env()
     )
     assert "updated" in result.stdout
-    assert yaml.safe_load((project / "params.yaml").read_text())["model"]["params"]["n_estimators"] == 250
+    assert yaml.safe_load((project / "params.yaml").read_text())["model"]["params"]["max_iter"] == 250
     assert (project / "SECURITY.md").read_text().endswith(TEMPLATE_CHANGE)
     assert json.loads((project / ".cruft.json").read_text())["commit"] == second
     assert not list(project.rglob("*.rej")), "no conflict to resolve by hand"

@@ -23,9 +23,10 @@ ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mal
 
 
 def set_model(project, params):
+    """A random forest with `params`: small forests train in a moment, and their size tells better from worse."""
     path = project / "params.yaml"
     data = yaml.safe_load(path.read_text())
-    data["model"]["params"] = params
+    data["model"] = {"name": "random_forest", "params": params}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 

@@ -79,3 +79,20 @@ def test_the_payload_would_run_if_its_type_were_trusted(trained, tmp_path):
     files.load_model(poisoned, MODEL_TYPES | {"builtins.exec"})
     assert marker.exists()
     assert sys.modules["builtins"]  # the interpreter is fine; only the marker was written
+
+
+def test_a_trusted_partial_does_not_trust_the_function_it_wraps(trained, tmp_path):
+    """MODEL_TYPES trusts functools.partial (gradient boosting with categories holds one of check_array): a partial
+    of exec is still refused, because skops names the wrapped function as a type of its own."""
+    import functools
+
+    import skops.io
+
+    marker = tmp_path / "ran"
+    model = files.load_model(paths.MODEL, MODEL_TYPES)
+    model.planted = functools.partial(exec, f"open({str(marker)!r}, 'w').write('ran')")
+    poisoned = tmp_path / "model.skops"
+    skops.io.dump(model, poisoned)
+    with pytest.raises(UserError, match=r"contains untrusted types \(builtins.exec\): refusing to load it"):
+        files.load_model(poisoned, MODEL_TYPES)
+    assert not marker.exists()

@@ -48,6 +48,9 @@ def test_model_types_are_exactly_what_the_pipelines_hold(params, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(train.MODEL_TYPES))
-def test_every_model_type_is_a_class_of_scikit_learn_numpy_or_the_feature_steps(name):
+def test_every_model_type_is_of_scikit_learn_numpy_or_the_feature_steps(name):
     module = name.rpartition(".")[0]
-    assert name.split(".")[0] in ("sklearn", "numpy") or module == DateParts.__module__, name
+    wrapper = (
+        name == "functools.partial"
+    )  # its function is a type of its own in the file, checked as any other
+    assert name.split(".")[0] in ("sklearn", "numpy") or module == DateParts.__module__ or wrapper, name

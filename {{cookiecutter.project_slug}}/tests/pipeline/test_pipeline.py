@@ -75,7 +75,7 @@ def test_unknown_estimator_argument_is_named(params):
 
     prepare.run(params)
     bad = replace(params, model=replace(params.model, params={"n_trees": 5}))
-    with pytest.raises(UserError, match="model.params n_trees not accepted by random_forest"):
+    with pytest.raises(UserError, match=f"model.params n_trees not accepted by {params.model.name}"):
         train.run(bad)
     assert not paths.MODEL.exists()
 

@@ -30,12 +30,13 @@ def mixed_table(rows: int = 120, levels: int = 3) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("levels", [3, 40])
+@pytest.mark.parametrize("levels", [3, 40, 600])
 @pytest.mark.parametrize("name", sorted(train.MODELS[TASK]))
 def test_every_model_trains_on_categorical_columns(params, name, levels):
+    """600 levels: more than a histogram-based estimator takes per feature (255), so the rarest share a code."""
     settings = replace(params, model=replace(params.model, name=name, params={}))
     settings = replace(settings, data=replace(settings.data, categorical=("plan",)))
-    frame = mixed_table(levels=levels)
+    frame = mixed_table(rows=max(120, 2 * levels), levels=levels)
     train.trial_fit(settings, frame)
     model = train.build(settings, frame.drop(columns=["target"])).fit(
         frame.drop(columns=["target"]), frame["target"]
@@ -44,15 +45,23 @@ def test_every_model_trains_on_categorical_columns(params, name, levels):
 
 
 def test_data_the_estimator_cannot_take_is_refused_before_training(params, monkeypatch):
-    monkeypatch.setattr(
-        train, "DENSE_MODELS", set()
-    )  # sparse one-hot columns, which gradient boosting refuses
+    monkeypatch.setattr(train, "NATIVE_CATEGORICAL_MODELS", set())  # sparse one-hot, which it refuses
     settings = replace(params, model=replace(params.model, name="hist_gradient_boosting", params={}))
     settings = replace(settings, data=replace(settings.data, categorical=("plan",)))
     with pytest.raises(
         UserError, match=r"^model.name hist_gradient_boosting cannot train on this data: Sparse data"
     ):
         train.trial_fit(settings, mixed_table(levels=40))
+
+
+def test_gradient_boosting_splits_on_categories_themselves(params):
+    """One column of codes per category feature, declared categorical to the estimator: no one-hot columns."""
+    settings = replace(params, model=replace(params.model, name="hist_gradient_boosting", params={}))
+    frame = mixed_table(levels=40)
+    features = frame.drop(columns=["target"])
+    model = train.build(settings, features).fit(features, frame["target"])
+    assert list(model[:-1].get_feature_names_out()) == ["x", "gaps", "plan"]
+    assert list(model[-1].is_categorical_) == [False, False, True]
 
 
 @pytest.mark.skipif(TASK != "classification", reason="a classification project's target")

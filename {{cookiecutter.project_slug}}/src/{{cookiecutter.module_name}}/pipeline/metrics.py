@@ -58,7 +58,9 @@ def _classification(predictions: pd.DataFrame) -> dict[str, float]:
         ),
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
-        "f1": metrics.f1_score(y_true, y_pred, average="binary" if binary else "macro", pos_label=labels[-1]),
+        "f1": metrics.f1_score(y_true, y_pred, average="binary", pos_label=labels[-1])
+        if binary
+        else metrics.f1_score(y_true, y_pred, average="macro"),
         "log_loss": metrics.log_loss(  # columns in sorted label order, as scikit-learn assumes (roc_auc too)
             y_true, np.clip(proba[:, np.argsort(labels)], 1e-15, 1), labels=sorted(labels)
         ),

@@ -3,12 +3,13 @@
 import importlib
 import inspect
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .. import UserError
 from ..core import files, paths
@@ -29,15 +30,24 @@ MODELS = {
     },
 }
 SCALED_MODELS = {"logistic_regression", "ridge"}
-DENSE_MODELS = {
-    "hist_gradient_boosting"
-}  # estimators that refuse sparse input: the one-hot encoding is dense
+# Estimators that split on categories themselves: each category column is one column of codes (the most frequent
+# NATIVE_LEVELS - 1 categories keep their own code, the rest share one), not one column per category.
+NATIVE_CATEGORICAL_MODELS = {"hist_gradient_boosting"}
+NATIVE_LEVELS = 255  # the most a histogram-based estimator takes per feature (its max_bins)
+PARALLEL_MODELS = {
+    "random_forest"
+}  # given n_jobs=-1 (every core) unless model.params sets it; the others use
+# every core already (hist_gradient_boosting) or gain nothing from it (the linear models)
 TRIAL_ROWS = 500  # check-params --data fits the pipeline on this many training rows before any stage runs
 # The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
 # when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
 MODEL_TYPES = frozenset(
     {
         "numpy.dtype",
+        # gradient boosting with categories checks its input with partial(check_array, ...): skops names (and this
+        # list must trust) the wrapped function on its own, so a partial of anything else is still refused
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.tree._tree.Tree",
         f"{AsCategories.__module__}.AsCategories",
@@ -58,20 +68,11 @@ def build(config: Config, features: pd.DataFrame) -> Pipeline:
     """Impute and encode the features by role (numbers, categories, dates), then the estimator of params.yaml."""
     roles = columns.of(features, config.data)
     scaled = [StandardScaler()] if config.model.name in SCALED_MODELS else []
+    native = config.model.name in NATIVE_CATEGORICAL_MODELS
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), *scaled), list(roles.numeric)),
-            (
-                "categorical",
-                make_pipeline(
-                    AsCategories(),
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(
-                        handle_unknown="ignore", sparse_output=config.model.name not in DENSE_MODELS
-                    ),
-                ),
-                list(roles.categorical),
-            ),
+            ("categorical", category_steps(native), list(roles.categorical)),
             (
                 "datetime",
                 make_pipeline(DateParts(), SimpleImputer(strategy="median"), *scaled),
@@ -80,7 +81,26 @@ def build(config: Config, features: pd.DataFrame) -> Pipeline:
         ],
         verbose_feature_names_out=False,
     )
-    return Pipeline([("preprocess", preprocess), ("model", estimator(config.model, config.seed))])
+    model = estimator(config.model, config.seed)
+    if native and roles.categorical:  # the codes come right after the numeric columns
+        start = len(roles.numeric)
+        model.set_params(categorical_features=list(range(start, start + len(roles.categorical))))
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def category_steps(native: bool) -> Pipeline:
+    """Category texts, then one column of codes per feature (native) or one column per category (one-hot)."""
+    if native:  # a missing or unseen category is a missing code, which the estimator handles itself
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            max_categories=NATIVE_LEVELS - 1,
+        )
+        return make_pipeline(AsCategories(), encoder)
+    return make_pipeline(
+        AsCategories(), SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+    )
 
 
 def trial_fit(config: Config, train: pd.DataFrame) -> None:
@@ -115,6 +135,8 @@ def estimator(model: ModelConfig, seed: int) -> BaseEstimator:
     params = dict(model.params)
     if "random_state" in accepted:
         params.setdefault("random_state", seed)
+    if model.name in PARALLEL_MODELS:
+        params.setdefault("n_jobs", -1)
     instance = cls(**params)
     try:
         instance._validate_params()  # scikit-learn's own type and range checks, before any training

@@ -92,7 +92,7 @@ def feature_schema(model) -> dict[str, Any]:
     schema: dict[str, Any] = {name: float for name in preprocess.feature_names_in_}
     for name, transformer, columns in preprocess.transformers_:
         if name == "categorical" and len(columns):
-            encoder = transformer.named_steps["onehotencoder"]
+            encoder = transformer.steps[-1][1]  # one-hot or ordinal: both know the categories seen
             for column, categories in zip(columns, encoder.categories_, strict=True):
                 allowed = Literal[tuple(str(c) for c in categories if not pd.isna(c))]
                 schema[column] = Annotated[allowed, BeforeValidator(_category)]
