@@ -25,7 +25,7 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run
     process = subprocess.Popen(
         command,
         cwd=cwd,
-        env=env or tool_env(),  # as the tests bake: this venv's tools, the shared caches
+        env=env or bench_env(),  # as the tests bake (this venv's tools, the shared caches), every core
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -57,9 +57,16 @@ def project(output_dir: Path, **context: str) -> Path:
     return path
 
 
+def bench_env() -> dict[str, str]:
+    """The tests' environment for baked projects, with every core for OpenMP (the tests give each process one)."""
+    env = tool_env()
+    env.pop("OMP_NUM_THREADS", None)
+    return env
+
+
 def project_env(project_dir: Path) -> dict[str, str]:
     """The environment `uv run` gives a project's commands: its venv first on PATH (DVC stages call `python`)."""
-    env = tool_env()
+    env = bench_env()
     venv = project_dir / ".venv"
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv))
     return env

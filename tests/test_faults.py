@@ -74,7 +74,10 @@ def change_params(project, seed):
     """A new seed and more trees: every stage runs (a seed of its own per case, or DVC's run cache answers)."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["seed"] = seed
-    params["model"] = {"name": "random_forest", "params": {"n_estimators": 300}}  # slow enough to kill in train
+    params["model"] = {
+        "name": "random_forest",
+        "params": {"n_estimators": 300},
+    }  # slow enough to kill in train
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..conftest import HOST_PYTHON, bake, run
-from .conftest import github_setup, publish
+from .conftest import CHAMPION, github_setup, publish, set_model
 from .harness import git
 from .people import commit_change
 
@@ -72,6 +72,7 @@ def project(cookies_session, fake, harness, people, source):
     run([*dvc, "import-url", str(source), "data/raw/batch.csv"], cwd=project)
     params = (project / "params.yaml").read_text().replace('path: ""', "path: data/raw/batch.csv", 1)
     (project / "params.yaml").write_text(params)
+    set_model(project, CHAMPION)
     run([*dvc, "repro", "--quiet"], cwd=project)
     run([*dvc, "push", "--quiet"], cwd=project)
     git("add", "-A", cwd=project)
