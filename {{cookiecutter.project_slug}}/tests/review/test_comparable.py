@@ -86,3 +86,15 @@ def test_a_test_set_the_champion_cannot_score_is_not_comparable(committed):
     assert comparison.how == artifact.UNSCORABLE
     assert comparison.detail.startswith("the test set changed and the champion's model cannot score it: ")
     assert test.columns[0] in comparison.detail
+
+
+def test_the_report_says_what_a_reviewer_does_when_nothing_compares():
+    from {{ cookiecutter.module_name }}.review import report
+
+    comparison = comparable.Comparison(artifact.TARGET, "data.target changed from 'churn' to 'spend'")
+    caution = report._not_comparable(comparison)
+    assert caution.startswith(
+        "> [!CAUTION]\n> The champion's numbers cannot judge this candidate: data.target changed from 'churn' to "
+        "'spend'. Judge the candidate on its own metrics"
+    )
+    assert "bypass list" in caution

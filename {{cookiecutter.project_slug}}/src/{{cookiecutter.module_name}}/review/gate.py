@@ -15,9 +15,8 @@ from . import champion
 class Verdict:
     passed: bool
     reason: str
-    comparable: bool = (
-        True  # False: the champion's numbers cannot judge the candidate, so it neither passes nor fails
-    )
+    # False: the champion's numbers cannot judge the candidate, so it neither passes nor fails
+    comparable: bool = True
 
 
 def metrics_diff(base: str) -> dict[str, dict]:

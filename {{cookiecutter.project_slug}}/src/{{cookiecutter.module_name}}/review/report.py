@@ -15,6 +15,7 @@ from ..core.config import Config
 from ..core.shell import git, show
 from ..pipeline.metrics import DIRECTIONS, probability_columns
 from . import champion, comparable, compare, gate, inputs
+from .verdict import WHAT_TO_DO
 
 PLOT_TITLES = {
     "roc": "ROC curve",
@@ -85,7 +86,7 @@ def _numbers(diff: dict, side: str) -> dict[str, float]:
 def _not_comparable(comparison) -> str:
     if comparison is None or comparison.comparable:
         return ""
-    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {comparison.detail}. {comparable.WHAT_TO_DO}"
+    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {comparison.detail}. {WHAT_TO_DO}"
 
 
 def write_unchanged(base: str, commit: str, changed: list[str], pull_request, head_sha) -> None:
