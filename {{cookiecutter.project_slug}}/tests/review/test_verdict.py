@@ -62,21 +62,26 @@ def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_compared(param
     assert f"the {artifact.RESCORED}) passes" in detail
 
 
-@pytest.mark.parametrize("why", artifact.NOT_COMPARABLE)
-def test_a_report_that_cannot_compare_gets_neither_pass_nor_fail_but_what_to_do(
-    params, monkeypatch, tmp_path, why
-):
+def artifact_claims(params, monkeypatch, **fields) -> None:
+    """A champion of 0.9 on the default branch, and a checked artifact whose report.json says `fields`, for a pull
+    request that changes params.yaml."""
     champion(params, 0.9)
     summary = {
         "pull_request": 7,
         "head_sha": HEAD,
-        "gate": "not comparable",
         "model_inputs_changed": True,
         "metrics": {params.gate.metric: 0.9},
-        "comparison": why,
+        **fields,
     }
     monkeypatch.setattr(artifact, "check_artifact", lambda directory, sha: summary)
     monkeypatch.setattr(inputs, "changed_in_pull_request", lambda number: ["params.yaml"])
+
+
+@pytest.mark.parametrize("why", artifact.NOT_COMPARABLE)
+def test_a_report_that_cannot_compare_gets_neither_pass_nor_fail_but_what_to_do(
+    params, monkeypatch, tmp_path, why
+):
+    artifact_claims(params, monkeypatch, gate="not comparable", comparison=why)
     decided = verdict.decide(tmp_path, HEAD, "success")
     assert (decided.state, decided.description) == ("failure", f"Not comparable with the champion: {why}")
     assert "bypass list" in decided.detail
@@ -92,16 +97,7 @@ def test_a_report_without_the_gate_metric_fails(params):
 @pytest.fixture
 def claimed_pass(params, monkeypatch, tmp_path):
     """An artifact claiming `gate: pass` for a pull request that changes params.yaml."""
-    champion(params, 0.9)
-    summary = {
-        "pull_request": 7,
-        "head_sha": HEAD,
-        "gate": "pass",
-        "model_inputs_changed": True,
-        "metrics": {params.gate.metric: 0.9},
-    }
-    monkeypatch.setattr(artifact, "check_artifact", lambda directory, sha: summary)
-    monkeypatch.setattr(inputs, "changed_in_pull_request", lambda number: ["params.yaml"])
+    artifact_claims(params, monkeypatch, gate="pass")
     return tmp_path
 
 

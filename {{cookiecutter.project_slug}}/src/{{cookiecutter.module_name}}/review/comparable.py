@@ -19,6 +19,7 @@ from ..pipeline import evaluate, metrics
 from ..pipeline.train import MODEL_TYPES
 from . import champion
 from .artifact import CLASSES, NOT_COMPARABLE, RESCORED, SAME_ROWS, TARGET, UNSCORABLE
+from .compare import same_rows
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def compare(config: Config, commit: str, baseline: pd.DataFrame, candidate: pd.D
         old, new = _classes(baseline), _classes(candidate)
         if old != new:
             return Comparison(CLASSES, f"the target's classes changed ({_change(old, new)})")
-    if _same_rows(baseline, candidate):
+    if same_rows(baseline, candidate):
         committed = json.loads(show(commit, paths.METRICS) or "{}")
         return Comparison(SAME_ROWS, "both models scored the same test rows", baseline, committed)
     return _rescore(config, commit, candidate)
@@ -85,9 +86,3 @@ def _change(old: set[str], new: set[str]) -> str:
         f"removed {', '.join(sorted(old - new))}" if old - new else "",
     ]
     return "; ".join(part for part in parts if part)
-
-
-def _same_rows(baseline: pd.DataFrame, candidate: pd.DataFrame) -> bool:
-    return baseline.index.equals(candidate.index) and baseline["y_true"].astype(str).equals(
-        candidate["y_true"].astype(str)
-    )

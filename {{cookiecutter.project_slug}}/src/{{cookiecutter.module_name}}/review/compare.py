@@ -29,7 +29,7 @@ def delta_intervals(
 ) -> dict[str, Interval]:
     """95% percentile bootstrap interval of `candidate - champion` for every metric that supports it."""
     rng = np.random.default_rng(seed)
-    paired = champion.index.equals(candidate.index) and champion["y_true"].equals(candidate["y_true"])
+    paired = same_rows(champion, candidate)
     champion_draw = _draw(len(champion), rng)
     candidate_draw = champion_draw if paired else _draw(len(candidate), rng)
     champion_sums = _resampled_sums(task, champion, *champion_draw)
@@ -42,6 +42,13 @@ def delta_intervals(
         low, high = np.nanpercentile(after - before, [2.5, 97.5])
         intervals[name] = Interval(float(low), float(high), paired)
     return intervals
+
+
+def same_rows(champion: pd.DataFrame, candidate: pd.DataFrame) -> bool:
+    """Whether both models scored the same test rows, with the same true values: then they can be paired."""
+    return champion.index.equals(candidate.index) and champion["y_true"].astype(str).equals(
+        candidate["y_true"].astype(str)
+    )
 
 
 def metric_intervals(task: str, predictions: pd.DataFrame, seed: int = 0) -> dict[str, Interval]:
@@ -84,9 +91,8 @@ class _Sums:
                 return f1[:, -1] if tp.shape[1] == 2 else np.nanmean(f1, axis=1)
             if name == "log_loss":
                 return s["neg_log_p"][:, 0] / n
-            if (
-                name == "roc_auc"
-            ):  # binary: the positive class; multiclass: the mean of each class against the rest
+            # roc_auc, binary: the positive class; multiclass: the mean of each class against the rest
+            if name == "roc_auc":
                 classes = [
                     key.removeprefix("positive_hist_") for key in s if key.startswith("positive_hist_")
                 ]
