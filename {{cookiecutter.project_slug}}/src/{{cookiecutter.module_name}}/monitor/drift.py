@@ -4,11 +4,11 @@ Each feature is compared with the champion's reference sample (data/prepared/ref
 get the two-sample Kolmogorov-Smirnov test and the population stability index (PSI, ten bins at the reference's
 deciles plus one for missing values; when values are missing, the chi-square test of their share joins the KS test,
 Bonferroni-corrected); categorical ones get the chi-square test of their counts and the PSI over
-their categories (a category never seen before counts; a code given as 3 or "3" is one category). Date columns are
-not compared: new data is later by nature (the model reads their parts, which the predictions' drift reflects). A feature drifts when its test is significant
-(p < drift.p_value) and its PSI is at least drift.psi: with a million rows every shift is significant, so the PSI
-says whether it is large enough to matter. The data drifts when at least drift.share of the features drift, or
-the target or the model's predictions do.
+their categories (a category never seen before counts; a code given as 3 or "3" is one category). Date columns
+are not compared: new data is later by nature (the model reads their parts, which the predictions' drift
+reflects). A feature drifts when its test is significant (p < drift.p_value) and its PSI is at least drift.psi:
+with a million rows every shift is significant, so the PSI says whether it is large enough to matter. The data
+drifts when at least drift.share of the features drift, or the target or the model's predictions do.
 """
 
 import os

@@ -13,9 +13,8 @@ from .features import as_categories, as_dates
 
 MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier
 IDENTIFIER_NAME = re.compile(r"(?i)(.*[^a-z0-9])?(id|uuid|guid|key)|.*[a-z0-9](Id|ID)")
-FREE_TEXT_SHARE = (
-    0.5  # an undeclared text column with more distinct values than this share of its rows is free text
-)
+# An undeclared text column with more distinct values than this share of its rows is free text.
+FREE_TEXT_SHARE = 0.5
 OTHER_DATE_FORMAT = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}( .*)?")
 SHOWN = 6  # column names shown per role
 
@@ -133,14 +132,16 @@ def _check_declared_dates(values: pd.Series, source: str) -> str:
             f"{source}: data.datetime column '{values.name}' holds numbers: write its dates as ISO 8601 text "
             "(YYYY-MM-DD) or Parquet timestamps"
         )
-    for value in values.dropna():
-        try:
-            as_dates(pd.Series([value]))
-        except (ValueError, TypeError):
-            raise UserError(
-                f"{source}: data.datetime column '{values.name}' has a value that is not an ISO 8601 date "
-                f"({str(value)[:40]!r}): write its dates as YYYY-MM-DD, optionally with a time"
-            ) from None
+    present = values.dropna()
+    parsed = pd.to_datetime(
+        present, utc=True, format="ISO8601", errors="coerce"
+    )  # one pass, as as_dates reads
+    if parsed.isna().any():
+        value = present[parsed.isna()].iloc[0]
+        raise UserError(
+            f"{source}: data.datetime column '{values.name}' has a value that is not an ISO 8601 date "
+            f"({str(value)[:40]!r}): write its dates as YYYY-MM-DD, optionally with a time"
+        )
     return "datetime"
 
 

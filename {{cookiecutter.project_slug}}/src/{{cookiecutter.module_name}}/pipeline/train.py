@@ -34,10 +34,9 @@ SCALED_MODELS = {"logistic_regression", "ridge"}
 # NATIVE_LEVELS - 1 categories keep their own code, the rest share one), not one column per category.
 NATIVE_CATEGORICAL_MODELS = {"hist_gradient_boosting"}
 NATIVE_LEVELS = 255  # the most a histogram-based estimator takes per feature (its max_bins)
-PARALLEL_MODELS = {
-    "random_forest"
-}  # given n_jobs=-1 (every core) unless model.params sets it; the others use
-# every core already (hist_gradient_boosting) or gain nothing from it (the linear models)
+# Given n_jobs=-1 (every core) unless model.params sets it; the others use every core already
+# (hist_gradient_boosting) or gain nothing from it (the linear models).
+PARALLEL_MODELS = {"random_forest"}
 TRIAL_ROWS = 500  # check-params --data fits the pipeline on this many training rows before any stage runs
 # The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
 # when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
