@@ -357,8 +357,19 @@ PROJECT = [
     ),
     params(
         "an unknown section",
-        {"monitoring": {"window": "7d"}},
-        "params.yaml: unknown key monitoring: params.yaml takes seed, data, split, model, evaluate, gate, drift",
+        {"alerts": {"email": "ops@example.com"}},
+        "params.yaml: unknown key alerts: params.yaml takes seed, data, split, model, evaluate, gate, drift, "
+        "monitoring",
+    ),
+    params(
+        "a monitoring window that is no duration",
+        {"monitoring.window": "weekly"},
+        "params.yaml: monitoring.window must be a duration such as 1D, 7D or 6h, got 'weekly'",
+    ),
+    params(
+        "a monitoring tolerance in words",
+        {"monitoring.tolerance": "a little"},
+        "params.yaml: monitoring.tolerance must be a number >= 0 or a percentage such as 2%, got 'a little'",
     ),
     params(
         "too small a drift reference",

@@ -119,7 +119,7 @@ def image_context(project, context):
 
 def build_image_without_docker(project, app):
     """Run the Dockerfile's steps here: its `uv sync` commands in the build context, then keep only what the
-    final stage copies (/app/.venv and the model). Returns the final stage's command."""
+    final stage copies (/app/.venv, the model and params.yaml). Returns the final stage's command."""
     dockerfile = (project / "Dockerfile").read_text()
     image_context(project, app)
     env = {**tool_env(), "UV_PYTHON": HOST_PYTHON, "UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy"}
@@ -128,7 +128,9 @@ def build_image_without_docker(project, app):
     for path in app.iterdir():
         if path.name != ".venv":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    copied = re.findall(r"^COPY (models/\S+) (\S+)$", dockerfile, re.MULTILINE)
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    copied = re.findall(r"^COPY (?!--)(\S+) (\S+)$", final_stage, re.MULTILINE)
+    assert [source for source, _ in copied] == ["models/model.skops", "params.yaml"]
     for source, target in copied:
         (app / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(project / source, app / target)
@@ -259,6 +261,9 @@ class ProjectChecks:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        count = "import pandas as pd; log = pd.read_parquet('logs/predictions'); print(len(log), *set(log.model_version))"
+        logged = run([str(app / ".venv" / "bin" / "python"), "-c", count], cwd=app)  # written at shutdown
+        assert logged.stdout.split() == ["20", "unreleased"]
 
     def test_a_published_version_image_is_never_overwritten(self, project, tmp_path):
         """make image-push with a stand-in `docker` (no engine here) that knows which images the registry holds:
@@ -354,7 +359,10 @@ class ProjectChecks:
             wait_for(f"http://127.0.0.1:{port}/health")
             status, answer = post(port, {"rows": [row]})
             assert status == 200
-            assert post(port, {"rows": [{**row, "plan_code": int(row["plan_code"])}]}) == (200, answer)
+            status, as_number = post(port, {"rows": [{**row, "plan_code": int(row["plan_code"])}]})
+            assert status == 200
+            assert as_number["request_ids"] != answer["request_ids"], "each prediction gets its own id"
+            assert {**as_number, "request_ids": None} == {**answer, "request_ids": None}
             assert (
                 post(port, {"rows": [{**row, "signup": "2031-12-31"}]})[0] == 200
             )  # later than any in training

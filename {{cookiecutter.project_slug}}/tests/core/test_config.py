@@ -42,6 +42,14 @@ def test_shipped_params_are_valid(params):
             {"data__categorical": ["day"], "data__datetime": ["day"]},
             "'day' is under both data.categorical and data.datetime: keep it in one of them",
         ),
+        ({"monitoring__window": "weekly"}, "monitoring.window must be a duration such as 1D, 7D or 6h"),
+        ({"monitoring__tolerance": "some"}, "monitoring.tolerance must be a number >= 0 or a percentage"),
+        ({"monitoring__flush_seconds": 0}, "monitoring.flush_seconds must be a number of seconds"),
+        ({"monitoring__batch_rows": 0}, "monitoring.batch_rows must be a whole number >= 1"),
+        (
+            {"monitoring__exclude": ["email"], "monitoring__hash": ["email"]},
+            "'email' is under both monitoring.exclude and monitoring.hash: keep it in one",
+        ),
     ],
 )
 def test_bad_value_is_named(workdir, capsys, changes, message):
@@ -68,6 +76,6 @@ def test_every_shipped_key_is_known(params):
 
 
 def test_an_unknown_section_names_the_sections(workdir):
-    (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "monitoring:\n  window: 7\n")
-    with pytest.raises(UserError, match="unknown key monitoring: params.yaml takes seed, data, split"):
+    (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "alerts:\n  email: ops\n")
+    with pytest.raises(UserError, match="unknown key alerts: params.yaml takes seed, data, split"):
         config.load()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from .. import UserError
@@ -30,6 +31,17 @@ KEYS = {
     "evaluate": ("importance_repeats", "importance_max_rows"),
     "gate": ("metric", "tolerance"),
     "drift": ("p_value", "psi", "share"),
+    "monitoring": (
+        "log_dir",
+        "batch_rows",
+        "flush_seconds",
+        "exclude",
+        "hash",
+        "labels",
+        "window",
+        "min_labels",
+        "tolerance",
+    ),
 }
 
 
@@ -79,6 +91,23 @@ class DriftConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    log_dir: str  # where the service and `score` write the prediction log: a directory or an fsspec URL
+    batch_rows: int  # rows per log file at most: a crash loses at most this many (or flush_seconds' worth)
+    flush_seconds: float
+    exclude: tuple[str, ...]  # features never written to the log
+    hash: tuple[str, ...]  # features written as a salted SHA-256
+    labels: str  # the true outcomes: a CSV or Parquet file or a directory (request_id, label[, time])
+    window: str  # the monitor's time window, a pandas frequency: 1D, 7D, 1h
+    min_labels: int  # a window with fewer labelled predictions gets no verdict on performance
+    tolerance: GateConfig  # decay: the live metric's interval is worse than the release's by more than this
+
+    @property
+    def window_offset(self) -> pd.Timedelta:
+        return pd.Timedelta(self.window)
+
+
+@dataclass(frozen=True)
 class Config:
     task: str
     seed: int
@@ -88,12 +117,14 @@ class Config:
     evaluate: EvaluateConfig
     gate: GateConfig
     drift: DriftConfig
+    monitoring: MonitoringConfig
 
 
 def load(path: Path = paths.PARAMS) -> Config:
     """Parse params.yaml into a Config, or raise UserError naming the first bad value."""
     raw = _read_yaml(path)
     _refuse_unknown_keys(raw)
+    gate = _gate(_section(raw, "gate"))
     return Config(
         task=TASK,
         seed=_integer(raw, "seed", minimum=0),
@@ -101,8 +132,9 @@ def load(path: Path = paths.PARAMS) -> Config:
         test_size=_fraction(_section(raw, "split"), "split.test_size"),
         model=_model(_section(raw, "model")),
         evaluate=_evaluate(_section(raw, "evaluate")),
-        gate=_gate(_section(raw, "gate")),
+        gate=gate,
         drift=_drift(_section(raw, "drift")),
+        monitoring=_monitoring(_section(raw, "monitoring"), gate.metric),
     )
 
 
@@ -228,15 +260,21 @@ def _evaluate(section: dict[str, Any]) -> EvaluateConfig:
 
 
 def _gate(section: dict[str, Any]) -> GateConfig:
-    metric, tolerance = _value(section, "gate.metric"), _value(section, "gate.tolerance")
+    metric = _value(section, "gate.metric")
     if not isinstance(metric, str) or not metric:
         raise UserError(f"params.yaml: gate.metric must be the name of a metric, got {metric!r}")
+    return _tolerance(section, "gate.tolerance", metric)
+
+
+def _tolerance(section: dict[str, Any], key: str, metric: str) -> GateConfig:
+    """A tolerance on `metric`: a number in its units, or a percentage of the reference value ("1%")."""
+    tolerance = _value(section, key)
     percentage = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", tolerance) if isinstance(tolerance, str) else None
     if percentage:
         return GateConfig(metric=metric, tolerance=float(percentage.group(1)) / 100, relative=True)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         raise UserError(
-            f"params.yaml: gate.tolerance must be a number >= 0 or a percentage such as 2%, got {tolerance!r}"
+            f"params.yaml: {key} must be a number >= 0 or a percentage such as 2%, got {tolerance!r}"
         )
     return GateConfig(metric=metric, tolerance=float(tolerance))
 
@@ -257,3 +295,40 @@ def _share(section: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
         raise UserError(f"params.yaml: {key} must be a number above 0 and at most 1, got {value!r}")
     return float(value)
+
+
+def _monitoring(section: dict[str, Any], metric: str) -> MonitoringConfig:
+    log_dir, labels = section.get("monitoring.log_dir") or "", section.get("monitoring.labels") or ""
+    for key, value in (("monitoring.log_dir", log_dir), ("monitoring.labels", labels)):
+        if not isinstance(value, str):
+            raise UserError(f"params.yaml: {key} must be a path or URL, got {value!r}")
+    window = _value(section, "monitoring.window")
+    try:
+        if not isinstance(window, str) or pd.Timedelta(window) <= pd.Timedelta(0):
+            raise ValueError
+    except ValueError:
+        raise UserError(
+            f"params.yaml: monitoring.window must be a duration such as 1D, 7D or 6h, got {window!r}"
+        ) from None
+    flush = _value(section, "monitoring.flush_seconds")
+    if isinstance(flush, bool) or not isinstance(flush, int | float) or not 0 < flush <= 3600:
+        raise UserError(
+            f"params.yaml: monitoring.flush_seconds must be a number of seconds in (0, 3600], got {flush!r}"
+        )
+    exclude, hashed = (_string_list(section, f"monitoring.{key}") for key in ("exclude", "hash"))
+    if both := sorted(set(exclude) & set(hashed)):
+        raise UserError(
+            f"params.yaml: '{both[0]}' is under both monitoring.exclude and monitoring.hash: keep it in one"
+        )
+    tolerance = _tolerance(section, "monitoring.tolerance", metric)
+    return MonitoringConfig(
+        log_dir=log_dir,
+        batch_rows=_integer(section, "monitoring.batch_rows", minimum=1),
+        flush_seconds=float(flush),
+        exclude=exclude,
+        hash=hashed,
+        labels=labels,
+        window=window,
+        min_labels=_integer(section, "monitoring.min_labels", minimum=1),
+        tolerance=tolerance,
+    )

@@ -69,7 +69,26 @@ def register(commands) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
+    serve.add_argument(
+        "--log-dir",
+        help="write the prediction log here, a directory or URL; off: none "
+        "(default: PREDICTION_LOG_DIR, else monitoring.log_dir)",
+    )
     serve.set_defaults(handler=run_serve)
+
+    score = commands.add_parser(
+        "score", help="score a CSV or Parquet file in batches, validated like /predict"
+    )
+    score.add_argument("input", type=Path)
+    score.add_argument(
+        "output", type=Path, help="a .csv or .parquet file: the input's columns and the predictions"
+    )
+    score.add_argument(
+        "--batch-rows", type=int, default=100_000, help="rows read, scored and written at a time"
+    )
+    score.add_argument("--strict", action="store_true", help="refuse the file when a row does not fit")
+    score.add_argument("--log-dir", help="the prediction log (default: monitoring.log_dir; off: none)")
+    score.set_defaults(handler=run_score)
 
 
 def run_register(args: argparse.Namespace) -> None:
@@ -142,7 +161,26 @@ def run_image_tag(args: argparse.Namespace) -> None:
     print(value)
 
 
+def run_score(args: argparse.Namespace) -> int:
+    import os
+
+    from ..core import config
+    from . import score
+
+    log_dir = args.log_dir or config.load().monitoring.log_dir
+    outcome = score.run(
+        args.input,
+        args.output,
+        batch_rows=args.batch_rows,
+        strict=args.strict,
+        log_dir="" if log_dir == "off" else log_dir,
+        model_version=os.environ.get("MODEL_VERSION", "unreleased"),
+    )
+    score.report(args.input, args.output, outcome)
+    return 0
+
+
 def run_serve(args: argparse.Namespace) -> None:
     from . import serve
 
-    serve.run(args.host, args.port, args.checksums)
+    serve.run(args.host, args.port, args.checksums, args.log_dir)

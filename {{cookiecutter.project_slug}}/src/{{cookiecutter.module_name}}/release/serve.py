@@ -4,20 +4,27 @@ The schema comes from the trained pipeline itself: every feature it was fitted o
 null, which the pipeline imputes), categorical ones as one of the categories seen in training (as text, or as the
 number code the data holds) and dates as ISO 8601 text. A request that
 does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
+
+Every prediction gets an id, returned in `request_ids` (the caller's X-Request-ID when it sends one), and is
+written to the prediction log (release/prediction_log.py) when the service runs with one: the monitor joins it
+with the true outcomes that arrive later.
 """
 
 import datetime
 import json
+import os
 import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
@@ -26,13 +33,17 @@ from .. import UserError
 from ..core import files, paths
 from ..pipeline.features import category_text
 from ..pipeline.train import MODEL_TYPES
+from .prediction_log import PredictionLog, new_ids
 
 MAX_ROWS = 1000
 MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
 MAX_MESSAGE = 200
+REQUEST_ID = r"^[A-Za-z0-9._:-]+$"  # a caller's X-Request-ID: it becomes the prediction's id in the log
 
 
-def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) -> FastAPI:
+def create_app(
+    model_path: Path = paths.MODEL, checksums: Path | None = None, log: PredictionLog | None = None
+) -> FastAPI:
     model = files.load_model(model_path, MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
@@ -42,23 +53,37 @@ def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) ->
         rows=(list[Row], Field(min_length=1, max_length=MAX_ROWS)),
         __config__=ConfigDict(extra="forbid"),
     )
-    app = FastAPI(title="{{ cookiecutter.project_slug }}", description=__doc__)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if log is not None:
+            log.close()  # write the predictions still in memory
+
+    app = FastAPI(
+        title="{{ cookiecutter.project_slug }}",
+        description=__doc__,
+        lifespan=lifespan,
+    )
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "model_sha256": digest, "features": len(features)}
+        logged = log.status.as_dict() if log is not None else "off"
+        return {"status": "ok", "model_sha256": digest, "features": len(features), "prediction_log": logged}
 
-    @app.post("/predict")
-    def predict(request: PredictRequest) -> dict[str, Any]:  # type: ignore[valid-type]
+    # Scored on the event loop, not in a thread pool: a one-row prediction is mostly Python under the GIL, so a
+    # thread adds a hand-off to every request and no parallelism (more cores: more service processes).
+    @app.post("/predict", response_class=JSONResponse)
+    async def predict(
+        request: PredictRequest,  # type: ignore[valid-type]
+        x_request_id: Annotated[str | None, Header(max_length=64, pattern=REQUEST_ID)] = None,
+    ) -> JSONResponse:
         frame = pd.DataFrame([row.model_dump(by_alias=True) for row in request.rows], columns=list(features))
-        if not hasattr(model, "predict_proba"):
-            return {"predictions": model.predict(frame).tolist()}
-        probabilities = model.predict_proba(frame)  # one pass: the predicted class is the most probable one
-        labels = [str(label) for label in model.classes_]
-        return {
-            "predictions": model.classes_[probabilities.argmax(axis=1)].tolist(),
-            "probabilities": [dict(zip(labels, row, strict=True)) for row in probabilities.tolist()],
-        }
+        answer = answer_of(model, frame)
+        ids = new_ids(len(frame), x_request_id)
+        if log is not None:
+            log.record(frame, answer, ids)
+        return JSONResponse(response_body(answer, ids))
 
     @app.exception_handler(RequestValidationError)
     def refuse(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -66,6 +91,26 @@ def create_app(model_path: Path = paths.MODEL, checksums: Path | None = None) ->
         return JSONResponse(status_code=422, content={"detail": short_errors(error.errors())})
 
     return app
+
+
+def answer_of(model, frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's answer per row: `prediction`, and `proba_<class>` for a classifier (one pass: the predicted
+    class is the most probable one)."""
+    if not hasattr(model, "predict_proba"):
+        return pd.DataFrame({"prediction": model.predict(frame)})
+    probabilities = model.predict_proba(frame)
+    columns = {f"proba_{label}": probabilities[:, i] for i, label in enumerate(model.classes_)}
+    return pd.DataFrame({"prediction": model.classes_[probabilities.argmax(axis=1)], **columns})
+
+
+def response_body(answer: pd.DataFrame, ids: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"request_ids": ids, "predictions": answer["prediction"].tolist()}
+    columns = [column for column in answer.columns if column.startswith("proba_")]
+    if columns:
+        labels = [column.removeprefix("proba_") for column in columns]
+        rows = answer[columns].to_numpy().tolist()
+        body["probabilities"] = [dict(zip(labels, row, strict=True)) for row in rows]
+    return body
 
 
 def short_errors(errors: list[dict]) -> list[dict]:
@@ -210,7 +255,33 @@ def http_json(url: str, body: Any = None) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")[:500]
 
 
-def run(host: str, port: int, checksums: Path | None) -> None:
+def run(host: str, port: int, checksums: Path | None, log_dir: str | None) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(checksums=checksums), host=host, port=port, log_level="info")
+    log = prediction_log(log_dir, files.sha256(paths.MODEL))
+    where = f"writing the prediction log to {log.directory}" if log else "without a prediction log"
+    print(f"serving {paths.MODEL} on http://{host}:{port}, {where}", flush=True)
+    uvicorn.run(create_app(checksums=checksums, log=log), host=host, port=port, log_level="info")
+
+
+def prediction_log(log_dir: str | None, digest: str) -> PredictionLog | None:
+    """The service's log: to --log-dir, else PREDICTION_LOG_DIR, else params.yaml's monitoring.log_dir ("off":
+    none). Its other settings come from params.yaml when the service has one (the image does)."""
+    from ..core import config
+
+    settings = config.load().monitoring if paths.PARAMS.exists() else None
+    directory = log_dir or os.environ.get("PREDICTION_LOG_DIR") or (settings.log_dir if settings else "")
+    if directory in ("", "off"):
+        return None
+    tuning = (
+        {
+            "batch_rows": settings.batch_rows,
+            "flush_seconds": settings.flush_seconds,
+            "exclude": settings.exclude,
+            "hashed": settings.hash,
+        }
+        if settings
+        else {}
+    )
+    version = os.environ.get("MODEL_VERSION", "unreleased")
+    return PredictionLog(directory, model_version=version, model_sha256=digest, **tuning)

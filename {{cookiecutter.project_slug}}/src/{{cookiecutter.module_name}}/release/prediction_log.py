@@ -1,0 +1,208 @@
+"""The prediction log: every prediction the service or `score` makes, written as Parquet files for the monitor.
+
+Each row holds the prediction's id (returned to the caller, who sends it back with the true outcome), the time,
+the model's version and digest, the validated features and the answer (`prediction`, and `proba_<class>` for a
+classifier): the columns of reports/predictions.parquet, so the monitor scores a labelled log like a test set.
+
+Requests never wait for storage. Rows gather in memory and a background thread writes them, one Parquet file per
+batch, to `monitoring.log_dir` (a directory, or any fsspec URL such as s3://bucket/logs), under `date=YYYY-MM-DD/`:
+a file holds at most `monitoring.batch_rows` rows and `monitoring.flush_seconds` of predictions, so a crash loses
+at most that (plus, only while the sink is slower than the traffic, the QUEUED_BATCHES batches waiting for it).
+When the sink fails, the rows of that batch are dropped, counted and reported on /health and in the service's
+log; requests are still answered. Columns under `monitoring.exclude` are not written; those under
+`monitoring.hash` are written as a salted SHA-256 (salt: the PREDICTION_LOG_SALT environment variable).
+"""
+
+import hashlib
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+LOGGER = logging.getLogger(__name__)
+META = ("request_id", "time", "model_version", "model_sha256")
+ANSWER = "prediction"
+QUEUED_BATCHES = 4  # batches waiting for the sink at most; beyond that, new rows are dropped and counted
+
+
+@dataclass
+class Status:
+    """What /health says of the log."""
+
+    written: int = 0
+    dropped: int = 0
+    error: str = ""
+    files: int = 0
+
+    def as_dict(self) -> dict:
+        return {"written": self.written, "dropped": self.dropped, "files": self.files, "error": self.error}
+
+
+@dataclass
+class PredictionLog:
+    """Gather rows and write them from a background thread; `record` never touches storage."""
+
+    directory: str
+    model_version: str
+    model_sha256: str
+    batch_rows: int = 1000
+    flush_seconds: float = 60.0
+    exclude: Sequence[str] = ()
+    hashed: Sequence[str] = ()
+    status: Status = field(default_factory=Status)
+
+    def __post_init__(self) -> None:
+        self._rows: list[_Request] = []
+        self._count = 0
+        self._queue: list[list[_Request]] = []
+        self._lock = threading.Condition()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_batches, name="prediction-log", daemon=True)
+        self._writer.start()
+
+    def record(self, features: pd.DataFrame, answer: pd.DataFrame, ids: list[str]) -> None:
+        """Add one request's rows: its validated features and the model's answer, under the given ids. Only a
+        reference is kept here; the writer thread builds the batch's table, off the request's path."""
+        request = _Request(features, answer, ids, pd.Timestamp.now(tz="UTC"))
+        with self._lock:
+            self._rows.append(request)
+            self._count += len(ids)
+            if self._count >= self.batch_rows:
+                self._hand_over()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is gathered and stop the writer (the service's shutdown)."""
+        with self._lock:
+            self._hand_over()
+            self._closed = True
+            self._lock.notify_all()
+        self._writer.join(timeout)
+
+    def _hand_over(self) -> None:
+        """Move the gathered requests to the writer's queue (the caller holds the lock)."""
+        if not self._rows:
+            return
+        batch, count = self._rows, self._count
+        self._rows, self._count = [], 0
+        if len(self._queue) >= QUEUED_BATCHES:
+            self.status.dropped += count
+            LOGGER.error("prediction log: the sink is behind; dropped %d predictions", count)
+            return
+        self._queue.append(batch)
+        self._lock.notify_all()
+
+    def _write_batches(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue and not self._closed:
+                    self._lock.wait(self.flush_seconds)
+                    if not self._queue:
+                        self._hand_over()
+                if not self._queue and self._closed:
+                    return
+                batch = self._queue.pop(0) if self._queue else None
+            if batch is not None:
+                self._write(batch)
+
+    def _write(self, requests: list["_Request"]) -> None:
+        count = sum(len(request.ids) for request in requests)
+        try:
+            batch = log_rows(
+                pd.concat([request.features for request in requests], ignore_index=True),
+                pd.concat([request.answer for request in requests], ignore_index=True),
+                [row_id for request in requests for row_id in request.ids],
+                self.model_version,
+                self.model_sha256,
+                self.exclude,
+                self.hashed,
+                times=[request.time for request in requests for _ in request.ids],
+            )
+            write_batch(batch, self.directory)
+        except Exception as error:  # any sink failure: count, report, keep serving
+            self.status.dropped += count
+            self.status.error = f"{type(error).__name__}: {error}"[:300]
+            LOGGER.error("prediction log: could not write %d predictions: %s", count, self.status.error)
+        else:
+            self.status.written += count
+            self.status.files += 1
+            self.status.error = ""
+
+
+@dataclass(frozen=True)
+class _Request:
+    features: pd.DataFrame
+    answer: pd.DataFrame
+    ids: list[str]
+    time: pd.Timestamp
+
+
+def log_rows(
+    features: pd.DataFrame,
+    answer: pd.DataFrame,
+    ids: list[str],
+    model_version: str,
+    model_sha256: str,
+    exclude: Sequence[str] = (),
+    hashed: Sequence[str] = (),
+    times: Sequence[pd.Timestamp] | None = None,
+) -> pd.DataFrame:
+    """The log's rows: id, time, model, the features (less `exclude`, `hashed` ones hashed) and the answer."""
+    kept = features.drop(columns=[column for column in exclude if column in features.columns])
+    salt = os.environ.get("PREDICTION_LOG_SALT", "")
+    kept = kept.assign(
+        **{
+            column: kept[column].map(lambda value: _hash(salt, value), na_action="ignore")
+            for column in hashed
+            if column in kept.columns
+        }
+    )
+    meta = pd.DataFrame(
+        {
+            "request_id": ids,
+            "time": pd.Timestamp.now(tz="UTC") if times is None else pd.DatetimeIndex(times),
+            "model_version": model_version,
+            "model_sha256": model_sha256,
+        }
+    )
+    return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True)], axis=1)
+
+
+def _hash(salt: str, value: object) -> str:
+    return hashlib.sha256(f"{salt}{value}".encode()).hexdigest()[:32]
+
+
+def write_batch(batch: pd.DataFrame, directory: str) -> str:
+    """Write one batch as a new Parquet file under date=YYYY-MM-DD/ of its first row; return its path.
+
+    Locally the file is written under a temporary name and renamed, so a reader never sees half of one; an object
+    store's upload is all-or-nothing by itself."""
+    import fsspec
+
+    first = batch["time"].iloc[0]
+    name = f"{first:%Y%m%dT%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:12]}.parquet"
+    filesystem, root = fsspec.core.url_to_fs(directory)
+    folder = f"{root.rstrip('/')}/date={first:%Y-%m-%d}"
+    filesystem.makedirs(folder, exist_ok=True)
+    target = f"{folder}/{name}"
+    temporary = f"{folder}/.{name}.tmp" if _is_local(filesystem) else target
+    with filesystem.open(temporary, "wb") as handle:
+        batch.to_parquet(handle, index=False)
+    if temporary != target:
+        filesystem.mv(temporary, target)
+    return target
+
+
+def _is_local(filesystem) -> bool:
+    return "file" in (
+        filesystem.protocol if isinstance(filesystem.protocol, tuple) else (filesystem.protocol,)
+    )
+
+
+def new_ids(count: int, given: str | None = None) -> list[str]:
+    """One id per row: the caller's X-Request-ID (or a random one), with `-<row>` when the request has several."""
+    base = given or uuid.uuid4().hex
+    return [base] if count == 1 else [f"{base}-{row}" for row in range(count)]
