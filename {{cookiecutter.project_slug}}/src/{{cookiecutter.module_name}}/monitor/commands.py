@@ -1,4 +1,5 @@
-"""Commands of monitoring: the drift check (make drift, retrain.yml) and the retraining pull request."""
+"""Commands of monitoring: the model in production (make monitor), the drift check (make drift, retrain.yml) and
+the retraining pull request."""
 
 import argparse
 import os
@@ -22,6 +23,18 @@ def register(commands) -> None:
         "--github", action="store_true", help="also write the job summary and drift=<bool> (CI)"
     )
     drift.set_defaults(handler=run_drift)
+
+    monitor = commands.add_parser(
+        "monitor",
+        help="how the model in production does: its prediction log joined with the labels that arrived",
+    )
+    monitor.add_argument("--since", help="first day of the logs to read, YYYY-MM-DD (default: all)")
+    monitor.add_argument("--until", help="day after the last one to read, YYYY-MM-DD (default: all)")
+    monitor.add_argument("--output-dir", type=Path, help="where monitor.json, monitor.md, metric.png go")
+    monitor.add_argument(
+        "--github", action="store_true", help="also write the job summary and verdict=<verdict>"
+    )
+    monitor.set_defaults(handler=run_monitor)
 
     batch = commands.add_parser("drifted-batch", help="write a drifted copy of the bundled data (demo)")
     batch.add_argument("--output", type=Path, default=Path("data/raw/drifted.csv"))
@@ -51,6 +64,19 @@ def run_drift(args: argparse.Namespace) -> int:
         client.write_summary(drift.markdown(summary, plot=None))
         client.write_outputs({"drift": str(summary["drift"]).lower()})
     return 3 if args.fail_on_drift and summary["drift"] else 0
+
+
+def run_monitor(args: argparse.Namespace) -> None:
+    from ..core import config, paths
+    from ..github import client
+    from . import performance
+
+    directory = args.output_dir or paths.MONITOR
+    summary = performance.run(config.load(), directory, args.since, args.until)
+    print((directory / "monitor.md").read_text(encoding="utf-8"))
+    if args.github:
+        client.write_summary(performance.markdown(summary, plot=None))
+        client.write_outputs({"verdict": summary["verdict"]})
 
 
 def run_drifted_batch(args: argparse.Namespace) -> None:

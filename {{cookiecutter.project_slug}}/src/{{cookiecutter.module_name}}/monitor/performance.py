@@ -1,0 +1,333 @@
+"""How the model in production does: its prediction log joined with the true outcomes that have arrived.
+
+The log (release/prediction_log.py) holds what the service and `score` answered; the labels (monitoring.labels: a
+CSV or Parquet file, or a directory of them, with request_id, label and optionally time) arrive later, for part
+of the predictions. Per time window (monitoring.window) the monitor scores the labelled predictions with the
+pipeline's own metrics and their 95% bootstrap intervals, next to the released model's test metrics
+(reports/metrics.json), and compares the served inputs of the newest window with the champion's reference sample.
+
+Verdict: `decay` when the newest judged window's interval of the gate metric lies worse than the release's value
+by more than monitoring.tolerance; else `drift` when the served inputs (or the predictions) drifted; else `ok` when
+that window had at least monitoring.min_labels labels; else `unlabelled`: without labels only drift is measured,
+never performance (no estimate of accuracy without labels is offered: the libraries that make one do not install
+with this project's locked dependencies).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import UserError
+from ..core import files, paths
+from ..core.config import Config
+from ..pipeline import metrics
+from ..pipeline.train import MODEL_TYPES
+from ..review.compare import metric_intervals
+
+DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
+DRIFT_ROWS = 100_000  # served rows of the newest window compared with the reference at most (a random sample)
+
+
+@dataclass
+class Inputs:
+    """The champion's logged predictions with their labels (NaN where none arrived), and what was left out."""
+
+    joined: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def run(
+    config: Config, output: Path = paths.MONITOR, since: str | None = None, until: str | None = None
+) -> dict:
+    """Join, score, compare; write monitor.json, monitor.md and metric.png into `output`; return the summary."""
+    settings = config.monitoring
+    digest = files.sha256(paths.MODEL)
+    inputs = join(read_logs(settings.log_dir, digest, since, until), read_labels(settings.labels), config)
+    release = _release_metrics()
+    windows = score_windows(inputs.joined, config, release)
+    newest = inputs.joined[inputs.joined["window"] == inputs.joined["window"].max()]
+    drifted = served_drift(newest, config)
+    summary = {
+        "verdict": verdict(windows, drifted),
+        "metric": config.gate.metric,
+        "release": release.get(config.gate.metric),
+        "tolerance": config.monitoring.tolerance.describe(),
+        "model_sha256": digest,
+        "windows": windows,
+        "drift": drifted,
+        "notes": inputs.notes,
+    }
+    files.write_json(summary, output / "monitor.json")
+    write_plot(summary, output / "metric.png")
+    files.write_text(markdown(summary, "metric.png"), output / "monitor.md")
+    return summary
+
+
+def read_logs(
+    log_dir: str, digest: str, since: str | None, until: str | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The champion's predictions in the log between `since` and `until` (ISO dates; default: all)."""
+    import pyarrow.dataset as ds
+
+    if not log_dir:
+        raise UserError("monitoring.log_dir is empty: set it to where the service writes its prediction log")
+    try:
+        dataset = ds.dataset(log_dir, format="parquet", partitioning="hive", exclude_invalid_files=True)
+        frame = dataset.to_table(filter=_period(since, until)).to_pandas()
+    except (FileNotFoundError, OSError) as error:
+        raise UserError(
+            f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
+        ) from None
+    if frame.empty:
+        period = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
+        raise UserError(f"the prediction log {log_dir} holds no predictions{period}: nothing to monitor")
+    notes = []
+    champion = frame["model_sha256"] == digest
+    if not champion.any():
+        versions = ", ".join(sorted(frame["model_version"].astype(str).unique())[:5])
+        raise UserError(
+            f"the prediction log {log_dir} holds no predictions of the champion (models/model.skops, sha256 "
+            f"{digest[:12]}), only of {versions}: monitor the version in production (check out its tag)"
+        )
+    if not champion.all():
+        others = ", ".join(sorted(frame.loc[~champion, "model_version"].astype(str).unique())[:5])
+        notes.append(f"left out {(~champion).sum():,} predictions of other model versions ({others})")
+    return frame[champion].drop(columns=["date"], errors="ignore"), notes
+
+
+def _period(since: str | None, until: str | None):
+    import pyarrow.dataset as ds
+
+    condition = None
+    for bound, keep in ((since, lambda t: ds.field("time") >= t), (until, lambda t: ds.field("time") < t)):
+        if bound:
+            try:
+                moment = pd.Timestamp(bound, tz="UTC")
+            except ValueError:
+                raise UserError(f"'{bound}' is not a date: give --since and --until as YYYY-MM-DD") from None
+            condition = keep(moment) if condition is None else condition & keep(moment)
+    return condition
+
+
+def read_labels(location: str) -> pd.DataFrame:
+    """The labels that have arrived: request_id, label (as text); an empty frame when none has yet."""
+    from ..pipeline import data
+
+    path = Path(location)
+    sources = (
+        sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet")) if path.is_dir() else [path]
+    )
+    sources = [source for source in sources if source.exists()]
+    if not sources:
+        return pd.DataFrame({"request_id": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
+    frames = []
+    for source in sources:
+        frame = data.read_file(source)
+        missing = {"request_id", "label"} - set(frame.columns)
+        if missing:
+            raise UserError(
+                f"labels {source} has no column {', '.join(sorted(missing))}: give request_id, label"
+            )
+        frames.append(frame[["request_id", "label"]].astype({"request_id": str}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def join(logged: tuple[pd.DataFrame, list[str]], labels: pd.DataFrame, config: Config) -> Inputs:
+    """Each logged prediction with its label when one arrived; refuse labels the model cannot have predicted."""
+    log, notes = logged
+    repeated = log["request_id"].duplicated(keep=False)
+    if repeated.any():
+        example = log.loc[repeated, "request_id"].iloc[0]
+        notes.append(
+            f"left out {repeated.sum():,} predictions whose request id appears more than once in the log "
+            f"(e.g. '{example}'): a caller reused its X-Request-ID, so their labels cannot be told apart"
+        )
+        log = log[~repeated]
+    labels = labels.assign(label=labels["label"].map(_text, na_action="ignore")).dropna(subset=["label"])
+    labels = labels.drop_duplicates()
+    conflicting = labels["request_id"].duplicated(keep=False)
+    if conflicting.any():
+        example = labels.loc[conflicting, "request_id"].iloc[0]
+        notes.append(
+            f"left out {labels.loc[conflicting, 'request_id'].nunique():,} request ids with different labels "
+            f"(e.g. '{example}'): keep one label per request id"
+        )
+        labels = labels[~conflicting]
+    known = labels["request_id"].isin(log["request_id"])
+    if (~known).any():
+        notes.append(
+            f"{(~known).sum():,} labels match no prediction of the champion in the period "
+            f"(e.g. '{labels.loc[~known, 'request_id'].iloc[0]}'): ignored"
+        )
+    if config.task == "classification" and known.any():
+        _refuse_unknown_classes(labels.loc[known, "label"], log)
+    joined = log.merge(labels[known], on="request_id", how="left", validate="one_to_one")
+    window = pd.to_datetime(joined["time"], utc=True).dt.floor(config.monitoring.window_offset)
+    return Inputs(joined.assign(window=window), notes)
+
+
+def _text(value: object) -> object:
+    from ..pipeline.features import category_text
+
+    return category_text(value)
+
+
+def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
+    classes = [column.removeprefix("proba_") for column in log.columns if column.startswith("proba_")]
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise UserError(
+            f"label '{unknown[0]}' is not a class the model knows ({', '.join(classes)}): fix the labels "
+            "(the same texts as the training target)"
+        )
+
+
+def _release_metrics() -> dict:
+    import json
+
+    if not paths.METRICS.exists():
+        raise UserError(f"{paths.METRICS} is missing: run the monitor from the released version's checkout")
+    return json.loads(paths.METRICS.read_text())
+
+
+def score_windows(joined: pd.DataFrame, config: Config, release: dict) -> list[dict]:
+    """One row per window: predictions, share labelled, the metrics and the gate metric's interval and status."""
+    rows = []
+    for window, group in joined.groupby("window", sort=True):
+        labelled = group.dropna(subset=["label"])
+        row = {
+            "window": window.isoformat(),
+            "predictions": len(group),
+            "labelled": len(labelled),
+            "share_labelled": round(len(labelled) / len(group), 4),
+            "status": UNLABELLED,
+        }
+        if len(labelled) >= config.monitoring.min_labels:
+            row |= _judge(_as_predictions(labelled, config.task), config, release)
+        rows.append(row)
+    return rows
+
+
+def _as_predictions(labelled: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The columns of reports/predictions.parquet: y_true, y_pred, proba_<class> (the release's order)."""
+    frame = pd.DataFrame({"y_true": labelled["label"], "y_pred": labelled["prediction"]})
+    if task == "classification":
+        frame = frame.astype(str)
+        columns = [column for column in labelled.columns if column.startswith("proba_")]
+        if paths.PREDICTIONS.exists():  # the release's order: the positive class last
+            released = [c for c in pd.read_parquet(paths.PREDICTIONS).columns if c.startswith("proba_")]
+            columns = released if set(released) == set(columns) else columns
+        frame = pd.concat([frame, labelled[columns]], axis=1)
+    else:
+        frame = frame.astype(float)
+    return frame.reset_index(drop=True)
+
+
+def _judge(predictions: pd.DataFrame, config: Config, release: dict) -> dict:
+    name = config.gate.metric
+    scores = metrics.compute(config.task, predictions)
+    interval = metric_intervals(config.task, predictions).get(name)
+    low, high = (interval.low, interval.high) if interval else (scores[name], scores[name])
+    released = release.get(name)
+    status = OK
+    if released is not None:
+        allowed = config.monitoring.tolerance.allowed_loss(released)
+        higher_is_better = metrics.DIRECTIONS[config.task][name] > 0
+        worse = high < released - allowed if higher_is_better else low > released + allowed
+        status = DECAY if worse else OK
+    return {"metrics": scores, "low": round(low, 6), "high": round(high, 6), "status": status}
+
+
+def served_drift(newest: pd.DataFrame, config: Config) -> dict:
+    """The served inputs of the newest window against the champion's reference sample (drift.check)."""
+    from . import drift
+
+    reference = drift.read(paths.REFERENCE, "reference")
+    features = [column for column in reference.columns if column != config.data.target]
+    logged = [c for c in features if c in newest.columns and c not in config.monitoring.hash]
+    served = newest[logged]
+    if len(served) > DRIFT_ROWS:
+        served = served.sample(DRIFT_ROWS, random_state=config.seed)
+    # the predictions' drift needs every feature: not when the log leaves some out or hashes them
+    model = files.load_model(paths.MODEL, MODEL_TYPES) if logged == features else None
+    return drift.check(reference[[*logged, config.data.target]], served, config, model)
+
+
+def verdict(windows: list[dict], drifted: dict) -> str:
+    judged = [window for window in windows if window["status"] != UNLABELLED]
+    if judged and judged[-1]["status"] == DECAY:
+        return DECAY
+    if drifted["drift"]:
+        return DRIFT
+    return OK if judged and judged[-1] is windows[-1] else UNLABELLED
+
+
+def markdown(summary: dict, plot: str | None) -> str:
+    name, release = summary["metric"], summary["release"]
+    lines = [
+        f"## Monitoring: {summary['verdict']}",
+        "",
+        f"{name} of the model in production (sha256 `{summary['model_sha256'][:12]}`) per window, on the "
+        f"predictions whose true outcome has arrived, with its 95% interval; the release scored "
+        f"{_number(release)} on its test set (decay: worse by more than {summary['tolerance']}).",
+        "",
+        f"| window | predictions | labelled | {name} | 95% interval | status |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for window in summary["windows"]:
+        value = window.get("metrics", {}).get(name)
+        interval = f"[{window['low']:.4f}, {window['high']:.4f}]" if "low" in window else ""
+        lines.append(
+            f"| {window['window'][:16]} | {window['predictions']:,} | {window['share_labelled']:.0%} | "
+            f"{_number(value)} | {interval} | {window['status']} |"
+        )
+    drifted = summary["drift"]
+    lines += [
+        "",
+        f"Served inputs of the newest window against the champion's reference: "
+        f"{'drift' if drifted['drift'] else 'no drift'} ({len(drifted['drifted_features'])} of "
+        f"{len(drifted['features'])} features drifted).",
+    ]
+    if summary["verdict"] == UNLABELLED:
+        lines += [
+            "",
+            "The newest window has too few labels for a verdict on performance: only drift is measured.",
+        ]
+    if summary["notes"]:
+        lines += ["", *(f"- {note}" for note in summary["notes"])]
+    if plot:
+        lines += ["", f"![{name} over time]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
+
+
+def write_plot(summary: dict, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    judged = [window for window in summary["windows"] if "low" in window]
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    if judged:
+        times = pd.to_datetime([window["window"] for window in judged])
+        values = np.array([window["metrics"][summary["metric"]] for window in judged])
+        errors = [values - [w["low"] for w in judged], [w["high"] for w in judged] - values]
+        axes.errorbar(
+            times, values, yerr=np.clip(errors, 0, None), fmt="o-", capsize=3, label="live (95% interval)"
+        )
+    if summary["release"] is not None:
+        axes.axhline(summary["release"], color="grey", linestyle="--", label="release (test set)")
+    axes.set_ylabel(summary["metric"])
+    axes.set_title(f"{summary['metric']} in production: {summary['verdict']}")
+    axes.legend(loc="best", fontsize="small")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    with files.atomic_path(target) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
