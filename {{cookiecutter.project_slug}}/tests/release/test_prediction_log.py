@@ -138,7 +138,16 @@ def test_a_killed_service_loses_at_most_one_batch(trained, rows, tmp_path):
         port = probe.getsockname()[1]
     log_dir = tmp_path / "log"
     service = subprocess.Popen(
-        [sys.executable, "-m", "{{ cookiecutter.module_name }}", "serve", "--port", str(port), "--log-dir", str(log_dir)],
+        [
+            sys.executable,
+            "-m",
+            "{{ cookiecutter.module_name }}",
+            "serve",
+            "--port",
+            str(port),
+            "--log-dir",
+            str(log_dir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
