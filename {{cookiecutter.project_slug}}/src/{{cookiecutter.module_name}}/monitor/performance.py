@@ -13,6 +13,7 @@ never performance (no estimate of accuracy without labels is offered: the librar
 with this project's locked dependencies).
 """
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .. import UserError
 from ..core import files, paths
 from ..core.config import Config
 from ..pipeline import metrics
+from ..pipeline.features import category_text
 from ..pipeline.train import MODEL_TYPES
 from ..review.compare import metric_intervals
 
@@ -137,24 +139,20 @@ def read_labels(location: str) -> pd.DataFrame:
 def join(logged: tuple[pd.DataFrame, list[str]], labels: pd.DataFrame, config: Config) -> Inputs:
     """Each logged prediction with its label when one arrived; refuse labels the model cannot have predicted."""
     log, notes = logged
-    repeated = log["request_id"].duplicated(keep=False)
-    if repeated.any():
-        example = log.loc[repeated, "request_id"].iloc[0]
-        notes.append(
-            f"left out {repeated.sum():,} predictions whose request id appears more than once in the log "
-            f"(e.g. '{example}'): a caller reused its X-Request-ID, so their labels cannot be told apart"
-        )
-        log = log[~repeated]
-    labels = labels.assign(label=labels["label"].map(_text, na_action="ignore")).dropna(subset=["label"])
-    labels = labels.drop_duplicates()
-    conflicting = labels["request_id"].duplicated(keep=False)
-    if conflicting.any():
-        example = labels.loc[conflicting, "request_id"].iloc[0]
-        notes.append(
-            f"left out {labels.loc[conflicting, 'request_id'].nunique():,} request ids with different labels "
-            f"(e.g. '{example}'): keep one label per request id"
-        )
-        labels = labels[~conflicting]
+    log = _without_repeated_ids(
+        log,
+        notes,
+        "left out {rows:,} predictions whose request id appears more than once in the log (e.g. '{example}'): "
+        "a caller reused its X-Request-ID, so their labels cannot be told apart",
+    )
+    labels = labels.assign(label=labels["label"].map(category_text, na_action="ignore")).dropna(
+        subset=["label"]
+    )
+    labels = _without_repeated_ids(
+        labels.drop_duplicates(),
+        notes,
+        "left out {ids:,} request ids with different labels (e.g. '{example}'): keep one label per request id",
+    )
     known = labels["request_id"].isin(log["request_id"])
     if (~known).any():
         notes.append(
@@ -168,10 +166,13 @@ def join(logged: tuple[pd.DataFrame, list[str]], labels: pd.DataFrame, config: C
     return Inputs(joined.assign(window=window), notes)
 
 
-def _text(value: object) -> object:
-    from ..pipeline.features import category_text
-
-    return category_text(value)
+def _without_repeated_ids(frame: pd.DataFrame, notes: list[str], message: str) -> pd.DataFrame:
+    """Leave out the rows whose request id appears more than once, noting `message` (rows, ids, example)."""
+    repeated = frame["request_id"].duplicated(keep=False)
+    if repeated.any():
+        ids = frame.loc[repeated, "request_id"]
+        notes.append(message.format(rows=len(ids), ids=ids.nunique(), example=ids.iloc[0]))
+    return frame[~repeated]
 
 
 def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
@@ -185,8 +186,6 @@ def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
 
 
 def _release_metrics() -> dict:
-    import json
-
     if not paths.METRICS.exists():
         raise UserError(f"{paths.METRICS} is missing: run the monitor from the released version's checkout")
     return json.loads(paths.METRICS.read_text())

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 LOGGER = logging.getLogger(__name__)
-META = ("request_id", "time", "model_version", "model_sha256")
-ANSWER = "prediction"
 QUEUED_BATCHES = 4  # batches waiting for the sink at most; beyond that, new rows are dropped and counted
 
 
