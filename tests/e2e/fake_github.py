@@ -1501,15 +1501,27 @@ class FakeGitHub:
             user=self._user(issue["user"], issue["user_id"], issue["bot"]),
             html_url=f"https://github.com/{self.repository}/issues/{issue['number']}",
             url=f"{self.api_url}/repos/{self.repository}/issues/{issue['number']}",
-        )
+            **(
+                {"pull_request": {"url": f"{self.api_url}/repos/{self.repository}/pulls/{issue['number']}",
+                                  "html_url": f"https://github.com/{self.repository}/pull/{issue['number']}",
+                                  "diff_url": None, "patch_url": None}}
+                if issue.get("is_pull") else {}
+            ),
+        )  # fmt: skip
 
     def _list_issues(self, who, query, body):
         self._require(who, "issues", "read") if who.is_bot else None
         state = query.get("state", "open")
         labels = {label for label in query.get("labels", "").split(",") if label}
+        # "GitHub's REST API considers every pull request an issue": they are listed too, with a pull_request key
+        pulls = [
+            {**pull, "user_id": self.users[pull["user"]].user_id if pull["user"] in self.users else 0,
+             "bot": pull["user_type"] == "Bot", "is_pull": True}
+            for pull in self.pulls.values()
+        ]  # fmt: skip
         issues = [
             i
-            for i in self.issues.values()
+            for i in [*self.issues.values(), *pulls]
             if (state == "all" or i["state"] == state) and labels <= set(i["labels"])
         ]
         page, links = self._page(

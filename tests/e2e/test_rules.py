@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from .harness import git
-from .people import commit_change
+from .people import Person, commit_change
 
 pytestmark = pytest.mark.slow
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
@@ -400,6 +400,25 @@ def test_environments_decide_who_deploys_and_from_which_ref(repo, fake, github, 
         'Branch "topic" is not allowed to deploy to production due to environment protection rules.'
         in refused.output
     )
+
+
+def test_github_token_needs_issues_write_for_issues_and_the_issue_list_holds_pull_requests(
+    fake, people, harness
+):
+    as_run = Person("ada", fake, harness)
+    as_run.token = fake.run_token(9001, {"contents": "read"})
+    status, refused = as_run.api("POST", "issues", {"title": "Monitoring", "body": "x"})
+    assert (status, refused["message"]) == (403, "Resource not accessible by integration")
+    as_run.token = fake.run_token(9002, {"contents": "read", "issues": "write"})
+    status, opened = as_run.api("POST", "issues", {"title": "Monitoring", "body": "x"})
+    assert status == 201
+    assert opened["user"]["login"] == "github-actions[bot]"
+    assert opened["user"]["type"] == "Bot"
+    status, listed = as_run.api("GET", "issues?state=all&per_page=100")
+    assert status == 200
+    pulls = {item["number"] for item in listed if "pull_request" in item}
+    assert pulls == set(fake.pulls), "every pull request is listed, marked by its pull_request key"
+    assert opened["number"] in {item["number"] for item in listed if "pull_request" not in item}
 
 
 def test_the_fake_records_which_token_caused_what(fake):

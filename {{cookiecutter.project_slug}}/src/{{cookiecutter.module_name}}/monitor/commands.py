@@ -5,6 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
+from .. import UserError
+
 
 def register(commands) -> None:
     drift = commands.add_parser("drift", help="compare the newest data with the champion's reference sample")
@@ -36,6 +38,25 @@ def register(commands) -> None:
     )
     monitor.set_defaults(handler=run_monitor)
 
+    version = commands.add_parser(
+        "monitor-version", help="check out the production version's dvc.lock and metrics (retrain.yml)"
+    )
+    version.add_argument("--has-remote", action="store_true", help="the project has a DVC remote")
+    version.set_defaults(handler=run_monitor_version)
+
+    monitor_data = commands.add_parser(
+        "monitor-data",
+        help="pull the pipeline's outputs, dvc update and push the prediction log's and labels' imports (CI)",
+    )
+    monitor_data.set_defaults(handler=run_monitor_data)
+
+    issue = commands.add_parser(
+        "monitor-issue", help="edit the production version's monitoring issue (retrain.yml)"
+    )
+    issue.add_argument("--version", required=True, help="the version in production, e.g. v1.2.0")
+    issue.add_argument("--run-url", required=True, help="the workflow run the issue links to")
+    issue.set_defaults(handler=run_monitor_issue)
+
     batch = commands.add_parser("drifted-batch", help="write a drifted copy of the bundled data (demo)")
     batch.add_argument("--output", type=Path, default=Path("data/raw/drifted.csv"))
     batch.add_argument("--rows", type=int, default=500)
@@ -62,21 +83,82 @@ def run_drift(args: argparse.Namespace) -> int:
     print(report)
     if args.github:
         client.write_summary(drift.markdown(summary, plot=None))
-        client.write_outputs({"drift": str(summary["drift"]).lower()})
+        client.write_outputs(
+            {"drift": str(summary["drift"]).lower(), "retrain": str(_retrain(summary["drift"])).lower()}
+        )
     return 3 if args.fail_on_drift and summary["drift"] else 0
 
 
-def run_monitor(args: argparse.Namespace) -> None:
-    from ..core import config, paths
-    from ..github import client
+def _retrain(drifted: bool) -> bool:
+    """Retrain when the training data drifted or the monitor of the model in production (its job's output,
+    MONITOR_VERDICT) found decay or drift."""
     from . import performance
 
+    verdict = os.environ.get("MONITOR_VERDICT", "")
+    if verdict in (performance.DECAY, performance.DRIFT):
+        print(f"the model in production: {verdict} (monitor): retraining")
+    return drifted or verdict in (performance.DECAY, performance.DRIFT)
+
+
+def run_monitor(args: argparse.Namespace) -> None:
+    from ..core import config, files, paths
+    from ..github import client
+    from . import performance, watch
+
     directory = args.output_dir or paths.MONITOR
-    summary = performance.run(config.load(), directory, args.since, args.until)
-    print((directory / "monitor.md").read_text(encoding="utf-8"))
+    settings = config.load()
+    try:
+        summary = performance.run(settings, directory, args.since, args.until)
+    except performance.NothingToMonitor as error:
+        if not args.github:
+            raise
+        summary = {"verdict": "none", "reason": str(error)}
+        files.write_json(summary, directory / "monitor.json")
+        client.write_summary(f"## Monitoring: nothing to monitor\n\n{error}")
+        print(f"nothing to monitor: {error}")
+    else:
+        print((directory / "monitor.md").read_text(encoding="utf-8"))
     if args.github:
-        client.write_summary(performance.markdown(summary, plot=None))
+        tracked = watch.imports(settings.monitoring.labels, settings.monitoring.log_dir)
+        watch.record_imports(directory / "monitor.json", tracked)
+        if summary["verdict"] != "none":
+            client.write_summary(performance.markdown(summary, plot=None))
         client.write_outputs({"verdict": summary["verdict"]})
+
+
+def run_monitor_version(args: argparse.Namespace) -> None:
+    from . import watch
+
+    watch.check_out_production(args.has_remote)
+
+
+def run_monitor_data(args: argparse.Namespace) -> int:
+    from ..core import config, remote
+    from . import watch
+
+    status = remote.run(["pull", "--quiet", "dvc.yaml"])
+    settings = config.load().monitoring
+    tracked = [str(path) for path in watch.imports(settings.labels, settings.log_dir) if path.exists()]
+    if status or not tracked:
+        return status
+    print(f"dvc update {' '.join(tracked)}: the newest prediction log and labels")
+    status = remote.run(["update", "--quiet", *tracked])
+    # into the DVC remote (new files only), so every version a verdict names can be pulled again
+    return status or remote.run(["push", "--quiet", *tracked])
+
+
+def run_monitor_issue(args: argparse.Namespace) -> None:
+    import json
+
+    from ..core import paths
+    from ..release.tags import VERSION
+    from . import watch
+
+    if not VERSION.match(args.version):
+        raise UserError(f"{args.version!r} is not a version such as v1.2.0: refusing it")
+    summary_path = paths.MONITOR / "monitor.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    watch.update_issue(args.version, summary, args.run_url)
 
 
 def run_drifted_batch(args: argparse.Namespace) -> None:

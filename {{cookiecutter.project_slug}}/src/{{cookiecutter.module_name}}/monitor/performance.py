@@ -14,6 +14,7 @@ with this project's locked dependencies).
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,11 @@ from ..review.compare import metric_intervals
 
 DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
 DRIFT_ROWS = 100_000  # served rows of the newest window compared with the reference at most (a random sample)
+SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+class NothingToMonitor(UserError):
+    """The log holds no prediction of the champion in the period (or there is no log yet)."""
 
 
 @dataclass
@@ -75,6 +81,11 @@ def read_logs(
 
     if not log_dir:
         raise UserError("monitoring.log_dir is empty: set it to where the service writes its prediction log")
+    if "://" not in log_dir and not Path(log_dir).exists():
+        raise NothingToMonitor(
+            f"there is no prediction log at {log_dir} yet: serve the model (make serve) or point "
+            "monitoring.log_dir at where the service writes it"
+        )
     try:
         dataset = ds.dataset(log_dir, format="parquet", partitioning="hive", exclude_invalid_files=True)
         frame = dataset.to_table(filter=_period(since, until)).to_pandas()
@@ -84,17 +95,21 @@ def read_logs(
         ) from None
     if frame.empty:
         period = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
-        raise UserError(f"the prediction log {log_dir} holds no predictions{period}: nothing to monitor")
+        raise NothingToMonitor(
+            f"the prediction log {log_dir} holds no predictions{period}: nothing to monitor"
+        )
     notes = []
     champion = frame["model_sha256"] == digest
     if not champion.any():
-        versions = ", ".join(sorted(frame["model_version"].astype(str).unique())[:5])
-        raise UserError(
+        versions = ", ".join(shown(v) for v in sorted(frame["model_version"].astype(str).unique())[:5])
+        raise NothingToMonitor(
             f"the prediction log {log_dir} holds no predictions of the champion (models/model.skops, sha256 "
             f"{digest[:12]}), only of {versions}: monitor the version in production (check out its tag)"
         )
     if not champion.all():
-        others = ", ".join(sorted(frame.loc[~champion, "model_version"].astype(str).unique())[:5])
+        others = ", ".join(
+            shown(v) for v in sorted(frame.loc[~champion, "model_version"].astype(str).unique())[:5]
+        )
         notes.append(f"left out {(~champion).sum():,} predictions of other model versions ({others})")
     return frame[champion].drop(columns=["date"], errors="ignore"), notes
 
@@ -157,7 +172,7 @@ def join(logged: tuple[pd.DataFrame, list[str]], labels: pd.DataFrame, config: C
     if (~known).any():
         notes.append(
             f"{(~known).sum():,} labels match no prediction of the champion in the period "
-            f"(e.g. '{labels.loc[~known, 'request_id'].iloc[0]}'): ignored"
+            f"(e.g. '{shown(labels.loc[~known, 'request_id'].iloc[0])}'): ignored"
         )
     if config.task == "classification" and known.any():
         _refuse_unknown_classes(labels.loc[known, "label"], log)
@@ -171,8 +186,14 @@ def _without_repeated_ids(frame: pd.DataFrame, notes: list[str], message: str) -
     repeated = frame["request_id"].duplicated(keep=False)
     if repeated.any():
         ids = frame.loc[repeated, "request_id"]
-        notes.append(message.format(rows=len(ids), ids=ids.nunique(), example=ids.iloc[0]))
+        notes.append(message.format(rows=len(ids), ids=ids.nunique(), example=shown(ids.iloc[0])))
     return frame[~repeated]
+
+
+def shown(text: str) -> str:
+    """A request id from a log or label file as a report may show it: at most 40 characters of [A-Za-z0-9._:-]
+    (the rest as ?), since the reports become issue and pull-request text."""
+    return SHOWN.sub("?", str(text)[:40])
 
 
 def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
@@ -180,7 +201,7 @@ def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
     unknown = sorted(set(labels) - set(classes))
     if unknown:
         raise UserError(
-            f"label '{unknown[0]}' is not a class the model knows ({', '.join(classes)}): fix the labels "
+            f"label '{shown(unknown[0])}' is not a class the model knows ({', '.join(classes)}): fix the labels "
             "(the same texts as the training target)"
         )
 

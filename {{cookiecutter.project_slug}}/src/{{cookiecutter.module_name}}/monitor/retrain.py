@@ -58,16 +58,46 @@ def changed_files() -> list[str]:
     return [line[3:] for line in porcelain.splitlines()]
 
 
-def body(drift_summary: dict, metrics_diff: str) -> str:
-    from . import drift
+def body(drift_summary: dict, metrics_diff: str, monitoring: dict | None = None) -> str:
+    """The pull request's text: why it was opened (the monitor of production, the data's drift), what changed."""
+    from . import drift, performance, watch
 
     parts = [
         "Opened by `retrain.yml`: the newest data was compared with the champion's reference sample and the model "
         "was retrained on it with `dvc repro`. The model report follows as a comment; review it like any other.",
+    ]
+    if monitoring and monitoring.get("verdict") in (performance.DECAY, performance.DRIFT):
+        parts += [
+            performance.markdown(monitoring, plot=None).replace(
+                "## Monitoring", "### The model in production", 1
+            ),
+            watch.imports_table(monitoring),
+        ]
+    parts += [
         drift.markdown(drift_summary, plot=None),
         "### Metrics against `main`\n\n" + (metrics_diff.strip() or "No metric changed."),
     ]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def monitor_record() -> tuple[dict | None, list[str]]:
+    """The monitor job's summary (reports/monitor/monitor.json, when it found decay or drift), and the import files
+    of the prediction log and labels it read, written back so the pull request's commit records them."""
+    from ..core import config
+    from . import watch
+
+    monitored = paths.MONITOR / "monitor.json"
+    if not monitored.exists():
+        return None, []
+    monitoring = json.loads(monitored.read_text())
+    settings = config.load().monitoring
+    recorded = []
+    for path in watch.imports(settings.labels, settings.log_dir):
+        text = (monitoring.get("imports") or {}).get(str(path))
+        if text is not None:
+            path.write_text(text)
+            recorded.append(str(path))
+    return monitoring, recorded
 
 
 def create_pull_request(run_id: str, target: str = "main") -> None:
@@ -89,7 +119,8 @@ def create_pull_request(run_id: str, target: str = "main") -> None:
             "AUTOMATION_APP_PRIVATE_KEY) or a RETRAIN_TOKEN; the job summary says how"
         )
     metrics_diff = shell.tool("dvc", "metrics", "diff", "HEAD", "--md")
-    text = body(json.loads(summary_path.read_text()), metrics_diff)
+    monitoring, recorded = monitor_record()
+    text = body(json.loads(summary_path.read_text()), metrics_diff, monitoring)
     if shutil.which("cml") is None:
         raise UserError("cml not found: install it (npm install -g @dvcorg/cml) or use iterative/setup-cml")
     url = shell.command(
@@ -100,6 +131,7 @@ def create_pull_request(run_id: str, target: str = "main") -> None:
         "--body", text,
         "--message", f"{TITLE} (retrain.yml run {run_id})",
         *CHANGED_FILES,
+        *recorded,
     )  # fmt: skip
     client.write_summary(f"Opened the retraining pull request {url}.\n\n{text}")
     print(url)

@@ -1,0 +1,125 @@
+"""The scheduled watch of retrain.yml on the model in production: which version that is, its files, and its one
+monitoring issue, edited in place with the newest verdict and closed once the version leaves production.
+
+Only issues this workflow opened (author github-actions[bot], with the version's marker) are edited or closed:
+anyone may open an issue with the same title or marker.
+"""
+
+import json
+from pathlib import Path
+
+from .. import UserError
+from ..core import paths, shell
+from ..github import client
+from ..release.tags import ARTIFACT, VERSION
+
+BOT = "github-actions[bot]"
+MARKED = "<!-- monitoring of "
+MARKER = MARKED + "{tag} -->"
+# What the version in production brings into main's checkout: its outputs (pulled next with DVC) and test metrics.
+VERSION_FILES = ("dvc.lock", str(paths.METRICS))
+NO_REMOTE = (
+    "{tag} is in production, but this project has no DVC remote to fetch its model from: add one "
+    "(README, Store data and models) and the scheduled run monitors it"
+)
+
+
+def version_in_production() -> str | None:
+    """The version GTO says is in the prod stage (a stage tag model#prod#N), or None."""
+    shown = json.loads(shell.tool("gto", "show", "--json") or "{}")
+    version = shown.get(ARTIFACT, {}).get("stage", {}).get("prod")
+    if version is not None and not VERSION.match(version):
+        raise UserError(f"GTO says {version!r} is in production, which is not a version such as v1.2.0")
+    return version
+
+
+def check_out_production(has_remote: bool) -> None:
+    """Bring the production version's dvc.lock and metrics into the checkout; say which version (step output)."""
+    version = version_in_production()
+    tag = f"{ARTIFACT}@{version}"
+    if version is None:
+        client.write_summary("No model version is in production yet: nothing to monitor.")
+    elif not has_remote:
+        client.warn(NO_REMOTE.format(tag=tag))
+        version = None
+    else:
+        shell.git("checkout", f"refs/tags/{tag}", "--", *VERSION_FILES)
+        print(f"monitoring {tag}: its dvc.lock and {paths.METRICS} are checked out")
+    client.write_outputs({"version": version or ""})
+
+
+def imports(labels: str, log_dir: str) -> list[Path]:
+    """The DVC imports (dvc import-url) of the labels and the prediction log, where the project has them."""
+    return [Path(f"{location.rstrip('/')}.dvc") for location in (log_dir, labels) if location]
+
+
+def record_imports(summary_path: Path, tracked: list[Path]) -> None:
+    """Add the import files (which version of the log and labels the monitor read) to monitor.json."""
+    summary = json.loads(summary_path.read_text())
+    summary["imports"] = {str(path): path.read_text() for path in tracked if path.exists()}
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def update_issue(version: str, summary: dict | None, run_url: str) -> None:
+    """Edit the version's monitoring issue (open it the first time); close the issues of versions gone."""
+    tag = f"{ARTIFACT}@{version}"
+    ours = [issue for issue in client.paginate("issues?state=open") if _opened_by_this_workflow(issue)]
+    current = [issue for issue in ours if MARKER.format(tag=tag) in (issue.get("body") or "")]
+    verdict = summary["verdict"] if summary else "failed"
+    fields = {"title": f"Monitoring {tag}: {verdict}", "body": issue_body(tag, summary, run_url)}
+    if current:
+        client.api("PATCH", f"issues/{current[0]['number']}", fields)
+        print(f"monitoring issue #{current[0]['number']} of {tag}: {verdict}")
+    else:
+        opened = client.api("POST", "issues", fields)
+        print(f"opened the monitoring issue #{opened['number']} of {tag}: {verdict}")
+    for issue in ours:
+        if issue not in current:
+            client.comment(issue["number"], f"This version left production: {tag} is served now.")
+            client.api("PATCH", f"issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
+            print(f"closed the monitoring issue #{issue['number']}: its version left production")
+
+
+def _opened_by_this_workflow(issue: dict) -> bool:
+    """An issue (not a pull request: GitHub lists those too) opened by GITHUB_TOKEN with a monitoring marker."""
+    user = issue.get("user") or {}
+    return (
+        "pull_request" not in issue
+        and user.get("login") == BOT
+        and user.get("type") == "Bot"
+        and MARKED in (issue.get("body") or "")
+    )
+
+
+def issue_body(tag: str, summary: dict | None, run_url: str) -> str:
+    from .performance import markdown
+
+    parts = [
+        MARKER.format(tag=tag),
+        f"How {tag} does in production, from the newest scheduled run of `retrain.yml` ({run_url}). This "
+        "issue is edited by every run and closed when the version leaves production.",
+    ]
+    if summary is None:
+        parts.append("> [!WARNING]\n> The monitor failed: the run's log says why.")
+    elif summary["verdict"] == "none":
+        parts.append(f"Nothing to monitor yet: {summary['reason']}")
+    else:
+        parts.append(markdown(summary, plot=None))
+    parts.append(imports_table(summary))
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def imports_table(summary: dict | None) -> str:
+    """Which version of the log and of the labels the run read: their DVC import files' hashes."""
+    rows = [
+        f"| `{path}` | `{_md5(text)}` |"
+        for path, text in sorted(((summary or {}).get("imports") or {}).items())
+    ]
+    return "| read | version (md5) |\n|---|---|\n" + "\n".join(rows) if rows else ""
+
+
+def _md5(dvc_file: str) -> str:
+    import yaml
+
+    outs = (yaml.safe_load(dvc_file) or {}).get("outs") or [{}]
+    return str(outs[0].get("md5", "?"))
