@@ -18,6 +18,7 @@ BOT = {"login": "github-actions[bot]", "type": "Bot"}
         ({"user": BOT, "body": MARKED}, True),
         ({"user": {"login": "mallory", "type": "User"}, "body": MARKED}, False),
         ({"user": {"login": "github-actions[bot]", "type": "User"}, "body": MARKED}, False),
+        ({"user": {"login": "some-app[bot]", "type": "Bot"}, "body": MARKED}, False),
         ({"user": BOT, "body": MARKED, "pull_request": {"url": None}}, False),
         ({"user": BOT, "body": "Model report"}, False),
         ({"user": BOT, "body": None}, False),
