@@ -19,6 +19,14 @@ BETTER = {"n_estimators": 150, "min_samples_leaf": 1}
 WORSE = {"n_estimators": 1, "max_depth": 1, "max_features": 1}
 # Who works on acme/churn: ada owns it (admin) and is its code owner, bob and carol may write, dan is a member of
 # the organisation who may only triage, mallory is anyone on GitHub (read access to a public repository).
+# What a scheduled retrain.yml that opens the retraining pull request starts: the App's pull request starts its
+# workflows (ci.yml is recorded, not run, here), and the report follows.
+OPENS_A_RETRAINING_PULL_REQUEST = [
+    ("retrain.yml", "success"),
+    ("ci.yml", "not run here"),
+    ("model-pr.yml", "success"),
+    ("model-report.yml", "success"),
+]
 ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mallory": "read"}
 
 
@@ -96,3 +104,40 @@ def project(cookies_session, fake, harness, people):
     run(["uv", "run", "--locked", "gto", "register", "model", "--version", "v0.1.0"], cwd=project)
     publish(project, fake, harness, people, "model@v0.1.0")
     return project
+
+
+def give_the_automation_an_app(
+    project: Path, fake: FakeGitHub, github: GitHub, harness: Harness, people
+) -> str:
+    """The automation's GitHub App as the README sets it up (variable, private key in the automation and
+    production environments, `make github-setup` with AUTOMATION_APP_ID); returns github-setup's output."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    client_id = fake.add_app("acme-automation", public, {"contents": "write", "pull_requests": "write"})
+    github.variables["AUTOMATION_APP_CLIENT_ID"] = client_id
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    secrets = {"AUTOMATION_APP_PRIVATE_KEY": private.decode()}
+    github.environment_secrets.update(automation=secrets, production=secrets)
+    app_id = next(number for number, app in fake.apps.items() if app["client_id"] == client_id)
+    return github_setup(project, fake, harness, people, AUTOMATION_APP_ID=str(app_id))
+
+
+def merge_and_release(person: Person, github: GitHub, number: int) -> tuple[dict, list]:
+    """`person` merges pull request `number`; the merge registers the next version and releases it. Returns the
+    merge's answer and the runs it started."""
+    status, merged = person.merge(number)
+    assert status == 200, merged
+    runs = github.settle()
+    assert [(run.workflow, run.conclusion) for run in runs] == [
+        ("ci.yml", "not run here"),
+        ("register.yml", "success"),
+        ("release.yml", "success"),
+    ], [run.output[-6000:] for run in runs if run.conclusion == "failure"]
+    return merged, runs
