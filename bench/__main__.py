@@ -8,11 +8,11 @@ import shutil
 import time
 from pathlib import Path
 
-from . import act_pr, bake, drift, pipeline, report_gate, serving
+from . import act_pr, bake, drift, monitoring, pipeline, report_gate, serving
 from .common import TEMPLATE, Figure, in_project, machine, run
 
 RESULTS = Path(__file__).parent / "results.md"
-NAMES = ("bake", "scale", "default", "noop", "report", "drift", "serving", "act")
+NAMES = ("bake", "scale", "default", "noop", "report", "drift", "serving", "monitoring", "act")
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
         figures += found[0]
         sections.update([found[1]])
     trained, repro_seconds = None, None
-    if names & {"default", "noop", "serving", "act"}:
+    if names & {"default", "noop", "serving", "monitoring", "act"}:
         found, trained = pipeline.default(workdir)
         figures += found
         repro_seconds = found[0].value
@@ -61,6 +61,9 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
         figures += found[0]
         sections.update([found[1]])
     if found := step("serving", serving.serving, trained):
+        figures += found[0]
+        sections.update([found[1]])
+    if found := step("monitoring", monitoring.monitoring, trained, workdir):
         figures += found[0]
         sections.update([found[1]])
     if found := step("act", act_pr.act_pull_request, workdir, repro_seconds):
