@@ -9,7 +9,7 @@ import yaml
 
 from {{ cookiecutter.module_name }} import UserError
 from {{ cookiecutter.module_name }}.core import config, files, paths
-from {{ cookiecutter.module_name }}.monitor import performance
+from {{ cookiecutter.module_name }}.monitor import labelled, performance
 from {{ cookiecutter.module_name }}.pipeline.train import MODEL_TYPES
 from {{ cookiecutter.module_name }}.release import prediction_log, serve
 
@@ -121,15 +121,50 @@ def test_unknown_and_conflicting_labels_and_reused_ids_are_left_out_and_said(pro
     ]  # the first request again, another outcome
     unknown = pd.DataFrame({"request_id": ["nobody-1"], "label": truth["label"].head(1)})
     arrive(pd.concat([truth, other, unknown]), where)
-    again = pd.read_parquet(where / "log").drop(columns="date").head(1)  # a caller reused a request id
+    logged = pd.read_parquet(where / "log").drop(columns="date")
+    again = logged[logged["request_id"] == truth["request_id"][1]]  # a caller reused a labelled request id
     prediction_log.write_batch(again, str(where / "log"))
     summary = performance.run(params)
     notes = " ".join(summary["notes"])
     assert "1 labels match no prediction of the champion in the period (e.g. 'nobody-1'): ignored" in notes
     assert f"left out 1 request ids with different labels (e.g. '{truth['request_id'][0]}')" in notes
-    assert "left out 2 predictions whose request id appears more than once in the log (e.g. " in notes
+    assert (
+        f"left out 2 predictions whose request id appears more than once in the log (e.g. '{truth['request_id'][1]}')"
+        in notes
+    )
     assert summary["verdict"] == "ok"
-    assert summary["windows"][0]["labelled"] == len(truth) // 3 - 1
+    assert summary["windows"][0]["labelled"] == len(truth) // 3 - 2
+
+
+def test_the_labelled_log_becomes_a_training_table_with_the_target_s_name(production):
+    params, truth, where = production
+    arrive(truth.iloc[::3], where)
+    output = where / "production.parquet"
+    assert labelled.write(params, output) == len(truth.iloc[::3])
+    table = pd.read_parquet(output)
+    assert sorted(table.columns) == sorted(pd.read_parquet(paths.TEST).columns), "the features and the target"
+    logged = pd.read_parquet(where / "log").set_index("request_id")
+    chosen = truth.iloc[::3]
+    expected = logged.loc[chosen["request_id"], list(table.columns.drop(params.data.target))]
+    expected[params.data.target] = chosen["label"].to_numpy()
+    columns = list(table.columns)
+    pd.testing.assert_frame_equal(
+        table.sort_values(columns).reset_index(drop=True),
+        expected[columns].sort_values(columns).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_a_training_table_without_every_feature_is_refused(production):
+    params, truth, where = production
+    arrive(truth, where)
+    settings = yaml.safe_load(paths.PARAMS.read_text())
+    feature = next(c for c in pd.read_parquet(paths.TEST).columns if c != params.data.target)
+    settings["monitoring"]["exclude"] = [feature]
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    with pytest.raises(UserError, match=rf"the prediction log leaves out or hashes {feature} \(monitoring"):
+        labelled.write(config.load(), where / "production.parquet")
+    assert not (where / "production.parquet").exists()
 {%- if cookiecutter.task == "classification" %}
 
 

@@ -38,6 +38,17 @@ def register(commands) -> None:
     )
     monitor.set_defaults(handler=run_monitor)
 
+    labelled = commands.add_parser(
+        "labelled-log",
+        help="write the labelled prediction log as a training table (retrain on production data)",
+    )
+    labelled.add_argument(
+        "output", type=Path, help="the table to write, .parquet or .csv (e.g. data/raw/production.parquet)"
+    )
+    labelled.add_argument("--since", help="first day of the logs to read, YYYY-MM-DD (default: all)")
+    labelled.add_argument("--until", help="day after the last one to read, YYYY-MM-DD (default: all)")
+    labelled.set_defaults(handler=run_labelled_log)
+
     version = commands.add_parser(
         "monitor-version", help="check out the production version's dvc.lock and metrics (retrain.yml)"
     )
@@ -124,6 +135,13 @@ def run_monitor(args: argparse.Namespace) -> None:
         if summary["verdict"] != "none":
             client.write_summary(performance.markdown(summary, plot=None))
         client.write_outputs({"verdict": summary["verdict"]})
+
+
+def run_labelled_log(args: argparse.Namespace) -> None:
+    from ..core import config
+    from . import labelled
+
+    labelled.write(config.load(), args.output, args.since, args.until)
 
 
 def run_monitor_version(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,11 @@ from ..pipeline.features import category_text
 from ..pipeline.train import MODEL_TYPES
 from ..review.compare import metric_intervals
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
-DRIFT_ROWS = 100_000  # served rows of the newest window compared with the reference at most (a random sample)
+DRIFT_ROWS = 50_000  # served rows of the newest window compared with the reference at most (a random sample)
 SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
 
 
@@ -38,11 +42,17 @@ class NothingToMonitor(UserError):
     """The log holds no prediction of the champion in the period (or there is no log yet)."""
 
 
+META = ["request_id", "time", "model_version", "model_sha256"]
+
+
 @dataclass
 class Inputs:
-    """The champion's logged predictions with their labels (NaN where none arrived), and what was left out."""
+    """The champion's labelled predictions (answer, label, window), how many it made per window, and what was
+    left out. Only the ids and times of all predictions are needed, the answers of the labelled ones alone, and the
+    features of the newest window alone (Log.features): ten million predictions fit in seconds."""
 
-    joined: pd.DataFrame
+    labelled: pd.DataFrame
+    predictions: pd.Series  # per window, in time order
     notes: list[str] = field(default_factory=list)
 
 
@@ -52,11 +62,16 @@ def run(
     """Join, score, compare; write monitor.json, monitor.md and metric.png into `output`; return the summary."""
     settings = config.monitoring
     digest = files.sha256(paths.MODEL)
-    inputs = join(read_logs(settings.log_dir, digest, since, until), read_labels(settings.labels), config)
+    log = Log(settings.log_dir, digest, since, until)
+    notes: list[str] = []
+    labels = usable_labels(read_labels(settings.labels), notes)
+    inputs = join(log.answers(labels["request_id"], notes), labels, config, notes)
     release = _release_metrics()
-    windows = score_windows(inputs.joined, config, release)
-    newest = inputs.joined[inputs.joined["window"] == inputs.joined["window"].max()]
-    drifted = served_drift(newest, config)
+    windows = score_windows(inputs, config, release)
+    newest = pd.Timestamp(windows[-1]["window"])
+    drifted = served_drift(
+        log.features(newest, newest + config.monitoring.window_offset, config.seed), config
+    )
     summary = {
         "verdict": verdict(windows, drifted),
         "metric": config.gate.metric,
@@ -73,45 +88,91 @@ def run(
     return summary
 
 
-def read_logs(
-    log_dir: str, digest: str, since: str | None, until: str | None
-) -> tuple[pd.DataFrame, list[str]]:
-    """The champion's predictions in the log between `since` and `until` (ISO dates; default: all)."""
-    import pyarrow.dataset as ds
+class Log:
+    """The prediction log (a directory or URL of Parquet files, `date=` folders) read for one model and period."""
 
-    if not log_dir:
-        raise UserError("monitoring.log_dir is empty: set it to where the service writes its prediction log")
-    if "://" not in log_dir and not Path(log_dir).exists():
-        raise NothingToMonitor(
-            f"there is no prediction log at {log_dir} yet: serve the model (make serve) or point "
-            "monitoring.log_dir at where the service writes it"
+    def __init__(self, log_dir: str, digest: str, since: str | None = None, until: str | None = None) -> None:
+        import pyarrow.dataset as ds
+
+        if not log_dir:
+            raise UserError(
+                "monitoring.log_dir is empty: set it to where the service writes its prediction log"
+            )
+        if "://" not in log_dir and not Path(log_dir).exists():
+            raise NothingToMonitor(
+                f"there is no prediction log at {log_dir} yet: serve the model (make serve) or point "
+                "monitoring.log_dir at where the service writes it"
+            )
+        self.location, self.digest, self.period = log_dir, digest, _period(since, until)
+        self.described = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
+        try:
+            self.dataset = ds.dataset(
+                log_dir, format="parquet", partitioning="hive", exclude_invalid_files=True
+            )
+        except (FileNotFoundError, OSError) as error:
+            raise UserError(
+                f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
+            ) from None
+
+    def read(self, columns: list[str], condition):
+        try:
+            return self.dataset.to_table(columns=columns, filter=condition)
+        except (FileNotFoundError, OSError) as error:
+            raise UserError(
+                f"the prediction log {self.location} cannot be read ({error}): check monitoring.log_dir"
+            ) from None
+
+    def answers(self, labelled_ids: pd.Series, notes: list[str]) -> tuple["pa.Table", "pa.ChunkedArray"]:
+        """The champion's predictions in the period that have a label (request_id, time, answer columns), and the
+        times of all its predictions there."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.dataset as ds
+
+        answer = [
+            name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
+        ]
+        champion = ds.field("model_sha256") == self.digest
+        kept = self.dataset.count_rows(filter=self._in_period(champion))
+        total = self.dataset.count_rows(filter=self.period)
+        if total == 0:
+            raise NothingToMonitor(
+                f"the prediction log {self.location} holds no predictions{self.described}: nothing to monitor"
+            )
+        others = []
+        if kept < total:
+            versions = self.read(["model_version"], self._in_period(~champion))["model_version"]
+            others = sorted(shown(version) for version in pc.unique(versions).to_pylist())
+            notes.append(
+                f"left out {total - kept:,} predictions of other model versions ({', '.join(others[:5])})"
+            )
+        if not kept:
+            raise NothingToMonitor(
+                f"the prediction log {self.location} holds no predictions of the champion (models/model.skops, "
+                f"sha256 {self.digest[:12]}), only of {', '.join(others[:5])}: monitor the version in production "
+                "(check out its tag)"
+            )
+        table = self.read(["request_id", "time", *answer], self._in_period(champion))
+        has_label = pc.is_in(table["request_id"], value_set=pa.array(labelled_ids, pa.string()))
+        return table.filter(has_label), table["time"]
+
+    def _in_period(self, condition):
+        return condition if self.period is None else condition & self.period
+
+    def features(self, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> pd.DataFrame:
+        """The champion's logged inputs between `start` and `end` (the newest window), DRIFT_ROWS at most."""
+        import pyarrow.dataset as ds
+
+        names = [n for n in self.dataset.schema.names if n not in META and n != "date" and n != "prediction"]
+        names = [n for n in names if not n.startswith("proba_")]
+        condition = (
+            (ds.field("model_sha256") == self.digest) & (ds.field("time") >= start) & (ds.field("time") < end)
         )
-    try:
-        dataset = ds.dataset(log_dir, format="parquet", partitioning="hive", exclude_invalid_files=True)
-        frame = dataset.to_table(filter=_period(since, until)).to_pandas()
-    except (FileNotFoundError, OSError) as error:
-        raise UserError(
-            f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
-        ) from None
-    if frame.empty:
-        period = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
-        raise NothingToMonitor(
-            f"the prediction log {log_dir} holds no predictions{period}: nothing to monitor"
-        )
-    notes = []
-    champion = frame["model_sha256"] == digest
-    if not champion.any():
-        versions = ", ".join(shown(v) for v in sorted(frame["model_version"].astype(str).unique())[:5])
-        raise NothingToMonitor(
-            f"the prediction log {log_dir} holds no predictions of the champion (models/model.skops, sha256 "
-            f"{digest[:12]}), only of {versions}: monitor the version in production (check out its tag)"
-        )
-    if not champion.all():
-        others = ", ".join(
-            shown(v) for v in sorted(frame.loc[~champion, "model_version"].astype(str).unique())[:5]
-        )
-        notes.append(f"left out {(~champion).sum():,} predictions of other model versions ({others})")
-    return frame[champion].drop(columns=["date"], errors="ignore"), notes
+        table = self.read(names, self._in_period(condition))
+        if table.num_rows > DRIFT_ROWS:
+            picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, DRIFT_ROWS, replace=False))
+            table = table.take(picked)
+        return table.to_pandas()
 
 
 def _period(since: str | None, until: str | None):
@@ -151,43 +212,78 @@ def read_labels(location: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def join(logged: tuple[pd.DataFrame, list[str]], labels: pd.DataFrame, config: Config) -> Inputs:
-    """Each logged prediction with its label when one arrived; refuse labels the model cannot have predicted."""
-    log, notes = logged
-    log = _without_repeated_ids(
-        log,
-        notes,
-        "left out {rows:,} predictions whose request id appears more than once in the log (e.g. '{example}'): "
-        "a caller reused its X-Request-ID, so their labels cannot be told apart",
-    )
-    labels = labels.assign(label=labels["label"].map(category_text, na_action="ignore")).dropna(
-        subset=["label"]
-    )
-    labels = _without_repeated_ids(
-        labels.drop_duplicates(),
-        notes,
-        "left out {ids:,} request ids with different labels (e.g. '{example}'): keep one label per request id",
-    )
-    known = labels["request_id"].isin(log["request_id"])
+def usable_labels(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The labels as text (the training target's form), one per request id: ids with different labels are left out."""
+    texts = {value: category_text(value) for value in labels["label"].dropna().unique()}  # once per class
+    labels = labels.assign(label=labels["label"].map(texts)).dropna(subset=["label"])
+    if labels["request_id"].duplicated().any():
+        labels = _without_conflicts(labels.drop_duplicates(), notes)
+    return labels.reset_index(drop=True)
+
+
+def join(
+    logged: tuple["pa.Table", "pa.ChunkedArray"], labels: pd.DataFrame, config: Config, notes: list[str]
+) -> Inputs:
+    """Each labelled prediction with its label, and the predictions per window; refuse labels the model cannot have
+    predicted. A request id a caller reused matters only where it has a label: those predictions are left out."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    answered, times = logged
+    offset = config.monitoring.window_offset
+    window = _floor(answered["time"], offset)
+    answered = answered.to_pandas()
+    repeated = answered["request_id"].duplicated(keep=False).to_numpy()
+    if repeated.any():
+        notes.append(
+            f"left out {repeated.sum():,} predictions whose request id appears more than once in the log (e.g. "
+            f"'{shown(answered.loc[repeated, 'request_id'].iloc[0])}'): a caller reused its X-Request-ID, so "
+            "their labels cannot be told apart"
+        )
+    position = pc.index_in(
+        pa.array(answered["request_id"], pa.large_string()),
+        value_set=pa.array(labels["request_id"], pa.large_string()),
+    ).to_numpy(zero_copy_only=False)
+    known = np.zeros(len(labels), dtype=bool)
+    known[position.astype(np.int64)] = True
     if (~known).any():
         notes.append(
             f"{(~known).sum():,} labels match no prediction of the champion in the period "
             f"(e.g. '{shown(labels.loc[~known, 'request_id'].iloc[0])}'): ignored"
         )
     if config.task == "classification" and known.any():
-        _refuse_unknown_classes(labels.loc[known, "label"], log)
-    joined = log.merge(labels[known], on="request_id", how="left", validate="one_to_one")
-    window = pd.to_datetime(joined["time"], utc=True).dt.floor(config.monitoring.window_offset)
-    return Inputs(joined.assign(window=window), notes)
+        _refuse_unknown_classes(labels.loc[known, "label"], list(answered.columns))
+    joined = answered[~repeated].drop(columns="request_id")
+    joined["label"] = labels["label"].to_numpy()[position[~repeated].astype(np.int64)]
+    joined["window"] = pd.to_datetime(window[~repeated], utc=True)
+    return Inputs(joined, _per_window(times, offset), notes)
 
 
-def _without_repeated_ids(frame: pd.DataFrame, notes: list[str], message: str) -> pd.DataFrame:
-    """Leave out the rows whose request id appears more than once, noting `message` (rows, ids, example)."""
-    repeated = frame["request_id"].duplicated(keep=False)
+def _floor(times: "pa.ChunkedArray", offset: pd.Timedelta) -> np.ndarray:
+    """Each time's window start in nanoseconds (aligned on the epoch, as pandas' floor aligns them)."""
+    nanoseconds = times.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    return nanoseconds // offset.value * offset.value
+
+
+def _per_window(times: "pa.ChunkedArray", offset: pd.Timedelta) -> pd.Series:
+    """How many predictions each window holds, in time order."""
+    starts = _floor(times, offset) // offset.value
+    first = starts.min()
+    counts = np.bincount(starts - first)
+    windows = pd.to_datetime((np.flatnonzero(counts) + first) * offset.value, utc=True)
+    return pd.Series(counts[counts > 0], index=windows)
+
+
+def _without_conflicts(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Leave out the request ids that arrived with different labels, noting how many."""
+    repeated = labels["request_id"].duplicated(keep=False)
     if repeated.any():
-        ids = frame.loc[repeated, "request_id"]
-        notes.append(message.format(rows=len(ids), ids=ids.nunique(), example=shown(ids.iloc[0])))
-    return frame[~repeated]
+        ids = labels.loc[repeated, "request_id"]
+        notes.append(
+            f"left out {ids.nunique():,} request ids with different labels (e.g. '{shown(ids.iloc[0])}'): keep "
+            "one label per request id"
+        )
+    return labels[~repeated]
 
 
 def shown(text: str) -> str:
@@ -196,9 +292,9 @@ def shown(text: str) -> str:
     return SHOWN.sub("?", str(text)[:40])
 
 
-def _refuse_unknown_classes(labels: pd.Series, log: pd.DataFrame) -> None:
-    classes = [column.removeprefix("proba_") for column in log.columns if column.startswith("proba_")]
-    unknown = sorted(set(labels) - set(classes))
+def _refuse_unknown_classes(labels: pd.Series, columns: list[str]) -> None:
+    classes = [column.removeprefix("proba_") for column in columns if column.startswith("proba_")]
+    unknown = sorted(set(labels.unique()) - set(classes))
     if unknown:
         raise UserError(
             f"label '{shown(unknown[0])}' is not a class the model knows ({', '.join(classes)}): fix the labels "
@@ -212,20 +308,24 @@ def _release_metrics() -> dict:
     return json.loads(paths.METRICS.read_text())
 
 
-def score_windows(joined: pd.DataFrame, config: Config, release: dict) -> list[dict]:
+def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
     """One row per window: predictions, share labelled, the metrics and the gate metric's interval and status."""
+    from ..review.compare import group_weights
+
+    labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
+    weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
     rows = []
-    for window, group in joined.groupby("window", sort=True):
-        labelled = group.dropna(subset=["label"])
+    for window, count in inputs.predictions.items():
+        group = labelled.get(window, inputs.labelled.iloc[:0])
         row = {
             "window": window.isoformat(),
-            "predictions": len(group),
-            "labelled": len(labelled),
-            "share_labelled": round(len(labelled) / len(group), 4),
+            "predictions": int(count),
+            "labelled": len(group),
+            "share_labelled": round(len(group) / count, 4),
             "status": UNLABELLED,
         }
-        if len(labelled) >= config.monitoring.min_labels:
-            row |= _judge(_as_predictions(labelled, config.task), config, release)
+        if len(group) >= config.monitoring.min_labels:
+            row |= _judge(_as_predictions(group, config.task), config, release, weights)
         rows.append(row)
     return rows
 
@@ -245,10 +345,10 @@ def _as_predictions(labelled: pd.DataFrame, task: str) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _judge(predictions: pd.DataFrame, config: Config, release: dict) -> dict:
+def _judge(predictions: pd.DataFrame, config: Config, release: dict, weights: np.ndarray) -> dict:
     name = config.gate.metric
-    scores = metrics.compute(config.task, predictions)
-    interval = metric_intervals(config.task, predictions).get(name)
+    scores = metrics.compute(config.task, predictions, [name])
+    interval = metric_intervals(config.task, predictions, weights=weights).get(name)
     low, high = (interval.low, interval.high) if interval else (scores[name], scores[name])
     released = release.get(name)
     status = OK
@@ -261,15 +361,13 @@ def _judge(predictions: pd.DataFrame, config: Config, release: dict) -> dict:
 
 
 def served_drift(newest: pd.DataFrame, config: Config) -> dict:
-    """The served inputs of the newest window against the champion's reference sample (drift.check)."""
+    """The served inputs of the newest window (a sample: Log.features) against the champion's reference sample."""
     from . import drift
 
     reference = drift.read(paths.REFERENCE, "reference")
     features = [column for column in reference.columns if column != config.data.target]
     logged = [c for c in features if c in newest.columns and c not in config.monitoring.hash]
     served = newest[logged]
-    if len(served) > DRIFT_ROWS:
-        served = served.sample(DRIFT_ROWS, random_state=config.seed)
     # the predictions' drift needs every feature: not when the log leaves some out or hashes them
     model = files.load_model(paths.MODEL, MODEL_TYPES) if logged == features else None
     return drift.check(reference[[*logged, config.data.target]], served, config, model)

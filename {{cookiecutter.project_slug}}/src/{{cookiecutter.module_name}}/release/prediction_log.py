@@ -141,7 +141,7 @@ class _Request:
 def log_rows(
     features: pd.DataFrame,
     answer: pd.DataFrame,
-    ids: list[str],
+    ids: Sequence[str],
     model_version: str,
     model_sha256: str,
     exclude: Sequence[str] = (),

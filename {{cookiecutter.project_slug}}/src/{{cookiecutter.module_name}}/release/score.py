@@ -12,6 +12,7 @@ import datetime
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -54,7 +55,13 @@ def run(
     digest = files.sha256(paths.MODEL)
     schema = feature_schema(model)
     outcome = Outcome(run_id=uuid.uuid4().hex[:16])
-    with files.atomic_path(output) as temporary, _Writer(temporary, output.suffix) as writer:
+    # one batch is written (output and log) by a thread while the next is scored: at most two in memory
+    with (
+        files.atomic_path(output) as temporary,
+        _Writer(temporary, output.suffix) as writer,
+        ThreadPoolExecutor(max_workers=1) as background,
+    ):
+        written = None
         for first_row, batch in read_batches(source, batch_rows):
             features, problems = validate(batch, schema, first_row)
             if problems and strict:
@@ -63,17 +70,28 @@ def run(
             if features.empty:
                 continue
             answer = answer_of(model, features).set_axis(features.index)
-            ids = [f"{outcome.run_id}-{row + 1}" for row in features.index]
-            writer.write(pd.concat([batch.loc[features.index], answer], axis=1).assign(request_id=ids))
-            if log_dir:
-                rows = prediction_log.log_rows(features, answer, ids, model_version, digest)
-                prediction_log.write_batch(rows, log_dir)
+            ids = f"{outcome.run_id}-" + pd.Index(features.index + 1).astype(str)
+            scored = pd.concat([batch.loc[features.index], answer], axis=1).assign(request_id=ids)
+            logged = (
+                prediction_log.log_rows(features, answer, ids, model_version, digest) if log_dir else None
+            )
+            if written is not None:
+                written.result()
+            written = background.submit(_write, writer, scored, logged, log_dir)
             outcome.scored += len(features)
+        if written is not None:
+            written.result()
         if not outcome.scored:
             raise UserError(
                 f"{source}: no row fits the model's schema ({outcome.problems[0] if outcome.problems else 'the file is empty'})"
             )
     return outcome
+
+
+def _write(writer: "_Writer", scored: pd.DataFrame, logged: pd.DataFrame | None, log_dir: str) -> None:
+    writer.write(scored)
+    if logged is not None:
+        prediction_log.write_batch(logged, log_dir)
 
 
 def read_batches(source: Path, batch_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -101,37 +119,33 @@ def validate(batch: pd.DataFrame, schema: dict[str, Any], first_row: int) -> tup
         raise UserError(
             f"the file has no column {', '.join(map(repr, missing[:5]))}: the model needs every feature"
         )
-    checked, bad = {}, pd.Series("", index=batch.index)
+    checked, problems = {}, []
+    refused = np.zeros(len(batch), dtype=bool)
     for column, kind in schema.items():
-        values, problem = _check_column(batch[column], kind)
+        values, wrong, what = _check_column(batch[column], kind)
         checked[column] = values
-        bad = bad.where(bad != "", problem.where(problem.notna(), ""))
+        new = wrong & ~refused  # a row is named for its first problem only
+        refused |= wrong
+        problems += [
+            (row, f"row {batch.index[row] + 1}: column '{column}': '{str(value)[:40]}' {what}")
+            for row, value in zip(np.flatnonzero(new), batch[column].to_numpy()[new], strict=True)
+        ]
     features = pd.DataFrame(checked, index=batch.index)
-    refused = bad[bad != ""]
-    problems = [f"row {row + 1}: {text}" for row, text in refused.items()]
-    return features.drop(index=refused.index), problems
+    return features[~refused], [text for _, text in sorted(problems, key=lambda problem: problem[0])]
 
 
-def _check_column(values: pd.Series, kind: Any) -> tuple[pd.Series, pd.Series]:
-    """The column as the model reads it, and per row the problem (NaN where none), as /predict would refuse it."""
-    present = values.notna()
+def _check_column(values: pd.Series, kind: Any) -> tuple[pd.Series, np.ndarray, str]:
+    """The column as the model reads it, which rows /predict would refuse, and why."""
+    present = values.notna().to_numpy()
     if kind is float:
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
-        wrong = present & ~np.isfinite(numbers.fillna(0.0)) | present & numbers.isna()
-        return numbers, _problems(values, wrong, "is not a finite number")
+        return numbers, present & ~np.isfinite(numbers.to_numpy()), "is not a finite number"
     if kind is datetime.datetime:
         dates = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601").dt.tz_localize(None)
-        return dates, _problems(values, present & dates.isna(), "is not an ISO 8601 date")
+        return dates, present & dates.isna().to_numpy(), "is not an ISO 8601 date"
     allowed = {str(category) for category in get_args(get_args(kind)[0])}
     texts = as_categories(values)
-    return texts, _problems(values, present & ~texts.isin(allowed), "is not a category seen in training")
-
-
-def _problems(values: pd.Series, wrong: pd.Series, what: str) -> pd.Series:
-    shown = values[wrong].astype(str).str.slice(0, 40)
-    return pd.Series(f"column '{values.name}': '" + shown + f"' {what}", index=shown.index).reindex(
-        values.index
-    )
+    return texts, present & ~texts.isin(allowed).to_numpy(), "is not a category seen in training"
 
 
 class _Writer:

@@ -51,9 +51,12 @@ def same_rows(champion: pd.DataFrame, candidate: pd.DataFrame) -> bool:
     )
 
 
-def metric_intervals(task: str, predictions: pd.DataFrame, seed: int = 0) -> dict[str, Interval]:
-    """95% percentile bootstrap interval of every metric of one model on its test set."""
-    sums = _resampled_sums(task, predictions, *_draw(len(predictions), np.random.default_rng(seed)))
+def metric_intervals(
+    task: str, predictions: pd.DataFrame, seed: int = 0, weights: np.ndarray | None = None
+) -> dict[str, Interval]:
+    """95% percentile bootstrap interval of every metric of one model on its test set. `weights` (from
+    `group_weights`) may be shared by many calls: the draws of group counts are the costly part."""
+    sums = _resampled_sums(task, predictions, *_draw(len(predictions), np.random.default_rng(seed), weights))
     intervals = {}
     for name in DIRECTIONS[task]:
         values = sums.metric(name)
@@ -103,11 +106,20 @@ class _Sums:
         return None
 
 
-def _draw(rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def group_weights(seed: int = 0, groups: int = GROUPS) -> np.ndarray:
+    """How often each resample picks each of `groups` row groups: shape (RESAMPLES, groups)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(groups, np.full(groups, 1 / groups), size=RESAMPLES).astype(np.float64)
+
+
+def _draw(
+    rows: int, rng: np.random.Generator, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Random row groups, and how often each resample picks each group: shapes (rows,) and (RESAMPLES, groups)."""
     groups = min(rows, GROUPS)
     membership = rng.permutation(rows) % groups
-    weights = rng.multinomial(groups, np.full(groups, 1 / groups), size=RESAMPLES).astype(np.float64)
+    if weights is None or weights.shape[1] != groups:
+        weights = rng.multinomial(groups, np.full(groups, 1 / groups), size=RESAMPLES).astype(np.float64)
     return membership, weights
 
 
