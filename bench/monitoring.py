@@ -24,7 +24,8 @@ def monitoring(trained: Path, workdir: Path) -> tuple[list[Figure], tuple[str, l
             in_project(trained, "python", str(scripts() / "predict_frame.py"), str(traffic / "score.parquet"))
         )
     small = score(trained, workdir / "traffic-small" / "score.parquet", workdir / "traffic-small" / "log")
-    monitored = monitor(trained, traffic)
+    monitored = [monitor(trained, traffic) for _ in range(3)]
+    monitor_seconds = statistics.median(run.seconds for run in monitored)
     score_seconds = statistics.median(run.seconds for run in scored)
     score_peak = max(run.peak_mib for run in scored)
     figures = [
@@ -46,17 +47,17 @@ def monitoring(trained: Path, workdir: Path) -> tuple[list[Figure], tuple[str, l
         ),
         Figure(
             f"`monitor` on {PREDICTIONS:,} logged predictions with {LABELS:,} labels (30 daily windows)",
-            monitored.seconds,
+            monitor_seconds,
             "",
             None,
-            "<= 10 s",
-            monitored.seconds <= 10,
+            "<= 10 s (median of 3)",
+            monitor_seconds <= 10,
         ),
     ]
     rows = [
         f"- `score`: {SCORE_ROWS / score_seconds:,.0f} rows/s; peak memory {score_peak:,.0f} MiB "
         f"(the baseline, which holds the whole frame: {max(run.peak_mib for run in baseline):,.0f} MiB).",
-        f"- `monitor`: {monitored.seconds:.1f} s, peak memory {monitored.peak_mib:,.0f} MiB, for "
+        f"- `monitor`: {monitor_seconds:.1f} s, peak memory {max(run.peak_mib for run in monitored):,.0f} MiB, for "
         f"{PREDICTIONS:,} predictions in {PREDICTIONS // 100_000} Parquet files and {LABELS:,} labels.",
     ]
     return figures, ("Batch scoring and monitoring at scale", rows)

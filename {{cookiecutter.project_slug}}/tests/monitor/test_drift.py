@@ -91,7 +91,8 @@ def test_target_and_predictions_are_compared_when_available(trained):
     from {{ cookiecutter.module_name }}.core import files
     from {{ cookiecutter.module_name }}.pipeline.train import MODEL_TYPES
 
-    summary = drift.check(reference, current, trained, files.load_model(paths.MODEL, MODEL_TYPES))
+    model = files.load_model(paths.MODEL, MODEL_TYPES)
+    summary = drift.check(reference, current, trained, drift.predicted(model, reference, current, trained))
     assert summary["target"]["column"] == trained.data.target
     assert summary["prediction"]["column"] == "prediction"
     assert not summary["drift"], "the test split comes from the same data as the reference"

@@ -93,6 +93,23 @@ def test_labels_for_part_of_the_window_and_none_for_the_newest(production):
     assert "only drift is measured" in (paths.MONITOR / "monitor.md").read_text()
 
 
+def test_the_served_answers_are_compared_with_the_release_s_answers(production):
+    params, truth, where = production
+    arrive(truth, where)
+    assert not performance.run(params)["drift"]["prediction"]["drift"]
+    logged = pd.read_parquet(where / "log").drop(columns="date")
+    later = logged[logged["time"] < pd.Timestamp(DAYS[1], tz="UTC")].copy()  # the same inputs a day later,
+    later["time"] += pd.Timedelta(days=len(DAYS))
+    later["request_id"] = "later-" + later["request_id"]
+    answer = later["prediction"]  # answered otherwise: one class for all, or three times the value
+    later["prediction"] = answer * 3 if params.task == "regression" else answer.iloc[0]
+    prediction_log.write_batch(later, str(where / "log"))
+    summary = performance.run(params)
+    assert summary["drift"]["prediction"]["drift"]
+    assert summary["drift"]["share"] < params.drift.share  # the inputs alone would not say drift
+    assert summary["verdict"] == "drift"
+
+
 def test_a_period_without_predictions_is_refused(production):
     params, truth, where = production
     arrive(truth, where)

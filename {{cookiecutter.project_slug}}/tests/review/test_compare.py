@@ -85,3 +85,20 @@ def test_large_test_sets_are_grouped_not_resampled_row_by_row():
     candidate = regression(50_000, 10, seed=2)
     interval = compare.delta_intervals("regression", champion, candidate)["rmse"]
     assert interval.low < 0 < interval.high  # the same noise level: no real difference
+
+
+@pytest.mark.parametrize("task", MAKERS)
+def test_an_interval_asked_for_alone_is_the_one_computed_with_the_others(task):
+    frame = MAKERS[task](5_000, 0.3 if task == "classification" else 10, seed=1)  # more rows than groups
+    weights = compare.group_weights(seed=2)
+    together = compare.metric_intervals(task, frame, weights=weights)
+    for name, interval in together.items():
+        assert compare.metric_intervals(task, frame, weights=weights, names=[name]) == {name: interval}
+
+
+def test_resampled_counts_are_exact_in_float32():
+    weights = compare.group_weights(seed=0)
+    counts = np.random.default_rng(1).integers(0, 500, (compare.GROUPS, 256)).astype(float)
+    assert np.array_equal(compare._resample(weights, counts), weights @ counts)
+    fractions = counts / 7  # not counts: float64 as ever
+    assert np.array_equal(compare._resample(weights, fractions), weights @ fractions)

@@ -24,7 +24,6 @@ from .. import UserError
 from ..core import files
 from ..core.config import Config
 from ..pipeline import columns
-from ..pipeline.train import MODEL_TYPES
 
 BINS = 10
 EPSILON = 1e-4  # stands in for an empty bin's share, so that the PSI stays finite
@@ -44,15 +43,20 @@ class Result:
     drift: bool
 
 
-def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=None) -> dict:
-    """Compare every feature, and the target and predictions where available; return the drift summary."""
+def check(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    config: Config,
+    predictions: tuple[pd.Series, pd.Series] | None = None,
+) -> dict:
+    """Compare every feature, and the target and the (reference, current) predictions where given; return the
+    drift summary."""
     target = config.data.target
     if current.empty:
         raise UserError("the current data has no rows: nothing to compare with the reference")
     features = feature_columns(reference, current, target)
     thresholds = config.drift
-    roles = columns.of(reference, config.data)
-    current = columns.apply(current, replace(roles, datetime=()))
+    roles, current = like_the_reference(reference, current, config)
     categorical, numeric = list(roles.categorical), list(roles.numeric)
     results = compare_numeric(reference[numeric], current[numeric], thresholds)
     results += [compare_categorical(reference[c], current[c], thresholds) for c in categorical]
@@ -60,11 +64,9 @@ def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=
     extra = {}
     if target in current.columns:
         extra["target"] = compare_series(reference[target], current[target], config, thresholds)
-    if model is not None:
-        predicted = [
-            pd.Series(model.predict(frame[features]), name="prediction") for frame in (reference, current)
-        ]
-        extra["prediction"] = compare_series(*predicted, config, thresholds)
+    if predictions is not None:
+        named = (pd.Series(values, name="prediction") for values in predictions)
+        extra["prediction"] = compare_series(*named, config, thresholds)
     drifted = [result.column for result in results if result.drift]
     share = len(drifted) / max(len(results), 1)
     return {
@@ -77,6 +79,22 @@ def check(reference: pd.DataFrame, current: pd.DataFrame, config: Config, model=
         "dates_not_compared": list(roles.datetime),
         **{name: asdict(result) for name, result in extra.items()},
     }
+
+
+def like_the_reference(reference: pd.DataFrame, current: pd.DataFrame, config: Config):
+    """The reference's column roles, and the current data in the reference's form (categories as texts; dates
+    left as they are)."""
+    roles = columns.of(reference, config.data)
+    return roles, columns.apply(current, replace(roles, datetime=()))
+
+
+def predicted(
+    model, reference: pd.DataFrame, current: pd.DataFrame, config: Config
+) -> tuple[pd.Series, pd.Series]:
+    """The model's predictions of both, for `check`."""
+    features = feature_columns(reference, current, config.data.target)
+    current = like_the_reference(reference, current, config)[1]
+    return tuple(pd.Series(model.predict(frame[features])) for frame in (reference, current))
 
 
 def feature_columns(reference: pd.DataFrame, current: pd.DataFrame, target: str) -> list[str]:
@@ -267,8 +285,13 @@ def run(
         current = data.read_file(current_path).drop(columns=list(config.data.drop), errors="ignore")
     else:
         current = data.load(config.data)
-    model = files.load_model(model_path, MODEL_TYPES) if model_path and model_path.exists() else None
-    summary = check(reference, current, config, model)
+    predictions = None
+    if model_path and model_path.exists():
+        from ..pipeline.train import MODEL_TYPES
+
+        model = files.load_model(model_path, MODEL_TYPES)
+        predictions = predicted(model, reference, current, config)
+    summary = check(reference, current, config, predictions)
     plot = directory / "drift.png"
     write_plot(reference, current, summary, plot)
     files.write_json(summary, directory / "drift.json")

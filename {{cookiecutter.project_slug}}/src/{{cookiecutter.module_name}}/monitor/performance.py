@@ -4,17 +4,20 @@ The log (release/prediction_log.py) holds what the service and `score` answered;
 CSV or Parquet file, or a directory of them, with request_id, label and optionally time) arrive later, for part
 of the predictions. Per time window (monitoring.window) the monitor scores the labelled predictions with the
 pipeline's own metrics and their 95% bootstrap intervals, next to the released model's test metrics
-(reports/metrics.json), and compares the served inputs of the newest window with the champion's reference sample.
+(reports/metrics.json), and compares the served inputs of the newest window with the champion's reference sample
+and its answers with the release's answers on its test set (reports/predictions.parquet).
 
 Verdict: `decay` when the newest judged window's interval of the gate metric lies worse than the release's value
-by more than monitoring.tolerance; else `drift` when the served inputs (or the predictions) drifted; else `ok` when
+by more than monitoring.tolerance; else `drift` when the served inputs (or the answers) drifted; else `ok` when
 that window had at least monitoring.min_labels labels; else `unlabelled`: without labels only drift is measured,
 never performance (no estimate of accuracy without labels is offered: the libraries that make one do not install
 with this project's locked dependencies).
 """
 
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,10 +28,6 @@ import pandas as pd
 from .. import UserError
 from ..core import files, paths
 from ..core.config import Config
-from ..pipeline import metrics
-from ..pipeline.features import category_text
-from ..pipeline.train import MODEL_TYPES
-from ..review.compare import metric_intervals
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,13 +63,16 @@ def run(
     digest = files.sha256(paths.MODEL)
     log = Log(settings.log_dir, digest, since, until)
     notes: list[str] = []
-    labels = usable_labels(read_labels(settings.labels), notes)
-    inputs = join(log.answers(labels["request_id"], notes), labels, config, notes)
+    log.require_the_champion(notes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answered = pool.submit(log.answered)  # Arrow reads without the GIL, while scikit-learn is imported
+        labels = usable_labels(read_labels(settings.labels), notes)
+        inputs = join(log.labelled(answered.result(), labels["request_id"]), labels, config, notes)
     release = _release_metrics()
     windows = score_windows(inputs, config, release)
     newest = pd.Timestamp(windows[-1]["window"])
     drifted = served_drift(
-        log.features(newest, newest + config.monitoring.window_offset, config.seed), config
+        log.features(newest, newest + config.monitoring.window_offset, config.seed), config, notes
     )
     summary = {
         "verdict": verdict(windows, drifted),
@@ -105,9 +107,14 @@ class Log:
             )
         self.location, self.digest, self.period = log_dir, digest, _period(since, until)
         self.described = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
+        # the model's version and digest as dictionaries: one value per file, not ten million strings to compare
+        dictionaries = ds.ParquetReadOptions(dictionary_columns=["model_version", "model_sha256"])
         try:
             self.dataset = ds.dataset(
-                log_dir, format="parquet", partitioning="hive", exclude_invalid_files=True
+                log_dir,
+                format=ds.ParquetFileFormat(read_options=dictionaries),
+                partitioning="hive",
+                exclude_invalid_files=True,
             )
         except (FileNotFoundError, OSError) as error:
             raise UserError(
@@ -122,17 +129,11 @@ class Log:
                 f"the prediction log {self.location} cannot be read ({error}): check monitoring.log_dir"
             ) from None
 
-    def answers(self, labelled_ids: pd.Series, notes: list[str]) -> tuple["pa.Table", "pa.ChunkedArray"]:
-        """The champion's predictions in the period that have a label (request_id, time, answer columns), and the
-        times of all its predictions there."""
-        import pyarrow as pa
+    def require_the_champion(self, notes: list[str]) -> None:
+        """Note the predictions of other models in the period; refuse a period without the champion's."""
         import pyarrow.compute as pc
-        import pyarrow.dataset as ds
 
-        answer = [
-            name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
-        ]
-        champion = ds.field("model_sha256") == self.digest
+        champion = self._champion()
         kept = self.dataset.count_rows(filter=self._in_period(champion))
         total = self.dataset.count_rows(filter=self.period)
         if total == 0:
@@ -152,18 +153,40 @@ class Log:
                 f"sha256 {self.digest[:12]}), only of {', '.join(others[:5])}: monitor the version in production "
                 "(check out its tag)"
             )
-        table = self.read(["request_id", "time", *answer], self._in_period(champion))
-        has_label = pc.is_in(table["request_id"], value_set=pa.array(labelled_ids, pa.string()))
-        return table.filter(has_label), table["time"]
+
+    def answered(self) -> "pa.Table":
+        """The champion's predictions in the period: request_id, time and the answer columns."""
+        answer = [
+            name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
+        ]
+        return self.read(["request_id", "time", *answer], self._in_period(self._champion()))
+
+    @staticmethod
+    def labelled(
+        answered: "pa.Table", labelled_ids: pd.Series
+    ) -> tuple["pa.Table", np.ndarray, "pa.ChunkedArray"]:
+        """The predictions that have a label, the position of each one's label, and the times of all."""
+        import pyarrow as pa
+
+        ids = answered["request_id"]
+        position = _index_in(ids, pa.array(labelled_ids, ids.type))
+        found = position >= 0
+        return answered.filter(pa.array(found)), position[found], answered["time"]
+
+    def _champion(self):
+        import pyarrow.dataset as ds
+
+        return ds.field("model_sha256") == self.digest
 
     def _in_period(self, condition):
         return condition if self.period is None else condition & self.period
 
     def features(self, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> pd.DataFrame:
-        """The champion's logged inputs between `start` and `end` (the newest window), DRIFT_ROWS at most."""
+        """The champion's logged inputs and answers between `start` and `end` (the newest window), DRIFT_ROWS at
+        most."""
         import pyarrow.dataset as ds
 
-        names = [n for n in self.dataset.schema.names if n not in META and n != "date" and n != "prediction"]
+        names = [n for n in self.dataset.schema.names if n not in META and n != "date"]
         names = [n for n in names if not n.startswith("proba_")]
         condition = (
             (ds.field("model_sha256") == self.digest) & (ds.field("time") >= start) & (ds.field("time") < end)
@@ -173,6 +196,23 @@ class Log:
             picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, DRIFT_ROWS, replace=False))
             table = table.take(picked)
         return table.to_pandas()
+
+
+def _index_in(values: "pa.ChunkedArray", wanted: "pa.Array") -> np.ndarray:
+    """Each value's position in `wanted`, or -1: Arrow's index_in on one run of chunks per core at once (its
+    kernels release the GIL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def positions(chunks: list) -> np.ndarray:
+        found = pc.index_in(pa.chunked_array(chunks, values.type), value_set=wanted)
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+    chunks = values.chunks
+    bounds = np.linspace(0, len(chunks), min(os.cpu_count() or 1, len(chunks)) + 1).astype(int)
+    runs = [chunks[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ThreadPoolExecutor(max_workers=max(len(runs), 1)) as pool:
+        return np.concatenate([np.empty(0, np.int64), *pool.map(positions, runs)])
 
 
 def _period(since: str | None, until: str | None):
@@ -214,47 +254,49 @@ def read_labels(location: str) -> pd.DataFrame:
 
 def usable_labels(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """The labels as text (the training target's form), one per request id: ids with different labels are left out."""
-    texts = {value: category_text(value) for value in labels["label"].dropna().unique()}  # once per class
-    labels = labels.assign(label=labels["label"].map(texts)).dropna(subset=["label"])
+    labels = labels.assign(label=as_texts(labels["label"])).dropna(subset=["label"])
     if labels["request_id"].duplicated().any():
         labels = _without_conflicts(labels.drop_duplicates(), notes)
     return labels.reset_index(drop=True)
 
 
+def as_texts(classes: pd.Series) -> pd.Series:
+    """Classes as the training target's texts (category_text, computed once per class)."""
+    from ..pipeline.features import category_text
+
+    return classes.map({value: category_text(value) for value in classes.dropna().unique()})
+
+
 def join(
-    logged: tuple["pa.Table", "pa.ChunkedArray"], labels: pd.DataFrame, config: Config, notes: list[str]
+    logged: tuple["pa.Table", np.ndarray, "pa.ChunkedArray"],
+    labels: pd.DataFrame,
+    config: Config,
+    notes: list[str],
 ) -> Inputs:
     """Each labelled prediction with its label, and the predictions per window; refuse labels the model cannot have
     predicted. A request id a caller reused matters only where it has a label: those predictions are left out."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    answered, times = logged
+    answered, position, times = logged  # the labels' ids are unique (usable_labels)
     offset = config.monitoring.window_offset
     window = _floor(answered["time"], offset)
-    answered = answered.to_pandas()
-    repeated = answered["request_id"].duplicated(keep=False).to_numpy()
+    ids = answered["request_id"]
+    repeated = np.bincount(position, minlength=len(labels))[position] > 1
     if repeated.any():
         notes.append(
             f"left out {repeated.sum():,} predictions whose request id appears more than once in the log (e.g. "
-            f"'{shown(answered.loc[repeated, 'request_id'].iloc[0])}'): a caller reused its X-Request-ID, so "
+            f"'{shown(ids[int(np.argmax(repeated))].as_py())}'): a caller reused its X-Request-ID, so "
             "their labels cannot be told apart"
         )
-    position = pc.index_in(
-        pa.array(answered["request_id"], pa.large_string()),
-        value_set=pa.array(labels["request_id"], pa.large_string()),
-    ).to_numpy(zero_copy_only=False)
     known = np.zeros(len(labels), dtype=bool)
-    known[position.astype(np.int64)] = True
+    known[position] = True
     if (~known).any():
         notes.append(
             f"{(~known).sum():,} labels match no prediction of the champion in the period "
             f"(e.g. '{shown(labels.loc[~known, 'request_id'].iloc[0])}'): ignored"
         )
     if config.task == "classification" and known.any():
-        _refuse_unknown_classes(labels.loc[known, "label"], list(answered.columns))
-    joined = answered[~repeated].drop(columns="request_id")
-    joined["label"] = labels["label"].to_numpy()[position[~repeated].astype(np.int64)]
+        _refuse_unknown_classes(labels.loc[known, "label"], answered.column_names)
+    joined = answered.drop_columns(["request_id"]).to_pandas()[~repeated]
+    joined["label"] = labels["label"].to_numpy()[position[~repeated]]
     joined["window"] = pd.to_datetime(window[~repeated], utc=True)
     return Inputs(joined, _per_window(times, offset), notes)
 
@@ -314,6 +356,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
 
     labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
     weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
+    probabilities = _in_the_release_s_order(inputs.labelled.columns)
     rows = []
     for window, count in inputs.predictions.items():
         group = labelled.get(window, inputs.labelled.iloc[:0])
@@ -325,21 +368,27 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
             "status": UNLABELLED,
         }
         if len(group) >= config.monitoring.min_labels:
-            row |= _judge(_as_predictions(group, config.task), config, release, weights)
+            row |= _judge(_as_predictions(group, config.task, probabilities), config, release, weights)
         rows.append(row)
     return rows
 
 
-def _as_predictions(labelled: pd.DataFrame, task: str) -> pd.DataFrame:
-    """The columns of reports/predictions.parquet: y_true, y_pred, proba_<class> (the release's order)."""
+def _in_the_release_s_order(columns: pd.Index) -> list[str]:
+    """The logged probability columns in the order of reports/predictions.parquet (the positive class last)."""
+    import pyarrow.parquet as pq
+
+    logged = [column for column in columns if column.startswith("proba_")]
+    if not paths.PREDICTIONS.exists():
+        return logged
+    released = [column for column in pq.read_schema(paths.PREDICTIONS).names if column.startswith("proba_")]
+    return released if set(released) == set(logged) else logged
+
+
+def _as_predictions(labelled: pd.DataFrame, task: str, probabilities: list[str]) -> pd.DataFrame:
+    """The columns of reports/predictions.parquet: y_true, y_pred, proba_<class>."""
     frame = pd.DataFrame({"y_true": labelled["label"], "y_pred": labelled["prediction"]})
     if task == "classification":
-        frame = frame.astype(str)
-        columns = [column for column in labelled.columns if column.startswith("proba_")]
-        if paths.PREDICTIONS.exists():  # the release's order: the positive class last
-            released = [c for c in pd.read_parquet(paths.PREDICTIONS).columns if c.startswith("proba_")]
-            columns = released if set(released) == set(columns) else columns
-        frame = pd.concat([frame, labelled[columns]], axis=1)
+        frame = pd.concat([frame.astype(str), labelled[probabilities]], axis=1)
     else:
         frame = frame.astype(float)
     return frame.reset_index(drop=True)
@@ -347,8 +396,11 @@ def _as_predictions(labelled: pd.DataFrame, task: str) -> pd.DataFrame:
 
 def _judge(predictions: pd.DataFrame, config: Config, release: dict, weights: np.ndarray) -> dict:
     name = config.gate.metric
+    from ..pipeline import metrics
+    from ..review.compare import metric_intervals
+
     scores = metrics.compute(config.task, predictions, [name])
-    interval = metric_intervals(config.task, predictions, weights=weights).get(name)
+    interval = metric_intervals(config.task, predictions, weights=weights, names=[name]).get(name)
     low, high = (interval.low, interval.high) if interval else (scores[name], scores[name])
     released = release.get(name)
     status = OK
@@ -360,17 +412,29 @@ def _judge(predictions: pd.DataFrame, config: Config, release: dict, weights: np
     return {"metrics": scores, "low": round(low, 6), "high": round(high, 6), "status": status}
 
 
-def served_drift(newest: pd.DataFrame, config: Config) -> dict:
-    """The served inputs of the newest window (a sample: Log.features) against the champion's reference sample."""
+def served_drift(newest: pd.DataFrame, config: Config, notes: list[str]) -> dict:
+    """The served inputs of the newest window (a sample: Log.features) against the champion's reference sample,
+    and the answers logged for them against the release's answers on its test set."""
     from . import drift
 
     reference = drift.read(paths.REFERENCE, "reference")
     features = [column for column in reference.columns if column != config.data.target]
     logged = [c for c in features if c in newest.columns and c not in config.monitoring.hash]
-    served = newest[logged]
-    # the predictions' drift needs every feature: not when the log leaves some out or hashes them
-    model = files.load_model(paths.MODEL, MODEL_TYPES) if logged == features else None
-    return drift.check(reference[[*logged, config.data.target]], served, config, model)
+    answers = _answers(newest["prediction"], config.task, notes)
+    return drift.check(reference[[*logged, config.data.target]], newest[logged], config, answers)
+
+
+def _answers(served: pd.Series, task: str, notes: list[str]) -> tuple[pd.Series, pd.Series] | None:
+    """The release's answers on its test set (reports/predictions.parquet) and the served ones, in one form."""
+    if not paths.PREDICTIONS.exists():
+        notes.append(
+            f"{paths.PREDICTIONS} is missing (dvc pull brings it): the answers' drift is not measured"
+        )
+        return None
+    released = pd.read_parquet(paths.PREDICTIONS, columns=["y_pred"])["y_pred"]
+    if task == "classification":
+        return as_texts(released), as_texts(served)
+    return released.astype(float), served.astype(float)
 
 
 def verdict(windows: list[dict], drifted: dict) -> str:
