@@ -9,7 +9,7 @@ import yaml
 from .common import Figure, in_project, ratio_target, scripts
 
 SCORE_ROWS, PREDICTIONS, LABELS = 2_000_000, 10_000_000, 1_000_000
-ROUNDS = 2  # score and its baseline alternate, so both see the same machine
+ROUNDS = 3  # score and its baseline alternate, so both see the same machine
 
 
 def monitoring(trained: Path, workdir: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
