@@ -91,3 +91,28 @@ def test_no_log_yet_is_nothing_to_monitor_in_ci_and_an_error_by_hand(trained, ca
     assert "verdict=none\n" in outputs.read_text()
     summary = json.loads((tmp_path / "reports/monitor/monitor.json").read_text())
     assert summary["verdict"] == "none"
+
+
+def test_a_duplicate_issue_is_closed_as_one_and_a_version_gone_as_completed(monkeypatch):
+    """Two runs that raced each opened v1.1.0's issue: the older is edited, the newer closed as its duplicate."""
+
+    def issue(number, version):
+        return {"number": number, "user": BOT, "body": f"<!-- monitoring of model@{version} -->"}
+
+    calls = []
+    monkeypatch.setattr(
+        watch.client, "paginate", lambda path: [issue(9, "v1.1.0"), issue(7, "v1.1.0"), issue(3, "v1.0.0")]
+    )
+    monkeypatch.setattr(
+        watch.client, "api", lambda method, path, body=None: calls.append((method, path, body)) or {}
+    )
+    monkeypatch.setattr(watch.client, "comment", lambda number, text: calls.append(("comment", number, text)))
+    watch.update_issue("v1.1.0", SUMMARY, "run")
+    assert calls[0][:2] == ("PATCH", "issues/7")
+    assert calls[0][2]["title"] == "Monitoring model@v1.1.0: decay"
+    assert calls[1:] == [
+        ("comment", 9, "A duplicate of #7, the monitoring issue of model@v1.1.0."),
+        ("PATCH", "issues/9", {"state": "closed", "state_reason": "duplicate"}),
+        ("comment", 3, "This version left production: model@v1.1.0 is served now."),
+        ("PATCH", "issues/3", {"state": "closed", "state_reason": "completed"}),
+    ]

@@ -130,7 +130,7 @@ def run_monitor(args: argparse.Namespace) -> None:
     else:
         print((directory / "monitor.md").read_text(encoding="utf-8"))
     if args.github:
-        tracked = watch.imports(settings.monitoring.labels, settings.monitoring.log_dir)
+        tracked = watch.imports(settings.monitoring)
         watch.record_imports(directory / "monitor.json", tracked)
         if summary["verdict"] != "none":
             client.write_summary(performance.markdown(summary, plot=None))
@@ -156,7 +156,7 @@ def run_monitor_data(args: argparse.Namespace) -> int:
 
     status = remote.run(["pull", "--quiet", "dvc.yaml"])
     settings = config.load().monitoring
-    tracked = [str(path) for path in watch.imports(settings.labels, settings.log_dir) if path.exists()]
+    tracked = [str(path) for path in watch.imports(settings) if path.exists()]
     if status or not tracked:
         return status
     print(f"dvc update {' '.join(tracked)}: the newest prediction log and labels")

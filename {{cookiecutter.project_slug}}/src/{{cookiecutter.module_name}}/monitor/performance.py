@@ -256,7 +256,7 @@ def usable_labels(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """The labels as text (the training target's form), one per request id: ids with different labels are left out."""
     labels = labels.assign(label=as_texts(labels["label"])).dropna(subset=["label"])
     if labels["request_id"].duplicated().any():
-        labels = _without_conflicts(labels.drop_duplicates(), notes)
+        labels = without_conflicts(labels.drop_duplicates(), notes)
     return labels.reset_index(drop=True)
 
 
@@ -316,7 +316,7 @@ def _per_window(times: "pa.ChunkedArray", offset: pd.Timedelta) -> pd.Series:
     return pd.Series(counts[counts > 0], index=windows)
 
 
-def _without_conflicts(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def without_conflicts(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Leave out the request ids that arrived with different labels, noting how many."""
     repeated = labels["request_id"].duplicated(keep=False)
     if repeated.any():

@@ -92,7 +92,7 @@ def monitor_record() -> tuple[dict | None, list[str]]:
     monitoring = json.loads(monitored.read_text())
     settings = config.load().monitoring
     recorded = []
-    for path in watch.imports(settings.labels, settings.log_dir):
+    for path in watch.imports(settings):
         text = (monitoring.get("imports") or {}).get(str(path))
         if text is not None:
             path.write_text(text)

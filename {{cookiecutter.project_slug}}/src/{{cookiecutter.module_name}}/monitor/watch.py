@@ -8,10 +8,11 @@ anyone may open an issue with the same title or marker.
 import json
 from pathlib import Path
 
-from .. import UserError
 from ..core import paths, shell
+from ..core.config import MonitoringConfig
 from ..github import client
-from ..release.tags import ARTIFACT, VERSION
+from ..release import production
+from ..release.tags import ARTIFACT
 
 BOT = "github-actions[bot]"
 MARKED = "<!-- monitoring of "
@@ -24,18 +25,9 @@ NO_REMOTE = (
 )
 
 
-def version_in_production() -> str | None:
-    """The version GTO says is in the prod stage (a stage tag model#prod#N), or None."""
-    shown = json.loads(shell.tool("gto", "show", "--json") or "{}")
-    version = shown.get(ARTIFACT, {}).get("stage", {}).get("prod")
-    if version is not None and not VERSION.match(version):
-        raise UserError(f"GTO says {version!r} is in production, which is not a version such as v1.2.0")
-    return version
-
-
 def check_out_production(has_remote: bool) -> None:
     """Bring the production version's dvc.lock and metrics into the checkout; say which version (step output)."""
-    version = version_in_production()
+    version = production.version_in("prod")
     tag = f"{ARTIFACT}@{version}"
     if version is None:
         client.write_summary("No model version is in production yet: nothing to monitor.")
@@ -48,9 +40,9 @@ def check_out_production(has_remote: bool) -> None:
     client.write_outputs({"version": version or ""})
 
 
-def imports(labels: str, log_dir: str) -> list[Path]:
-    """The DVC imports (dvc import-url) of the labels and the prediction log, where the project has them."""
-    return [Path(f"{location.rstrip('/')}.dvc") for location in (log_dir, labels) if location]
+def imports(settings: MonitoringConfig) -> list[Path]:
+    """The DVC imports (dvc import-url) of the prediction log and the labels, where the project has them."""
+    return [Path(f"{where.rstrip('/')}.dvc") for where in (settings.log_dir, settings.labels) if where]
 
 
 def record_imports(summary_path: Path, tracked: list[Path]) -> None:
@@ -64,7 +56,8 @@ def update_issue(version: str, summary: dict | None, run_url: str) -> None:
     """Edit the version's monitoring issue (open it the first time); close the issues of versions gone."""
     tag = f"{ARTIFACT}@{version}"
     ours = [issue for issue in client.paginate("issues?state=open") if _opened_by_this_workflow(issue)]
-    current = [issue for issue in ours if MARKER.format(tag=tag) in (issue.get("body") or "")]
+    marker = MARKER.format(tag=tag)
+    current = sorted((i for i in ours if marker in (i.get("body") or "")), key=lambda issue: issue["number"])
     verdict = summary["verdict"] if summary else "failed"
     fields = {"title": f"Monitoring {tag}: {verdict}", "body": issue_body(tag, summary, run_url)}
     if current:
@@ -73,11 +66,17 @@ def update_issue(version: str, summary: dict | None, run_url: str) -> None:
     else:
         opened = client.api("POST", "issues", fields)
         print(f"opened the monitoring issue #{opened['number']} of {tag}: {verdict}")
+    for issue in current[1:]:  # two runs that raced each opened one
+        _close(issue, f"A duplicate of #{current[0]['number']}, the monitoring issue of {tag}.", "duplicate")
     for issue in ours:
         if issue not in current:
-            client.comment(issue["number"], f"This version left production: {tag} is served now.")
-            client.api("PATCH", f"issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
-            print(f"closed the monitoring issue #{issue['number']}: its version left production")
+            _close(issue, f"This version left production: {tag} is served now.", "completed")
+
+
+def _close(issue: dict, comment: str, reason: str) -> None:
+    client.comment(issue["number"], comment)
+    client.api("PATCH", f"issues/{issue['number']}", {"state": "closed", "state_reason": reason})
+    print(f"closed the monitoring issue #{issue['number']}: {comment}")
 
 
 def _opened_by_this_workflow(issue: dict) -> bool:

@@ -14,7 +14,7 @@ def promote(version: str, stage: str, push: bool) -> None:
         raise UserError(
             f"{version!r} is not a version such as v1.2.0 (or {stage!r} no stage name): refusing it"
         )
-    current = json.loads(tool("gto", "show", "--json") or "{}").get(ARTIFACT, {}).get("stage", {}).get(stage)
+    current = version_in(stage)
     if current == version:
         print(f"{ARTIFACT} {version} is already in {stage}: nothing to do")
         return
@@ -24,3 +24,11 @@ def promote(version: str, stage: str, push: bool) -> None:
         for tag in sorted(set(git("tag", "--list", f"{ARTIFACT}#{stage}#*").split()) - before):
             push_tag(tag)
     print(f"{ARTIFACT} {version} assigned to {stage} (was {current or 'none'})")
+
+
+def version_in(stage: str) -> str | None:
+    """The version GTO says is in `stage` (a stage tag model#<stage>#N), or None."""
+    version = json.loads(tool("gto", "show", "--json") or "{}").get(ARTIFACT, {}).get("stage", {}).get(stage)
+    if version is not None and not VERSION.match(version):
+        raise UserError(f"GTO says {version!r} is in {stage}, which is not a version such as v1.2.0")
+    return version
