@@ -52,8 +52,6 @@ def check(
     """Compare every feature, and the target and the (reference, current) predictions where given; return the
     drift summary."""
     target = config.data.target
-    if current.empty:
-        raise UserError("the current data has no rows: nothing to compare with the reference")
     features = feature_columns(reference, current, target)
     thresholds = config.drift
     roles, current = like_the_reference(reference, current, config)
@@ -98,6 +96,8 @@ def predicted(
 
 
 def feature_columns(reference: pd.DataFrame, current: pd.DataFrame, target: str) -> list[str]:
+    if current.empty:
+        raise UserError("the current data has no rows: nothing to compare with the reference")
     features = [column for column in reference.columns if column != target]
     missing = [column for column in features if column not in current.columns]
     unknown = [column for column in current.columns if column not in reference.columns]
