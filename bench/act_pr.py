@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .common import TEMPLATE, Figure, run
 
-TEST = "tests/e2e/test_pr_review.py::test_improving_pull_request_gets_one_comment_and_a_passing_gate"
+TEST = "tests/e2e/test_pr_review.py::test_a_worse_candidate_fails_the_gate_and_its_status"
 
 
 def act_pull_request(workdir: Path, repro_seconds: float) -> list[Figure]:
