@@ -36,7 +36,7 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 test: .venv/.synced tests/tools/node_modules/.installed ## Run the whole template test suite
 	pytest -n auto --dist loadscope
 
-bench: .venv/.synced ## Run the benchmarks (about 7 min on 2 cores) and write bench/results.md
+bench: .venv/.synced ## Run the benchmarks (about 18 min on 2 cores) and write bench/results.md
 	python -m bench
 
 docs: .venv/.synced ## Serve the documentation site on localhost (it is built with --strict by make test)
