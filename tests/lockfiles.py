@@ -3,9 +3,12 @@
     python -m tests.lockfiles update   # re-resolve every lockfile (keeps existing pins where they still fit)
     python -m tests.lockfiles check    # fail when a lockfile no longer matches the generated pyproject.toml
 
-The post-generation hook copies the chosen variant to `uv.lock` and renames the placeholder project in it.
+The post-generation hook copies the chosen variant to `uv.lock` and renames the placeholder project in it. The
+lockfiles are resolved with the ml-gitops package from this checkout (`package/`), its folder stored as a
+placeholder that the hook replaces (a local template) or `make setup` re-locks (a template from GitHub).
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -17,6 +20,8 @@ from cookiecutter.main import cookiecutter
 TEMPLATE = Path(__file__).resolve().parents[1]
 LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".locks"
 PLACEHOLDER = "lockfile-placeholder"
+PACKAGE = TEMPLATE / "package"
+PACKAGE_PLACEHOLDER = "/ml-gitops-package-placeholder"
 VARIANTS = ("none", "s3", "gcs", "azure", "ssh")
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"  # the template environment's pinned uv
 
@@ -34,13 +39,17 @@ def bake_for_locking(variant: str, output: Path) -> Path:
 def lock(variant: str, check: bool) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as scratch:
         project = bake_for_locking(variant, Path(scratch))
+        with (project / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+            pyproject.write(f"\n[tool.uv.sources]\nml-gitops = {{ path = {json.dumps(str(PACKAGE))} }}\n")
         stored = LOCKS / f"{variant}.lock"
         if stored.exists():
-            shutil.copy(stored, project / "uv.lock")
+            text = stored.read_text(encoding="utf-8")
+            (project / "uv.lock").write_text(text.replace(PACKAGE_PLACEHOLDER, str(PACKAGE)), encoding="utf-8")
         command = [UV, "lock", "--check"] if check else [UV, "lock"]
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         if not check and result.returncode == 0:
-            shutil.copy(project / "uv.lock", stored)
+            text = (project / "uv.lock").read_text(encoding="utf-8")
+            stored.write_text(text.replace(json.dumps(str(PACKAGE)), json.dumps(PACKAGE_PLACEHOLDER)), encoding="utf-8")
         return result
 
 

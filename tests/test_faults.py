@@ -23,7 +23,7 @@ OUTPUT_DIRS = ("data/prepared", "models", "reports")
 VALIDATE = """
 import json, sys, yaml, pandas as pd
 from pathlib import Path
-from churn_model.core import files
+from ml_gitops.core import files
 from churn_model.pipeline.train import MODEL_TYPES
 for name in sys.argv[1:]:
     if name.endswith(".parquet"): pd.read_parquet(name)

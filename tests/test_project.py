@@ -195,24 +195,26 @@ class ProjectChecks:
         status = run(["uv", "run", "--locked", "dvc", "status"], cwd=project)
         assert "up to date" in status.stdout
 
-    def test_machinery_changes_rerun_nothing_and_model_code_changes_rerun_their_stages(self, project, module):
-        package = project / "src" / module
-        for path, stale in (
-            ("core/files.py", []),
-            ("review/report.py", []),
-            ("release/serve.py", []),
-            ("monitor/drift.py", []),
-            ("pipeline/train.py", ["evaluate", "train"]),  # evaluate loads the model with its types
-            ("pipeline/metrics.py", ["evaluate"]),
-            ("pipeline/data.py", ["prepare"]),
-            ("pipeline/features.py", ["evaluate", "prepare", "train"]),  # the steps inside the model
-        ):
-            source = package / path
+    def test_machinery_changes_rerun_only_evaluate_and_model_code_changes_rerun_their_stages(self, project, module):
+        edits = (
+            ("src/" + module + "/__main__.py", "\n# an edit\n", []),
+            ("src/" + module + "/pipeline/train.py", "\n# an edit\n", ["evaluate", "train"]),  # model types
+            ("src/" + module + "/pipeline/data.py", "\n# an edit\n", ["prepare"]),
+            ("src/" + module + "/pipeline/features.py", "\n# an edit\n", ["evaluate", "prepare", "train"]),
+            # ml-gitops computes the metrics: a new version of it scores the model again, and trains nothing
+            ("pyproject.toml", ("ml-gitops==0.1.0", "ml-gitops==0.1.1"), ["evaluate"]),
+        )
+        for path, edit, stale in edits:
+            source = project / path
             original = source.read_text()
-            source.write_text(original + "\n# an edit\n")
+            if isinstance(edit, tuple):
+                assert edit[0] in original, f"{path} does not pin {edit[0]}"
+                source.write_text(original.replace(*edit))
+            else:
+                source.write_text(original + edit)
             try:
                 status = json.loads(
-                    run(["uv", "run", "--locked", "dvc", "status", "--json"], cwd=project).stdout
+                    run(["uv", "run", "--frozen", "dvc", "status", "--json"], cwd=project).stdout
                 )
             finally:
                 source.write_text(original)

@@ -8,8 +8,8 @@ import sys
 import time
 
 import pandas as pd
-from churn_model.core import config
-from churn_model.monitor import drift
+from ml_gitops.core import config
+from ml_gitops.monitor import drift
 from scipy import stats
 
 P_VALUE = 0.01

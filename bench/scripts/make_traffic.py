@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from churn_model.core import config, files, paths
+from ml_gitops.core import config, files, paths
 from churn_model.pipeline.train import MODEL_TYPES
-from churn_model.release import prediction_log, serve
+from ml_gitops.release import prediction_log, serve
 
 PER_FILE = 100_000
 DAYS = 30

@@ -3,7 +3,7 @@ per stage (run in the project's venv, in the project's directory). Prints the pe
 
 import resource
 
-from churn_model.core import config
+from ml_gitops.core import config
 from churn_model.pipeline import evaluate, prepare, train
 
 

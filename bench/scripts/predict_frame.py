@@ -8,7 +8,7 @@ import resource
 import sys
 
 import pandas as pd
-from churn_model.core import files, paths
+from ml_gitops.core import files, paths
 from churn_model.pipeline.train import MODEL_TYPES
 
 

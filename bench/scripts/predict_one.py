@@ -13,9 +13,9 @@ import sys
 import time
 
 import pandas as pd
-from churn_model.core import files, paths
+from ml_gitops.core import files, paths
 from churn_model.pipeline.train import MODEL_TYPES
-from churn_model.release import serve
+from ml_gitops.release import serve
 
 
 def main(calls: int, ports: list[int]) -> None:

@@ -2,8 +2,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ml_gitops.core import config
 
-from {{ cookiecutter.module_name }}.core import config
 from {{ cookiecutter.module_name }}.pipeline import evaluate, prepare, train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,2 @@
-"""The model pipeline: data checks, training, evaluation. Run it with `python -m {{ cookiecutter.module_name }}`."""
-
-
-class UserError(Exception):
-    """A problem the user can fix; the command line prints it as one line and exits with status 1."""
+"""{{ cookiecutter.project_name }}: your model code is in `pipeline/`; ml-gitops runs the rest (review, release,
+serving, monitoring). `python -m {{ cookiecutter.module_name }} --help` lists the commands."""

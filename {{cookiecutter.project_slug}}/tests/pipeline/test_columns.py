@@ -6,10 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from ml_gitops import UserError
 
-from {{ cookiecutter.module_name }} import UserError
-from {{ cookiecutter.module_name }}.core.config import TASK
-from {{ cookiecutter.module_name }}.pipeline import columns, data, prepare, train
+from {{ cookiecutter.module_name }}.pipeline import TASK, columns, data, prepare, train
 
 ROWS = 400
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+from ml_gitops import UserError
 
-from {{ cookiecutter.module_name }} import UserError
 from {{ cookiecutter.module_name }}.pipeline import data
 
 

@@ -6,11 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from ml_gitops import UserError, metrics
 from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.module_name }} import UserError
-from {{ cookiecutter.module_name }}.core.config import TASK
-from {{ cookiecutter.module_name }}.pipeline import evaluate, metrics
+from {{ cookiecutter.module_name }}.pipeline import TASK, evaluate
 
 pytestmark = pytest.mark.skipif(TASK != "classification", reason="a classification project's metrics")
 
@@ -50,7 +49,7 @@ def test_a_positive_label_that_is_no_class_is_refused():
 
 
 def test_the_report_says_which_class_is_positive(params):
-    from {{ cookiecutter.module_name }}.review import report
+    from ml_gitops.review import report
 
     features, target = imbalanced(("fraud", "legit"))
     model = LogisticRegression().fit(features, target)

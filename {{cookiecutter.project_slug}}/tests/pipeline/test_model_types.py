@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import skops.io
 
-from {{ cookiecutter.module_name }}.core.config import TASK
-from {{ cookiecutter.module_name }}.pipeline import train
+from {{ cookiecutter.module_name }}.pipeline import TASK, train
 from {{ cookiecutter.module_name }}.pipeline.features import DateParts
 
 

@@ -5,11 +5,11 @@ import subprocess
 import sys
 
 import pytest
+from ml_gitops import UserError
+from ml_gitops.core import files, paths
+from ml_gitops.metrics import DIRECTIONS
 
-from {{ cookiecutter.module_name }} import UserError
-from {{ cookiecutter.module_name }}.core import files, paths
 from {{ cookiecutter.module_name }}.pipeline import prepare, train
-from {{ cookiecutter.module_name }}.pipeline.metrics import DIRECTIONS
 
 MODULE = "{{ cookiecutter.module_name }}"
 

@@ -6,10 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from ml_gitops import UserError
 
-from {{ cookiecutter.module_name }} import UserError
-from {{ cookiecutter.module_name }}.core.config import TASK
-from {{ cookiecutter.module_name }}.pipeline import prepare, train
+from {{ cookiecutter.module_name }}.pipeline import TASK, prepare, train
 
 
 def mixed_table(rows: int = 120, levels: int = 3) -> pd.DataFrame:

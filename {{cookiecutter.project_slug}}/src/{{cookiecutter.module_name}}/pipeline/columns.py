@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
+from ml_gitops import UserError
+from ml_gitops.core.config import DataConfig
 
-from .. import UserError
-from ..core.config import DataConfig
 from .features import as_categories, as_dates
 
 MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier

@@ -23,15 +23,17 @@ def register(commands) -> None:
 
 
 def run_stage(args: argparse.Namespace) -> None:
-    from ..core import config
+    from ml_gitops.core import config
 
     stage = importlib.import_module(f".{args.command}", __package__)
     stage.run(config.load())
 
 
 def run_check_params(args: argparse.Namespace) -> None:
-    from ..core import config, paths
-    from . import metrics, train
+    from ml_gitops import metrics
+    from ml_gitops.core import config, paths
+
+    from . import train
 
     settings = config.load()
     train.estimator(settings.model, settings.seed)

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pandas as pd
+from ml_gitops import UserError
+from ml_gitops.core.config import DataConfig
 
-from .. import UserError
-from ..core.config import TASK, DataConfig
-from . import columns
+from . import TASK, columns
 
 BUNDLED = "the bundled {{ 'breast cancer' if cookiecutter.task == 'classification' else 'diabetes' }} dataset"
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pandas as pd
+from ml_gitops import metrics
+from ml_gitops.core import files, paths
+from ml_gitops.core.config import Config
 
-from ..core import files, paths
-from ..core.config import Config
-from . import metrics, plots
+from . import plots
 from .train import MODEL_TYPES
 
 

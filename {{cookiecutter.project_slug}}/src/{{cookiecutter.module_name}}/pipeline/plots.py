@@ -9,9 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-from ..core import files  # noqa: E402
-from .metrics import probability_columns  # noqa: E402
+from ml_gitops.core import files  # noqa: E402
+from ml_gitops.metrics import probability_columns  # noqa: E402
 
 TOP_FEATURES = 15
 

@@ -3,10 +3,10 @@
 import hashlib
 
 import pandas as pd
+from ml_gitops import UserError
+from ml_gitops.core import files, paths
+from ml_gitops.core.config import Config
 
-from .. import UserError
-from ..core import files, paths
-from ..core.config import Config
 from . import data
 
 

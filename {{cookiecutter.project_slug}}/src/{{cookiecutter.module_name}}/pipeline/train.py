@@ -5,16 +5,16 @@ import inspect
 
 import numpy as np
 import pandas as pd
+from ml_gitops import UserError
+from ml_gitops.core import files, paths
+from ml_gitops.core.config import Config, ModelConfig
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from .. import UserError
-from ..core import files, paths
-from ..core.config import TASK, Config, ModelConfig
-from . import columns
+from . import TASK, columns
 from .features import AsCategories, DateParts
 
 MODELS = {

@@ -1,0 +1,41 @@
+"""Command line: `python -m ml_gitops <command>` (or `python -m <project module> <command>`).
+
+Each folder of the package registers its own commands (`<wing>/commands.py`), and the project's pipeline package
+registers its stages (`commands.py` there, found through the contract in `ml_gitops.project`); this module only
+dispatches. A command imports what it needs when it runs, so a stage does not pay for libraries it never uses, and
+the commands the workflows with write tokens run need nothing but the standard library.
+"""
+
+import argparse
+import importlib
+import sys
+
+from . import UserError, project
+
+WINGS = ("review", "release", "monitor", "github", "core")
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m ml_gitops") -> int:
+    args = parser(prog).parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def parser(prog: str = "python -m ml_gitops") -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog=prog, description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, metavar="command")
+    try:
+        project.pipeline("commands").register(commands)
+    except UserError:
+        pass  # outside a project: the machinery's commands alone
+    for wing in WINGS:
+        importlib.import_module(f".{wing}.commands", __package__).register(commands)
+    return root
+
+
+def run() -> None:
+    """The `ml-gitops` console script."""
+    sys.exit(main(prog="ml-gitops"))

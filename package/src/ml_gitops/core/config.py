@@ -1,0 +1,335 @@
+"""Read params.yaml and check every value before any stage uses it."""
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .. import UserError, project
+from . import paths
+
+# Every key params.yaml may hold: a misspelt or invented one is refused, never ignored (model.params is free-form:
+# scikit-learn checks the estimator's arguments).
+KEYS = {
+    "seed": None,
+    "data": (
+        "path",
+        "target",
+        "categorical",
+        "datetime",
+        "drop",
+        "positive_label",  # classification only
+        "reference_rows",
+    ),
+    "split": ("test_size",),
+    "model": ("name", "params"),
+    "evaluate": ("importance_repeats", "importance_max_rows"),
+    "gate": ("metric", "tolerance"),
+    "drift": ("p_value", "psi", "share"),
+    "monitoring": (
+        "log_dir",
+        "batch_rows",
+        "flush_seconds",
+        "exclude",
+        "hash",
+        "labels",
+        "window",
+        "min_labels",
+        "tolerance",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    target: str
+    categorical: tuple[str, ...]  # read as categories: codes given as numbers or texts are the same category
+    datetime: tuple[str, ...]  # read as dates (ISO 8601 text or Parquet timestamps): turned into date parts
+    drop: tuple[str, ...]  # removed as the data is read: never a feature
+    positive_label: str  # classification: the positive class of binary metrics ("" = the rarest class)
+    reference_rows: int
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str  # checked against the estimators of pipeline/train.py
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    importance_repeats: int
+    importance_max_rows: int
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    metric: str  # checked against the metrics of pipeline/metrics.py
+    tolerance: float  # how much worse the candidate may be: in the metric's units, or a share of the champion's value
+    relative: bool = False  # tolerance was given as a percentage ("2%")
+
+    def allowed_loss(self, champion: float) -> float:
+        return self.tolerance * abs(champion) if self.relative else self.tolerance
+
+    def describe(self) -> str:
+        return (
+            f"{self.tolerance * 100:g}% of the champion's value" if self.relative else f"{self.tolerance:g}"
+        )
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    p_value: float
+    psi: float
+    share: float
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    log_dir: str  # where the service and `score` write the prediction log: a directory or an fsspec URL
+    batch_rows: int  # rows per log file at most: a crash loses at most this many (or flush_seconds' worth)
+    flush_seconds: float
+    exclude: tuple[str, ...]  # features never written to the log
+    hash: tuple[str, ...]  # features written as a salted SHA-256
+    labels: str  # the true outcomes: a CSV or Parquet file or a directory (request_id, label[, time])
+    window: str  # the monitor's time window, a pandas frequency: 1D, 7D, 1h
+    min_labels: int  # a window with fewer labelled predictions gets no verdict on performance
+    tolerance: GateConfig  # decay: the live metric's interval is worse than the release's by more than this
+
+    @property
+    def window_offset(self) -> pd.Timedelta:
+        return pd.Timedelta(self.window)
+
+
+@dataclass(frozen=True)
+class Config:
+    task: str
+    seed: int
+    data: DataConfig
+    test_size: float
+    model: ModelConfig
+    evaluate: EvaluateConfig
+    gate: GateConfig
+    drift: DriftConfig
+    monitoring: MonitoringConfig
+
+
+def load(path: Path = paths.PARAMS) -> Config:
+    """Parse params.yaml into a Config, or raise UserError naming the first bad value."""
+    raw = _read_yaml(path)
+    _refuse_unknown_keys(raw, project.task())
+    gate = _gate(_section(raw, "gate"))
+    return Config(
+        task=project.task(),
+        seed=_integer(raw, "seed", minimum=0),
+        data=_data(_section(raw, "data")),
+        test_size=_fraction(_section(raw, "split"), "split.test_size"),
+        model=_model(_section(raw, "model")),
+        evaluate=_evaluate(_section(raw, "evaluate")),
+        gate=gate,
+        drift=_drift(_section(raw, "drift")),
+        monitoring=_monitoring(_section(raw, "monitoring"), gate.metric),
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} not found: run the command from the repository root") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path} is not valid YAML{where}: fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path} must be a mapping of sections (data, split, model, ...)")
+    return raw
+
+
+def _refuse_unknown_keys(raw: dict[str, Any], task: str) -> None:
+    known = [*KEYS, *(f"{name}.{key}" for name, keys in KEYS.items() for key in keys or ())]
+    if task != "classification":
+        known.remove("data.positive_label")
+    sections = {
+        name: section for name, section in raw.items() if KEYS.get(name) and isinstance(section, dict)
+    }
+    given = [str(name) for name in raw] + [
+        f"{name}.{key}" for name, section in sections.items() for key in section
+    ]
+    for key in given:
+        if key not in known:
+            raise UserError(f"params.yaml: unknown key {key}: {_suggestion(key, known)}")
+
+
+def _suggestion(key: str, known: list[str]) -> str:
+    """The key meant, when one is close; otherwise the keys its section takes."""
+    section, _, _ = key.rpartition(".")
+    candidates = [name for name in known if name.rpartition(".")[0] == section]
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]}?"
+    where = f"section {section} takes" if section else "params.yaml takes"
+    return f"{where} {', '.join(name.rpartition('.')[2] for name in candidates)}"
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    section = raw.get(name)
+    if not isinstance(section, dict):
+        raise UserError(f"params.yaml: section '{name}' is missing or not a mapping")
+    return {f"{name}.{key}": value for key, value in section.items()}
+
+
+def _value(section: dict[str, Any], key: str) -> Any:
+    if key not in section:
+        raise UserError(f"params.yaml: {key} is missing")
+    return section[key]
+
+
+def _integer(section: dict[str, Any], key: str, minimum: int) -> int:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"params.yaml: {key} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _fraction(section: dict[str, Any], key: str) -> float:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise UserError(f"params.yaml: {key} must be a number between 0 and 1 (exclusive), got {value!r}")
+    return float(value)
+
+
+def _string_list(section: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = section.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UserError(f"params.yaml: {key} must be a list of column names, got {value!r}")
+    return tuple(value)
+
+
+def _data(section: dict[str, Any]) -> DataConfig:
+    path, target = section.get("data.path") or "", _value(section, "data.target")
+    if not isinstance(path, str):
+        raise UserError(f"params.yaml: data.path must be a file path or empty, got {path!r}")
+    if not isinstance(target, str) or not target:
+        raise UserError(f"params.yaml: data.target must be the name of a column, got {target!r}")
+    roles = {key: _string_list(section, f"data.{key}") for key in ("categorical", "datetime", "drop")}
+    for key, columns in roles.items():
+        if target in columns:
+            raise UserError(f"params.yaml: data.{key} lists the target '{target}': remove it from the list")
+    for column in sorted({column for columns in roles.values() for column in columns}):
+        where = [f"data.{key}" for key, columns in roles.items() if column in columns]
+        if len(where) > 1:
+            raise UserError(
+                f"params.yaml: '{column}' is under both {where[0]} and {where[1]}: keep it in one of them"
+            )
+    positive_label = section.get("data.positive_label") or ""
+    if isinstance(positive_label, bool) or not isinstance(positive_label, str | int | float):
+        raise UserError(
+            f"params.yaml: data.positive_label must be one class of the target, got {positive_label!r}"
+        )
+    reference_rows = _integer(section, "data.reference_rows", minimum=100)
+    return DataConfig(
+        path=path,
+        target=target,
+        categorical=roles["categorical"],
+        datetime=roles["datetime"],
+        drop=roles["drop"],
+        positive_label=str(positive_label),
+        reference_rows=reference_rows,
+    )
+
+
+def _model(section: dict[str, Any]) -> ModelConfig:
+    name, params = _value(section, "model.name"), section.get("model.params") or {}
+    if not isinstance(name, str) or not name:
+        raise UserError(f"params.yaml: model.name must be the name of an estimator, got {name!r}")
+    if not isinstance(params, dict):
+        raise UserError(f"params.yaml: model.params must be a mapping of estimator arguments, got {params!r}")
+    return ModelConfig(name=name, params=params)
+
+
+def _evaluate(section: dict[str, Any]) -> EvaluateConfig:
+    return EvaluateConfig(
+        importance_repeats=_integer(section, "evaluate.importance_repeats", minimum=1),
+        importance_max_rows=_integer(section, "evaluate.importance_max_rows", minimum=10),
+    )
+
+
+def _gate(section: dict[str, Any]) -> GateConfig:
+    metric = _value(section, "gate.metric")
+    if not isinstance(metric, str) or not metric:
+        raise UserError(f"params.yaml: gate.metric must be the name of a metric, got {metric!r}")
+    return _tolerance(section, "gate.tolerance", metric)
+
+
+def _tolerance(section: dict[str, Any], key: str, metric: str) -> GateConfig:
+    """A tolerance on `metric`: a number in its units, or a percentage of the reference value ("1%")."""
+    tolerance = _value(section, key)
+    percentage = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*%\s*", tolerance) if isinstance(tolerance, str) else None
+    if percentage:
+        return GateConfig(metric=metric, tolerance=float(percentage.group(1)) / 100, relative=True)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise UserError(
+            f"params.yaml: {key} must be a number >= 0 or a percentage such as 2%, got {tolerance!r}"
+        )
+    return GateConfig(metric=metric, tolerance=float(tolerance))
+
+
+def _drift(section: dict[str, Any]) -> DriftConfig:
+    psi = _value(section, "drift.psi")
+    if isinstance(psi, bool) or not isinstance(psi, int | float) or psi <= 0:
+        raise UserError(f"params.yaml: drift.psi must be a number > 0, got {psi!r}")
+    return DriftConfig(
+        p_value=_fraction(section, "drift.p_value"),
+        psi=float(psi),
+        share=_share(section, "drift.share"),
+    )
+
+
+def _share(section: dict[str, Any], key: str) -> float:
+    value = _value(section, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise UserError(f"params.yaml: {key} must be a number above 0 and at most 1, got {value!r}")
+    return float(value)
+
+
+def _monitoring(section: dict[str, Any], metric: str) -> MonitoringConfig:
+    log_dir, labels = section.get("monitoring.log_dir") or "", section.get("monitoring.labels") or ""
+    for key, value in (("monitoring.log_dir", log_dir), ("monitoring.labels", labels)):
+        if not isinstance(value, str):
+            raise UserError(f"params.yaml: {key} must be a path or URL, got {value!r}")
+    window = _value(section, "monitoring.window")
+    try:
+        if not isinstance(window, str) or pd.Timedelta(window) <= pd.Timedelta(0):
+            raise ValueError
+    except ValueError:
+        raise UserError(
+            f"params.yaml: monitoring.window must be a duration such as 1D, 7D or 6h, got {window!r}"
+        ) from None
+    flush = _value(section, "monitoring.flush_seconds")
+    if isinstance(flush, bool) or not isinstance(flush, int | float) or not 0 < flush <= 3600:
+        raise UserError(
+            f"params.yaml: monitoring.flush_seconds must be a number of seconds in (0, 3600], got {flush!r}"
+        )
+    exclude, hashed = (_string_list(section, f"monitoring.{key}") for key in ("exclude", "hash"))
+    if both := sorted(set(exclude) & set(hashed)):
+        raise UserError(
+            f"params.yaml: '{both[0]}' is under both monitoring.exclude and monitoring.hash: keep it in one"
+        )
+    tolerance = _tolerance(section, "monitoring.tolerance", metric)
+    return MonitoringConfig(
+        log_dir=log_dir,
+        batch_rows=_integer(section, "monitoring.batch_rows", minimum=1),
+        flush_seconds=float(flush),
+        exclude=exclude,
+        hash=hashed,
+        labels=labels,
+        window=window,
+        min_labels=_integer(section, "monitoring.min_labels", minimum=1),
+        tolerance=tolerance,
+    )

@@ -1,0 +1,515 @@
+"""How the model in production does: its prediction log joined with the true outcomes that have arrived.
+
+The log (release/prediction_log.py) holds what the service and `score` answered; the labels (monitoring.labels: a
+CSV or Parquet file, or a directory of them, with request_id, label and optionally time) arrive later, for part
+of the predictions. Per time window (monitoring.window) the monitor scores the labelled predictions with the
+pipeline's own metrics and their 95% bootstrap intervals, next to the released model's test metrics
+(reports/metrics.json), and compares the served inputs of the newest window with the champion's reference sample
+and its answers with the release's answers on its test set (reports/predictions.parquet).
+
+Verdict: `decay` when the newest judged window's interval of the gate metric lies worse than the release's value
+by more than monitoring.tolerance; else `drift` when the served inputs (or the answers) drifted; else `ok` when
+that window had at least monitoring.min_labels labels; else `unlabelled`: without labels only drift is measured,
+never performance (no estimate of accuracy without labels is offered: the libraries that make one do not install
+with this project's locked dependencies).
+"""
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .. import UserError, project
+from ..core import files, paths
+from ..core.config import Config
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
+DRIFT_ROWS = 50_000  # served rows of the newest window compared with the reference at most (a random sample)
+SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+class NothingToMonitor(UserError):
+    """The log holds no prediction of the champion in the period (or there is no log yet)."""
+
+
+META = ["request_id", "time", "model_version", "model_sha256"]
+
+
+@dataclass
+class Inputs:
+    """The champion's labelled predictions (answer, label, window), how many it made per window, and what was
+    left out. Only the ids and times of all predictions are needed, the answers of the labelled ones alone, and the
+    features of the newest window alone (Log.features): ten million predictions fit in seconds."""
+
+    labelled: pd.DataFrame
+    predictions: pd.Series  # per window, in time order
+    notes: list[str] = field(default_factory=list)
+
+
+def run(
+    config: Config, output: Path = paths.MONITOR, since: str | None = None, until: str | None = None
+) -> dict:
+    """Join, score, compare; write monitor.json, monitor.md and metric.png into `output`; return the summary."""
+    settings = config.monitoring
+    digest = files.sha256(paths.MODEL)
+    log = Log(settings.log_dir, digest, since, until)
+    notes: list[str] = []
+    log.require_the_champion(notes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answered = pool.submit(log.answered)  # Arrow reads without the GIL, while scikit-learn is imported
+        labels = usable_labels(read_labels(settings.labels), notes)
+        inputs = join(log.labelled(answered.result(), labels["request_id"]), labels, config, notes)
+    release = _release_metrics()
+    windows = score_windows(inputs, config, release)
+    newest = pd.Timestamp(windows[-1]["window"])
+    drifted = served_drift(
+        log.features(newest, newest + config.monitoring.window_offset, config.seed), config, notes
+    )
+    summary = {
+        "verdict": verdict(windows, drifted),
+        "metric": config.gate.metric,
+        "release": release.get(config.gate.metric),
+        "tolerance": config.monitoring.tolerance.describe(),
+        "model_sha256": digest,
+        "windows": windows,
+        "drift": drifted,
+        "notes": inputs.notes,
+    }
+    files.write_json(summary, output / "monitor.json")
+    write_plot(summary, output / "metric.png")
+    files.write_text(markdown(summary, "metric.png"), output / "monitor.md")
+    return summary
+
+
+class Log:
+    """The prediction log (a directory or URL of Parquet files, `date=` folders) read for one model and period."""
+
+    def __init__(self, log_dir: str, digest: str, since: str | None = None, until: str | None = None) -> None:
+        import pyarrow.dataset as ds
+
+        if not log_dir:
+            raise UserError(
+                "monitoring.log_dir is empty: set it to where the service writes its prediction log"
+            )
+        if "://" not in log_dir and not Path(log_dir).exists():
+            raise NothingToMonitor(
+                f"there is no prediction log at {log_dir} yet: serve the model (make serve) or point "
+                "monitoring.log_dir at where the service writes it"
+            )
+        self.location, self.digest, self.period = log_dir, digest, _period(since, until)
+        self.described = f" between {since or 'the start'} and {until or 'now'}" if since or until else ""
+        # the model's version and digest as dictionaries: one value per file, not ten million strings to compare
+        dictionaries = ds.ParquetReadOptions(dictionary_columns=["model_version", "model_sha256"])
+        try:
+            self.dataset = ds.dataset(
+                log_dir,
+                format=ds.ParquetFileFormat(read_options=dictionaries),
+                partitioning="hive",
+                exclude_invalid_files=True,
+            )
+        except (FileNotFoundError, OSError) as error:
+            raise UserError(
+                f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
+            ) from None
+
+    def read(self, columns: list[str], condition):
+        try:
+            return self.dataset.to_table(columns=columns, filter=condition)
+        except (FileNotFoundError, OSError) as error:
+            raise UserError(
+                f"the prediction log {self.location} cannot be read ({error}): check monitoring.log_dir"
+            ) from None
+
+    def require_the_champion(self, notes: list[str]) -> None:
+        """Note the predictions of other models in the period; refuse a period without the champion's."""
+        import pyarrow.compute as pc
+
+        champion = self._champion()
+        kept = self.dataset.count_rows(filter=self._in_period(champion))
+        total = self.dataset.count_rows(filter=self.period)
+        if total == 0:
+            raise NothingToMonitor(
+                f"the prediction log {self.location} holds no predictions{self.described}: nothing to monitor"
+            )
+        others = []
+        if kept < total:
+            versions = self.read(["model_version"], self._in_period(~champion))["model_version"]
+            others = sorted(shown(version) for version in pc.unique(versions).to_pylist())
+            notes.append(
+                f"left out {total - kept:,} predictions of other model versions ({', '.join(others[:5])})"
+            )
+        if not kept:
+            raise NothingToMonitor(
+                f"the prediction log {self.location} holds no predictions of the champion (models/model.skops, "
+                f"sha256 {self.digest[:12]}), only of {', '.join(others[:5])}: monitor the version in production "
+                "(check out its tag)"
+            )
+
+    def answered(self) -> "pa.Table":
+        """The champion's predictions in the period: request_id, time and the answer columns."""
+        answer = [
+            name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
+        ]
+        return self.read(["request_id", "time", *answer], self._in_period(self._champion()))
+
+    @staticmethod
+    def labelled(
+        answered: "pa.Table", labelled_ids: pd.Series
+    ) -> tuple["pa.Table", np.ndarray, "pa.ChunkedArray"]:
+        """The predictions that have a label, the position of each one's label, and the times of all."""
+        import pyarrow as pa
+
+        ids = answered["request_id"]
+        position = _index_in(ids, pa.array(labelled_ids, ids.type))
+        found = position >= 0
+        return answered.filter(pa.array(found)), position[found], answered["time"]
+
+    def _champion(self):
+        import pyarrow.dataset as ds
+
+        return ds.field("model_sha256") == self.digest
+
+    def _in_period(self, condition):
+        return condition if self.period is None else condition & self.period
+
+    def features(self, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> pd.DataFrame:
+        """The champion's logged inputs and answers between `start` and `end` (the newest window), DRIFT_ROWS at
+        most."""
+        import pyarrow.dataset as ds
+
+        names = [n for n in self.dataset.schema.names if n not in META and n != "date"]
+        names = [n for n in names if not n.startswith("proba_")]
+        condition = (
+            (ds.field("model_sha256") == self.digest) & (ds.field("time") >= start) & (ds.field("time") < end)
+        )
+        table = self.read(names, self._in_period(condition))
+        if table.num_rows > DRIFT_ROWS:
+            picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, DRIFT_ROWS, replace=False))
+            table = table.take(picked)
+        return table.to_pandas()
+
+
+def _index_in(values: "pa.ChunkedArray", wanted: "pa.Array") -> np.ndarray:
+    """Each value's position in `wanted`, or -1: Arrow's index_in on one run of chunks per core at once (its
+    kernels release the GIL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def positions(chunks: list) -> np.ndarray:
+        found = pc.index_in(pa.chunked_array(chunks, values.type), value_set=wanted)
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+    chunks = values.chunks
+    bounds = np.linspace(0, len(chunks), min(os.cpu_count() or 1, len(chunks)) + 1).astype(int)
+    runs = [chunks[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ThreadPoolExecutor(max_workers=max(len(runs), 1)) as pool:
+        return np.concatenate([np.empty(0, np.int64), *pool.map(positions, runs)])
+
+
+def _period(since: str | None, until: str | None):
+    import pyarrow.dataset as ds
+
+    condition = None
+    for bound, keep in ((since, lambda t: ds.field("time") >= t), (until, lambda t: ds.field("time") < t)):
+        if bound:
+            try:
+                moment = pd.Timestamp(bound, tz="UTC")
+            except ValueError:
+                raise UserError(f"'{bound}' is not a date: give --since and --until as YYYY-MM-DD") from None
+            condition = keep(moment) if condition is None else condition & keep(moment)
+    return condition
+
+
+def read_labels(location: str) -> pd.DataFrame:
+    """The labels that have arrived: request_id, label (as text); an empty frame when none has yet."""
+    data = project.pipeline("data")
+
+    path = Path(location)
+    sources = (
+        sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet")) if path.is_dir() else [path]
+    )
+    sources = [source for source in sources if source.exists()]
+    if not sources:
+        return pd.DataFrame({"request_id": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
+    frames = []
+    for source in sources:
+        frame = data.read_file(source)
+        missing = {"request_id", "label"} - set(frame.columns)
+        if missing:
+            raise UserError(
+                f"labels {source} has no column {', '.join(sorted(missing))}: give request_id, label"
+            )
+        frames.append(frame[["request_id", "label"]].astype({"request_id": str}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def usable_labels(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The labels as text (the training target's form), one per request id: ids with different labels are left out."""
+    labels = labels.assign(label=as_texts(labels["label"])).dropna(subset=["label"])
+    if labels["request_id"].duplicated().any():
+        labels = without_conflicts(labels.drop_duplicates(), notes)
+    return labels.reset_index(drop=True)
+
+
+def as_texts(classes: pd.Series) -> pd.Series:
+    """Classes as the training target's texts (category_text, computed once per class)."""
+    category_text = project.pipeline("features").category_text
+
+    return classes.map({value: category_text(value) for value in classes.dropna().unique()})
+
+
+def join(
+    logged: tuple["pa.Table", np.ndarray, "pa.ChunkedArray"],
+    labels: pd.DataFrame,
+    config: Config,
+    notes: list[str],
+) -> Inputs:
+    """Each labelled prediction with its label, and the predictions per window; refuse labels the model cannot have
+    predicted. A request id a caller reused matters only where it has a label: those predictions are left out."""
+    answered, position, times = logged  # the labels' ids are unique (usable_labels)
+    offset = config.monitoring.window_offset
+    window = _floor(answered["time"], offset)
+    ids = answered["request_id"]
+    repeated = np.bincount(position, minlength=len(labels))[position] > 1
+    if repeated.any():
+        notes.append(
+            f"left out {repeated.sum():,} predictions whose request id appears more than once in the log (e.g. "
+            f"'{shown(ids[int(np.argmax(repeated))].as_py())}'): a caller reused its X-Request-ID, so "
+            "their labels cannot be told apart"
+        )
+    known = np.zeros(len(labels), dtype=bool)
+    known[position] = True
+    if (~known).any():
+        notes.append(
+            f"{(~known).sum():,} labels match no prediction of the champion in the period "
+            f"(e.g. '{shown(labels.loc[~known, 'request_id'].iloc[0])}'): ignored"
+        )
+    if config.task == "classification" and known.any():
+        _refuse_unknown_classes(labels.loc[known, "label"], answered.column_names)
+    joined = answered.drop_columns(["request_id"]).to_pandas()[~repeated]
+    joined["label"] = labels["label"].to_numpy()[position[~repeated]]
+    joined["window"] = pd.to_datetime(window[~repeated], utc=True)
+    return Inputs(joined, _per_window(times, offset), notes)
+
+
+def _floor(times: "pa.ChunkedArray", offset: pd.Timedelta) -> np.ndarray:
+    """Each time's window start in nanoseconds (aligned on the epoch, as pandas' floor aligns them)."""
+    nanoseconds = times.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    return nanoseconds // offset.value * offset.value
+
+
+def _per_window(times: "pa.ChunkedArray", offset: pd.Timedelta) -> pd.Series:
+    """How many predictions each window holds, in time order."""
+    starts = _floor(times, offset) // offset.value
+    first = starts.min()
+    counts = np.bincount(starts - first)
+    windows = pd.to_datetime((np.flatnonzero(counts) + first) * offset.value, utc=True)
+    return pd.Series(counts[counts > 0], index=windows)
+
+
+def without_conflicts(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Leave out the request ids that arrived with different labels, noting how many."""
+    repeated = labels["request_id"].duplicated(keep=False)
+    if repeated.any():
+        ids = labels.loc[repeated, "request_id"]
+        notes.append(
+            f"left out {ids.nunique():,} request ids with different labels (e.g. '{shown(ids.iloc[0])}'): keep "
+            "one label per request id"
+        )
+    return labels[~repeated]
+
+
+def shown(text: str) -> str:
+    """A request id from a log or label file as a report may show it: at most 40 characters of [A-Za-z0-9._:-]
+    (the rest as ?), since the reports become issue and pull-request text."""
+    return SHOWN.sub("?", str(text)[:40])
+
+
+def _refuse_unknown_classes(labels: pd.Series, columns: list[str]) -> None:
+    classes = [column.removeprefix("proba_") for column in columns if column.startswith("proba_")]
+    unknown = sorted(set(labels.unique()) - set(classes))
+    if unknown:
+        raise UserError(
+            f"label '{shown(unknown[0])}' is not a class the model knows ({', '.join(classes)}): fix the labels "
+            "(the same texts as the training target)"
+        )
+
+
+def _release_metrics() -> dict:
+    if not paths.METRICS.exists():
+        raise UserError(f"{paths.METRICS} is missing: run the monitor from the released version's checkout")
+    return json.loads(paths.METRICS.read_text())
+
+
+def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
+    """One row per window: predictions, share labelled, the metrics and the gate metric's interval and status."""
+    from ..review.compare import group_weights
+
+    labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
+    weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
+    probabilities = _in_the_release_s_order(inputs.labelled.columns)
+    rows = []
+    for window, count in inputs.predictions.items():
+        group = labelled.get(window, inputs.labelled.iloc[:0])
+        row = {
+            "window": window.isoformat(),
+            "predictions": int(count),
+            "labelled": len(group),
+            "share_labelled": round(len(group) / count, 4),
+            "status": UNLABELLED,
+        }
+        if len(group) >= config.monitoring.min_labels:
+            row |= _judge(_as_predictions(group, config.task, probabilities), config, release, weights)
+        rows.append(row)
+    return rows
+
+
+def _in_the_release_s_order(columns: pd.Index) -> list[str]:
+    """The logged probability columns in the order of reports/predictions.parquet (the positive class last)."""
+    import pyarrow.parquet as pq
+
+    logged = [column for column in columns if column.startswith("proba_")]
+    if not paths.PREDICTIONS.exists():
+        return logged
+    released = [column for column in pq.read_schema(paths.PREDICTIONS).names if column.startswith("proba_")]
+    return released if set(released) == set(logged) else logged
+
+
+def _as_predictions(labelled: pd.DataFrame, task: str, probabilities: list[str]) -> pd.DataFrame:
+    """The columns of reports/predictions.parquet: y_true, y_pred, proba_<class>."""
+    frame = pd.DataFrame({"y_true": labelled["label"], "y_pred": labelled["prediction"]})
+    if task == "classification":
+        frame = pd.concat([frame.astype(str), labelled[probabilities]], axis=1)
+    else:
+        frame = frame.astype(float)
+    return frame.reset_index(drop=True)
+
+
+def _judge(predictions: pd.DataFrame, config: Config, release: dict, weights: np.ndarray) -> dict:
+    name = config.gate.metric
+    from .. import metrics
+    from ..review.compare import metric_intervals
+
+    scores = metrics.compute(config.task, predictions, [name])
+    interval = metric_intervals(config.task, predictions, weights=weights, names=[name]).get(name)
+    low, high = (interval.low, interval.high) if interval else (scores[name], scores[name])
+    released = release.get(name)
+    status = OK
+    if released is not None:
+        allowed = config.monitoring.tolerance.allowed_loss(released)
+        higher_is_better = metrics.DIRECTIONS[config.task][name] > 0
+        worse = high < released - allowed if higher_is_better else low > released + allowed
+        status = DECAY if worse else OK
+    return {"metrics": scores, "low": round(low, 6), "high": round(high, 6), "status": status}
+
+
+def served_drift(newest: pd.DataFrame, config: Config, notes: list[str]) -> dict:
+    """The served inputs of the newest window (a sample: Log.features) against the champion's reference sample,
+    and the answers logged for them against the release's answers on its test set."""
+    from . import drift
+
+    reference = drift.read(paths.REFERENCE, "reference")
+    features = [column for column in reference.columns if column != config.data.target]
+    logged = [c for c in features if c in newest.columns and c not in config.monitoring.hash]
+    answers = _answers(newest["prediction"], config.task, notes)
+    return drift.check(reference[[*logged, config.data.target]], newest[logged], config, answers)
+
+
+def _answers(served: pd.Series, task: str, notes: list[str]) -> tuple[pd.Series, pd.Series] | None:
+    """The release's answers on its test set (reports/predictions.parquet) and the served ones, in one form."""
+    if not paths.PREDICTIONS.exists():
+        notes.append(
+            f"{paths.PREDICTIONS} is missing (dvc pull brings it): the answers' drift is not measured"
+        )
+        return None
+    released = pd.read_parquet(paths.PREDICTIONS, columns=["y_pred"])["y_pred"]
+    if task == "classification":
+        return as_texts(released), as_texts(served)
+    return released.astype(float), served.astype(float)
+
+
+def verdict(windows: list[dict], drifted: dict) -> str:
+    judged = [window for window in windows if window["status"] != UNLABELLED]
+    if judged and judged[-1]["status"] == DECAY:
+        return DECAY
+    if drifted["drift"]:
+        return DRIFT
+    return OK if judged and judged[-1] is windows[-1] else UNLABELLED
+
+
+def markdown(summary: dict, plot: str | None) -> str:
+    name, release = summary["metric"], summary["release"]
+    lines = [
+        f"## Monitoring: {summary['verdict']}",
+        "",
+        f"{name} of the model in production (sha256 `{summary['model_sha256'][:12]}`) per window, on the "
+        f"predictions whose true outcome has arrived, with its 95% interval; the release scored "
+        f"{_number(release)} on its test set (decay: worse by more than {summary['tolerance']}).",
+        "",
+        f"| window | predictions | labelled | {name} | 95% interval | status |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for window in summary["windows"]:
+        value = window.get("metrics", {}).get(name)
+        interval = f"[{window['low']:.4f}, {window['high']:.4f}]" if "low" in window else ""
+        lines.append(
+            f"| {window['window'][:16]} | {window['predictions']:,} | {window['share_labelled']:.0%} | "
+            f"{_number(value)} | {interval} | {window['status']} |"
+        )
+    drifted = summary["drift"]
+    lines += [
+        "",
+        f"Served inputs of the newest window against the champion's reference: "
+        f"{'drift' if drifted['drift'] else 'no drift'} ({len(drifted['drifted_features'])} of "
+        f"{len(drifted['features'])} features drifted).",
+    ]
+    if summary["verdict"] == UNLABELLED:
+        lines += [
+            "",
+            "The newest window has too few labels for a verdict on performance: only drift is measured.",
+        ]
+    if summary["notes"]:
+        lines += ["", *(f"- {note}" for note in summary["notes"])]
+    if plot:
+        lines += ["", f"![{name} over time]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
+
+
+def write_plot(summary: dict, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    judged = [window for window in summary["windows"] if "low" in window]
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    if judged:
+        times = pd.to_datetime([window["window"] for window in judged])
+        values = np.array([window["metrics"][summary["metric"]] for window in judged])
+        errors = [values - [w["low"] for w in judged], [w["high"] for w in judged] - values]
+        axes.errorbar(
+            times, values, yerr=np.clip(errors, 0, None), fmt="o-", capsize=3, label="live (95% interval)"
+        )
+    if summary["release"] is not None:
+        axes.axhline(summary["release"], color="grey", linestyle="--", label="release (test set)")
+    axes.set_ylabel(summary["metric"])
+    axes.set_title(f"{summary['metric']} in production: {summary['verdict']}")
+    axes.legend(loc="best", fontsize="small")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    with files.atomic_path(target) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)

@@ -1,0 +1,60 @@
+"""The contract between a project and ml-gitops: where the project's own model code is.
+
+A project names its pipeline package with an entry point in its `pyproject.toml`:
+
+    [project.entry-points.ml_gitops]
+    pipeline = "churn_model.pipeline"
+
+That package declares `TASK` ("classification" or "regression") in its `__init__.py` and holds the modules the
+machinery calls: `data` (load, read_bundled, BUNDLED), `columns`, `features` (category_text, as_categories),
+`train` (MODEL_TYPES, the allow-list of types a model file may hold), `evaluate` (predict), `metrics`
+(DIRECTIONS, compute, check_metric, positive_label, probability_columns) and `commands` (the stages' command
+line). The environment variable ML_GITOPS_PIPELINE names the package instead (the package's own tests use it).
+"""
+
+import importlib
+import os
+from functools import cache
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from . import UserError
+
+GROUP = "ml_gitops"
+ENVIRONMENT = "ML_GITOPS_PIPELINE"
+TASKS = ("classification", "regression")
+HOW = 'add [project.entry-points.ml_gitops] pipeline = "<module>.pipeline" to pyproject.toml, then make setup'
+
+
+@cache
+def pipeline_package() -> str:
+    """The import name of the project's pipeline package."""
+    if named := os.environ.get(ENVIRONMENT):
+        return named
+    found = sorted({point.value for point in entry_points(group=GROUP, name="pipeline")})
+    if not found:
+        raise UserError(f"no installed project names its model code: {HOW}")
+    if len(found) > 1:
+        raise UserError(
+            f"several installed projects name their model code ({', '.join(found)}): "
+            "install one project per environment"
+        )
+    return found[0]
+
+
+def pipeline(name: str) -> ModuleType:
+    """One module of the project's pipeline package, e.g. pipeline("metrics")."""
+    return importlib.import_module(f"{pipeline_package()}.{name}")
+
+
+@cache
+def task() -> str:
+    """The project's task, as its pipeline package declares it (TASK)."""
+    package = pipeline_package()
+    try:
+        declared = getattr(importlib.import_module(package), "TASK", None)
+    except ImportError as error:
+        raise UserError(f"the model code {package} cannot be imported ({error}): {HOW}") from None
+    if declared not in TASKS:
+        raise UserError(f"{package}.TASK is {declared!r}: set it to 'classification' or 'regression'")
+    return declared

@@ -1,0 +1,197 @@
+"""Batch scoring: `python -m ml_gitops score INPUT OUTPUT` scores a CSV or Parquet file.
+
+The file is read and written in batches of `--batch-rows`, so memory stays bounded whatever its size. Each row is
+checked as /predict checks a request (release/serve.py's schema, column by column): a row that does not fit is
+left out and reported by its row number (the first data row is 1), and `--strict` refuses the whole file instead.
+OUTPUT holds the input's columns, the prediction's id, `prediction` and, for a classifier, `proba_<class>`; it is
+written under a temporary name and appears only once complete. The predictions go to the prediction log as the
+service's do, under ids `<run id>-<row number>`.
+"""
+
+import datetime
+import sys
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+import pandas as pd
+
+from .. import UserError, project
+from ..core import files, paths
+from . import prediction_log
+from .serve import answer_of, feature_schema
+
+SHOWN_PROBLEMS = 20
+
+
+@dataclass
+class Outcome:
+    scored: int = 0
+    refused: int = 0
+    problems: list[str] = field(default_factory=list)
+    run_id: str = ""
+
+    def note(self, problems: list[str]) -> None:
+        self.refused += len(problems)
+        self.problems += problems[: max(SHOWN_PROBLEMS - len(self.problems), 0)]
+
+
+def run(
+    source: Path,
+    output: Path,
+    batch_rows: int = 100_000,
+    strict: bool = False,
+    log_dir: str = "",
+    model_version: str = "unreleased",
+) -> Outcome:
+    """Score `source` into `output`; return how many rows were scored and refused, with the first problems."""
+    model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
+    digest = files.sha256(paths.MODEL)
+    schema = feature_schema(model)
+    outcome = Outcome(run_id=uuid.uuid4().hex[:16])
+    # one batch is written (output and log) by a thread while the next is scored: at most two in memory
+    with (
+        files.atomic_path(output) as temporary,
+        _Writer(temporary, output.suffix) as writer,
+        ThreadPoolExecutor(max_workers=1) as background,
+    ):
+        written = None
+        for first_row, batch in read_batches(source, batch_rows):
+            features, problems = validate(batch, schema, first_row)
+            if problems and strict:
+                raise UserError(f"{source}: {problems[0]} (--strict refuses the file; nothing was written)")
+            outcome.note(problems)
+            if features.empty:
+                continue
+            answer = answer_of(model, features).set_axis(features.index)
+            ids = _request_ids(outcome.run_id, features.index)
+            kept = batch if len(features) == len(batch) else batch.loc[features.index]
+            scored = pd.concat([kept, answer], axis=1).assign(request_id=ids)
+            logged = (
+                prediction_log.log_rows(features, answer, ids, model_version, digest) if log_dir else None
+            )
+            if written is not None:
+                written.result()
+            written = background.submit(_write, writer, scored, logged, log_dir)
+            outcome.scored += len(features)
+        if written is not None:
+            written.result()
+        if not outcome.scored:
+            raise UserError(
+                f"{source}: no row fits the model's schema ({outcome.problems[0] if outcome.problems else 'the file is empty'})"
+            )
+    return outcome
+
+
+def _request_ids(run_id: str, rows: pd.Index) -> pd.Index:
+    """`<run id>-<row number>` for each row (numbered from 1), joined by Arrow: five times pandas' speed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = pc.cast(pa.array(rows.to_numpy() + 1), pa.string())
+    return pd.Index(pc.binary_join_element_wise(f"{run_id}-", numbers, "").to_pandas())
+
+
+def _write(writer: "_Writer", scored: pd.DataFrame, logged: pd.DataFrame | None, log_dir: str) -> None:
+    writer.write(scored)
+    if logged is not None:
+        prediction_log.write_batch(logged, log_dir)
+
+
+def read_batches(source: Path, batch_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(index of the first row, rows) for each batch of a CSV or Parquet file, rows indexed from 0."""
+    if not source.is_file():
+        raise UserError(f"{source} not found: give a CSV or Parquet file to score")
+    start = 0
+    if source.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        batches = (batch.to_pandas() for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows))
+    elif source.suffix == ".csv":
+        batches = pd.read_csv(source, chunksize=batch_rows, low_memory=False)
+    else:
+        raise UserError(f"{source}: score reads .csv or .parquet files")
+    for batch in batches:
+        yield start, batch.set_axis(pd.RangeIndex(start, start + len(batch)))
+        start += len(batch)
+
+
+def validate(batch: pd.DataFrame, schema: dict[str, Any], first_row: int) -> tuple[pd.DataFrame, list[str]]:
+    """The rows that fit /predict's schema, as the model reads them, and one problem per refused row."""
+    missing = [column for column in schema if column not in batch.columns]
+    if missing:
+        raise UserError(
+            f"the file has no column {', '.join(map(repr, missing[:5]))}: the model needs every feature"
+        )
+    checked, problems = {}, []
+    refused = np.zeros(len(batch), dtype=bool)
+    for column, kind in schema.items():
+        values, wrong, what = _check_column(batch[column], kind)
+        checked[column] = values
+        new = wrong & ~refused  # a row is named for its first problem only
+        refused |= wrong
+        problems += [
+            (row, f"row {batch.index[row] + 1}: column '{column}': '{str(value)[:40]}' {what}")
+            for row, value in zip(np.flatnonzero(new), batch[column].to_numpy()[new], strict=True)
+        ]
+    features = pd.DataFrame(checked, index=batch.index)
+    return features[~refused] if refused.any() else features, [
+        text for _, text in sorted(problems, key=lambda problem: problem[0])
+    ]
+
+
+def _check_column(values: pd.Series, kind: Any) -> tuple[pd.Series, np.ndarray, str]:
+    """The column as the model reads it, which rows /predict would refuse, and why."""
+    present = values.notna().to_numpy()
+    if kind is float:
+        numbers = values if values.dtype == float else pd.to_numeric(values, errors="coerce").astype(float)
+        return numbers, present & ~np.isfinite(numbers.to_numpy()), "is not a finite number"
+    if kind is datetime.datetime:
+        dates = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601").dt.tz_localize(None)
+        return dates, present & dates.isna().to_numpy(), "is not an ISO 8601 date"
+    allowed = {str(category) for category in get_args(get_args(kind)[0])}
+    texts = project.pipeline("features").as_categories(values)
+    return texts, present & ~texts.isin(allowed).to_numpy(), "is not a category seen in training"
+
+
+class _Writer:
+    """Append batches to a Parquet or CSV file."""
+
+    def __init__(self, path: Path, suffix: str) -> None:
+        if suffix not in (".parquet", ".csv"):
+            raise UserError(f"the output must end in .csv or .parquet, got '{suffix or 'no suffix'}'")
+        self.path, self.suffix, self._parquet = path, suffix, None
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.suffix == ".csv":
+            frame.to_csv(self.path, mode="a", header=self.path.stat().st_size == 0, index=False)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.path, table.schema)
+        self._parquet.write_table(table.cast(self._parquet.schema))
+
+    def __exit__(self, *_) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+def report(source: Path, output: Path, outcome: Outcome) -> str:
+    lines = [f"scored {outcome.scored:,} rows of {source} into {output}"]
+    if outcome.refused:
+        lines.append(f"left out {outcome.refused:,} rows that do not fit the model's schema:")
+        lines += [f"  {problem}" for problem in outcome.problems]
+        if outcome.refused > len(outcome.problems):
+            lines.append(f"  and {outcome.refused - len(outcome.problems):,} more")
+    print("\n".join(lines), file=sys.stderr if outcome.refused else sys.stdout)
+    return "\n".join(lines)

@@ -1,0 +1,303 @@
+"""The pull-request report: metric deltas with bootstrap intervals, params and data changes, plots, the gate.
+
+Writes reports/report.md (what the reviewer reads) and reports/report.json (the verdict and the pull request it
+belongs to, for the workflow that posts the comment).
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..core import files, paths
+from ..core.config import Config
+from ..core.shell import git, show
+from ..metrics import DIRECTIONS, probability_columns
+from . import champion, comparable, compare, gate, inputs
+from .verdict import WHAT_TO_DO
+
+PLOT_TITLES = {
+    "roc": "ROC curve",
+    "precision_recall": "Precision-recall",
+    "confusion_matrix": "Confusion matrix",
+    "predicted_vs_actual": "Predicted vs actual",
+    "residuals": "Residuals",
+    "feature_importance": "Feature importance",
+}
+
+MIN_TEST_ROWS = 100  # below these, the report warns that the test set is too small to trust its metrics
+MIN_CLASS_ROWS = 10
+
+
+def run(config: Config, base: str, images: str, pull_request: int | None, head_sha: str | None) -> None:
+    commit = champion.resolve(base)
+    changed = inputs.changed_since(commit)
+    if not inputs.model_inputs(changed):
+        write_unchanged(base, commit, changed, pull_request, head_sha)
+        return
+    candidate = pd.read_parquet(paths.PREDICTIONS)
+    baseline = champion.predictions(commit)
+    diff = gate.metrics_diff(commit)
+    comparison = comparable.compare(config, commit, baseline, candidate) if baseline is not None else None
+    if comparison is not None and comparison.comparable:
+        baseline = comparison.champion
+        diff = {name: {**values, "old": comparison.scores.get(name)} for name, values in diff.items()}
+    intervals = (
+        compare.delta_intervals(config.task, baseline, candidate, config.seed)
+        if baseline is not None and (comparison is None or comparison.comparable)
+        else {}
+    )
+    verdict = gate.verdict(config, diff, comparison)
+    sections = [
+        _headline(config, intervals, verdict),
+        _not_comparable(comparison),
+        _context(base, commit, baseline, candidate, intervals, comparison),
+        _uncommitted_results(),
+        small_test_set_warning(config, candidate),
+        positive_class_note(config, candidate),
+        _metrics_table(config, diff, intervals),
+        _params_section(commit),
+        _data_section(commit),
+        _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
+        _reproduce_section(head_sha),
+    ]
+    files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
+    summary = {
+        "pull_request": pull_request,
+        "head_sha": head_sha,
+        "base_sha": commit,
+        "model_inputs_changed": True,
+        "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
+        "gate_reason": verdict.reason,
+        "metrics": _numbers(diff, "new"),
+    }
+    if comparison is not None:
+        summary["comparison"] = comparison.how
+        if comparison.comparable:
+            summary["champion_metrics"] = _numbers(diff, "old")
+    files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def _numbers(diff: dict, side: str) -> dict[str, float]:
+    return {name: values[side] for name, values in diff.items() if isinstance(values[side], int | float)}
+
+
+def _not_comparable(comparison) -> str:
+    if comparison is None or comparison.comparable:
+        return ""
+    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {comparison.detail}. {WHAT_TO_DO}"
+
+
+def write_unchanged(base: str, commit: str, changed: list[str], pull_request, head_sha) -> None:
+    """The report of a pull request that changes no model input: the champion stays, nothing is trained."""
+    shown = ", ".join(f"`{name}`" for name in changed[:10]) + (" and more" if len(changed) > 10 else "")
+    reason = "no model input changed: the champion stays, there is nothing to train or gate"
+    text = (
+        f"## Model report: ✅ {reason}\n\nCompared with `{base}` (`{commit[:7]}`), this pull request changes "
+        f"{shown or 'no file'}, none of them an input of the model ({', '.join(f'`{p}`' for p in inputs.MODEL_INPUTS)}).\n"
+    )
+    files.write_text(text, paths.REPORT)
+    summary = {
+        "pull_request": pull_request,
+        "head_sha": head_sha,
+        "base_sha": commit,
+        "model_inputs_changed": False,
+        "gate": "pass",
+        "gate_reason": reason,
+    }
+    files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
+    mark = (
+        "✅ gate passed" if verdict.passed else "❌ gate failed" if verdict.comparable else "⚠️ not comparable"
+    )
+    interval = intervals.get(config.gate.metric)
+    spread = (
+        f" The 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}." if interval else ""
+    )
+    return f"## Model report: {mark}\n\n**{verdict.reason}.**{spread}"
+
+
+def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, intervals: dict, comparison) -> str:
+    if baseline is None:
+        return f"No champion model on `{base}` (`{commit[:7]}`): the candidate is the first model."
+    if comparison is not None and not comparison.comparable:
+        return f"Candidate on {len(candidate):,} test rows; champion `{base}` (`{commit[:7]}`) shown for reference only."
+    paired = next(iter(intervals.values())).paired if intervals else False
+    method = "paired on the same test rows" if paired else "unpaired (the test set changed)"
+    rescored = (
+        f" ({comparison.detail})" if comparison is not None and comparison.how == comparable.RESCORED else ""
+    )
+    return (
+        f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows{rescored}; intervals from "
+        f"{compare.RESAMPLES:,} bootstrap resamples, {method}."
+    )
+
+
+def _uncommitted_results() -> str:
+    """A warning when the commit does not hold what `dvc repro` produced: its merge would register nothing."""
+    tracked = ["dvc.lock", str(paths.METRICS)]
+    if not git("status", "--porcelain", "--", *tracked):
+        return ""
+    return (
+        "> [!WARNING]\n> This commit's `dvc.lock` and `reports/metrics.json` are not what the pipeline reproduces: "
+        "run `make repro` and commit them, or merging will not register this model."
+    )
+
+
+def positive_class_note(config: Config, candidate: pd.DataFrame) -> str:
+    """Which class the binary metrics and plots call positive, and why."""
+    columns = probability_columns(candidate)
+    if config.task != "classification" or len(columns) != 2:
+        return ""
+    positive = columns[-1].removeprefix("proba_")
+    why = (
+        "`data.positive_label`"
+        if config.data.positive_label
+        else "the rarest class in the test set; set `data.positive_label` in params.yaml to choose"
+    )
+    return f"Positive class of F1, ROC and precision-recall: `{positive}` ({why})."
+
+
+def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
+    """A warning when the test set is too small for its metrics to mean much."""
+    rows = len(candidate)
+    smallest = candidate["y_true"].astype(str).value_counts() if config.task == "classification" else None
+    if rows >= MIN_TEST_ROWS and (smallest is None or smallest.min() >= MIN_CLASS_ROWS):
+        return ""
+    detail = (
+        f"{rows} rows"
+        if smallest is None
+        else f"{rows} rows, {smallest.min()} of class '{smallest.idxmin()}'"
+    )
+    return (
+        f"> [!WARNING]\n> The test set is small ({detail}): these metrics and the gate are uncertain, whatever "
+        "their intervals say. Add data, or raise split.test_size in params.yaml."
+    )
+
+
+def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
+    rows = [
+        "| metric | better | champion | candidate | delta | 95% interval of delta |",
+        "|---|:-:|--:|--:|--:|:-:|",
+    ]
+    for name, direction in DIRECTIONS[config.task].items():
+        values = diff.get(name, {})
+        old, new = values.get("old"), values.get("new")
+        label = f"**{name}** (gate)" if name == config.gate.metric else name
+        interval = intervals.get(name)
+        rows.append(
+            f"| {label} | {'↑' if direction > 0 else '↓'} | {_number(old)} | {_number(new)} | "
+            f"{_signed(None if old is None or new is None else new - old)} | "
+            f"{f'{interval.low:+.4f} … {interval.high:+.4f}' if interval else '–'} |"
+        )
+    return "### Metrics\n\n" + "\n".join(rows)
+
+
+def _params_section(commit: str) -> str:
+    old = _flatten(yaml.safe_load(show(commit, paths.PARAMS) or "") or {})
+    new = _flatten(yaml.safe_load(paths.PARAMS.read_text(encoding="utf-8")) or {})
+    changed = [name for name in sorted({*old, *new}) if old.get(name) != new.get(name)]
+    if not changed:
+        return "### Parameters\n\nNo parameter changed."
+    rows = ["| parameter | champion | candidate |", "|---|--:|--:|"]
+    rows += [f"| `{name}` | {_value(old.get(name))} | {_value(new.get(name))} |" for name in changed]
+    return "### Parameters\n\n" + "\n".join(rows)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    """params.yaml as dotted names (model.params.n_estimators), as DVC names them."""
+    flat = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        flat.update(_flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
+    return flat
+
+
+def _data_section(commit: str) -> str:
+    current = json.loads(paths.DATA_SUMMARY.read_text()) if paths.DATA_SUMMARY.exists() else {}
+    shown = show(commit, paths.DATA_SUMMARY)
+    before = json.loads(shown) if shown else {}
+    same = before.get("sha256") == current.get("sha256")
+    rows = ["| | champion | candidate |", "|---|--:|--:|"]
+    for key in ("source", "rows", "columns", "train_rows", "test_rows"):
+        rows.append(f"| {key} | {_value(before.get(key))} | {_value(current.get(key))} |")
+    rows.append(
+        f"| content sha256 | `{str(before.get('sha256', '–'))[:12]}` | `{str(current.get('sha256', '–'))[:12]}` |"
+    )
+    status = "unchanged" if same else "changed" if before else "no champion data"
+    return f"### Data ({status})\n\n" + "\n".join(rows)
+
+
+def _images_section() -> str:
+    plots = sorted(paths.PLOTS.glob("*.png"))
+    images = [f"![{PLOT_TITLES.get(p.stem, p.stem)}](plots/{p.name})" for p in plots]
+    return "### Plots (candidate)\n\n" + "\n".join(images) if images else ""
+
+
+def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
+    """Key curves as mermaid charts, which GitHub renders: no image leaves the repository."""
+    models = {"candidate": candidate, **({"champion": baseline} if baseline is not None else {})}
+    if config.task == "classification" and len(probability_columns(candidate)) == 2:
+        title, x_label, y_label = "ROC curve", "false positive rate", "true positive rate"
+        grid = np.linspace(0, 1, 11)
+        curves = {name: _roc_points(frame, grid) for name, frame in models.items()}
+    elif config.task == "classification":  # multiclass: is the model right as often as it is sure?
+        title, x_label, y_label = "Share correct by decile of confidence", "decile", "share correct"
+        grid = np.arange(1, 11)
+        curves = {name: _decile_means(_confidence(frame)) for name, frame in models.items()}
+    else:
+        title, x_label, y_label = "Mean actual by decile of prediction", "decile", "mean actual"
+        grid = np.arange(1, 11)
+        curves = {name: _decile_means(frame) for name, frame in models.items()}
+    lines = "\n".join(f"    line [{', '.join(f'{v:.3f}' for v in values)}]" for values in curves.values())
+    legend = " and ".join(f"line {i + 1}: {name}" for i, name in enumerate(curves))
+    chart = (
+        f'```mermaid\nxychart-beta\n    title "{title}"\n    x-axis "{x_label}" [{", ".join(f"{g:g}" for g in grid)}]\n'
+        f'    y-axis "{y_label}"\n{lines}\n```'
+    )
+    return f"### Plots\n\n{chart}\n\n{legend}. All plots are in the run's `model-report` artifact."
+
+
+def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+    from sklearn.metrics import roc_curve
+
+    positive = probability_columns(frame)[-1]
+    fpr, tpr, _ = roc_curve(
+        frame["y_true"].astype(str), frame[positive], pos_label=positive.removeprefix("proba_")
+    )
+    return np.interp(grid, fpr, tpr)
+
+
+def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's top probability as the prediction, and whether the predicted class was right as the actual."""
+    probabilities = frame[probability_columns(frame)]
+    right = frame["y_pred"].astype(str) == frame["y_true"].astype(str)
+    return pd.DataFrame({"y_pred": probabilities.max(axis=1), "y_true": right.astype(float)})
+
+
+def _decile_means(frame: pd.DataFrame) -> np.ndarray:
+    deciles = pd.qcut(frame["y_pred"].rank(method="first"), 10, labels=False)
+    return frame.groupby(deciles)["y_true"].mean().to_numpy(float)
+
+
+def _reproduce_section(head_sha: str | None) -> str:
+    ref = head_sha or "<commit>"
+    return (
+        "<details><summary>Reproduce this run</summary>\n\n"
+        f"```bash\ngit checkout {ref}\nuv sync --locked\nuv run dvc repro\n```\n</details>"
+    )
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def _signed(value) -> str:
+    return "–" if value is None else f"{value:+.4f}"
+
+
+def _value(value) -> str:
+    return "–" if value is None else f"`{value}`"

@@ -1,0 +1,82 @@
+"""params.yaml: the shipped file is valid, and each bad value is named in one line by check-params (which
+`make repro` runs before DVC starts a stage)."""
+
+import pytest
+import yaml
+
+from fixture_model.pipeline import TASK
+from ml_gitops import UserError
+from ml_gitops.cli import main
+from ml_gitops.core import config
+from ml_gitops.metrics import DIRECTIONS
+
+
+def write_params(workdir, **changes):
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        params[section][key] = value
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_shipped_params_are_valid(params):
+    assert params.task == TASK
+    assert params.gate.metric in DIRECTIONS[params.task]
+    assert params.data.path == ""
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model__name": "xgboost"}, "model.name 'xgboost' is not one of"),
+        ({"split__test_size": -0.2}, "split.test_size must be a number between 0 and 1"),
+        ({"split__test_size": 1.5}, "split.test_size must be a number between 0 and 1"),
+        ({"gate__tolerance": -1}, "gate.tolerance must be a number >= 0"),
+        ({"gate__metric": "speed"}, "gate.metric 'speed' is not one of"),
+        ({"evaluate__importance_repeats": 0}, "evaluate.importance_repeats must be a whole number >= 1"),
+        ({"data__categorical": "city"}, "data.categorical must be a list of column names"),
+        ({"data__categorial": ["city"]}, "unknown key data.categorial: did you mean data.categorical?"),
+        ({"gate__tolerence": 0.1}, "unknown key gate.tolerence: did you mean gate.tolerance?"),
+        ({"data__exclude": ["id"]}, "unknown key data.exclude: section data takes path, target, categorical"),
+        ({"data__datetime": ["target"]}, "data.datetime lists the target 'target': remove it from the list"),
+        (
+            {"data__categorical": ["day"], "data__datetime": ["day"]},
+            "'day' is under both data.categorical and data.datetime: keep it in one of them",
+        ),
+        ({"monitoring__window": "weekly"}, "monitoring.window must be a duration such as 1D, 7D or 6h"),
+        ({"monitoring__tolerance": "some"}, "monitoring.tolerance must be a number >= 0 or a percentage"),
+        ({"monitoring__flush_seconds": 0}, "monitoring.flush_seconds must be a number of seconds"),
+        ({"monitoring__batch_rows": 0}, "monitoring.batch_rows must be a whole number >= 1"),
+        (
+            {"monitoring__exclude": ["email"], "monitoring__hash": ["email"]},
+            "'email' is under both monitoring.exclude and monitoring.hash: keep it in one",
+        ),
+    ],
+)
+def test_bad_value_is_named(workdir, capsys, changes, message):
+    write_params(workdir, **changes)
+    assert main(["check-params"]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_broken_yaml_gives_the_line(workdir):
+    (workdir / "params.yaml").write_text("data:\n  path: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML at line"):
+        config.load()
+
+
+def test_every_shipped_key_is_known(params):
+    """KEYS lists exactly the keys the shipped params.yaml holds: a key added to one is added to the other."""
+    from ml_gitops.core import paths
+
+    shipped = yaml.safe_load(paths.PARAMS.read_text())
+    assert set(shipped) == set(config.KEYS)
+    for name, keys in config.KEYS.items():
+        found = set(shipped[name]) if isinstance(shipped[name], dict) else None
+        assert found == (set(keys) if keys else None), name
+
+
+def test_an_unknown_section_names_the_sections(workdir):
+    (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "alerts:\n  email: ops\n")
+    with pytest.raises(UserError, match="unknown key alerts: params.yaml takes seed, data, split"):
+        config.load()

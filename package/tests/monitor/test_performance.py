@@ -1,0 +1,196 @@
+"""The monitor: the prediction log joined with late labels gives decay, drift, ok or unlabelled, never a guess."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ml_gitops import UserError
+from ml_gitops.core import config, files, paths
+from ml_gitops.monitor import labelled, performance
+from fixture_model.pipeline import TASK
+from fixture_model.pipeline.train import MODEL_TYPES
+from ml_gitops.release import prediction_log, serve
+
+DAYS = ("2026-03-02", "2026-03-03", "2026-03-04")
+
+
+@pytest.fixture
+def production(trained, tmp_path):
+    """Three days of the champion's traffic in the log (the test set, four times a day) and the true outcomes."""
+    settings = yaml.safe_load(paths.PARAMS.read_text())
+    settings["monitoring"] |= {
+        "log_dir": str(tmp_path / "log"),
+        "labels": str(tmp_path / "labels"),
+        "min_labels": 50,
+    }
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    model = files.load_model(paths.MODEL, MODEL_TYPES)
+    test = pd.read_parquet(paths.TEST)
+    features = serve.json_records(test.drop(columns=[trained.data.target]))
+    frame = pd.DataFrame(features)
+    truth = []
+    for day in DAYS:
+        batch = pd.concat([frame] * 4, ignore_index=True)
+        ids = [f"{day}-{row}" for row in range(len(batch))]
+        rows = prediction_log.log_rows(
+            batch, serve.answer_of(model, batch), ids, "v1.0.0", files.sha256(paths.MODEL)
+        )
+        rows["time"] = pd.Timestamp(day, tz="UTC") + pd.to_timedelta(np.arange(len(rows)), unit="s")
+        prediction_log.write_batch(rows, str(tmp_path / "log"))
+        truth.append(
+            pd.DataFrame({"request_id": ids, "label": np.tile(test[trained.data.target].to_numpy(), 4)})
+        )
+    return config.load(), pd.concat(truth, ignore_index=True), tmp_path
+
+
+def arrive(labels: pd.DataFrame, directory, name="labels.csv") -> None:
+    (directory / "labels").mkdir(exist_ok=True)
+    labels.to_csv(directory / "labels" / name, index=False)
+
+
+def test_a_healthy_model_with_its_labels_is_ok(production):
+    params, truth, where = production
+    arrive(truth, where)
+    summary = performance.run(params)
+    assert summary["verdict"] == "ok"
+    assert [window["status"] for window in summary["windows"]] == ["ok"] * 3
+    release = json.loads(paths.METRICS.read_text())[params.gate.metric]
+    assert summary["windows"][0]["metrics"][params.gate.metric] == pytest.approx(release, abs=1e-6)
+    assert (paths.MONITOR / "metric.png").stat().st_size > 0
+    assert "## Monitoring: ok" in (paths.MONITOR / "monitor.md").read_text()
+
+
+def flipped(truth: pd.DataFrame, day: str, share: float, task: str) -> pd.DataFrame:
+    """The world changed on `day`: for `share` of that day's traffic the outcome is the other class (or far off)."""
+    hit = truth["request_id"].str.startswith(day) & (np.arange(len(truth)) % int(1 / share) == 0)
+    if task == "regression":
+        return truth.assign(label=truth["label"].where(~hit, truth["label"] * 3))
+    classes = sorted(truth["label"].astype(str).unique())
+    swapped = truth["label"].astype(str).map({classes[0]: classes[1], classes[1]: classes[0]})
+    return truth.assign(label=truth["label"].astype(str).where(~hit, swapped))
+
+
+def test_a_decayed_model_is_found_in_the_window_where_it_decayed(production):
+    params, truth, where = production
+    arrive(flipped(truth, DAYS[-1], share=0.5, task=params.task), where)
+    summary = performance.run(params)
+    assert [window["status"] for window in summary["windows"]] == ["ok", "ok", "decay"]
+    assert summary["verdict"] == "decay"
+
+
+def test_labels_for_part_of_the_window_and_none_for_the_newest(production):
+    params, truth, where = production
+    first_two = truth[~truth["request_id"].str.startswith(DAYS[-1])]
+    arrive(first_two.iloc[::3], where)  # a third of the first two days' outcomes so far
+    summary = performance.run(params)
+    assert [window["share_labelled"] for window in summary["windows"]] == pytest.approx(
+        [1 / 3, 1 / 3, 0], abs=0.01
+    )
+    assert [window["status"] for window in summary["windows"]] == ["ok", "ok", "unlabelled"]
+    assert summary["verdict"] == "unlabelled"  # never ok for a window without labels
+    assert "only drift is measured" in (paths.MONITOR / "monitor.md").read_text()
+
+
+def test_the_served_answers_are_compared_with_the_release_s_answers(production):
+    params, truth, where = production
+    arrive(truth, where)
+    assert not performance.run(params)["drift"]["prediction"]["drift"]
+    logged = pd.read_parquet(where / "log").drop(columns="date")
+    later = logged[logged["time"] < pd.Timestamp(DAYS[1], tz="UTC")].copy()  # the same inputs a day later,
+    later["time"] += pd.Timedelta(days=len(DAYS))
+    later["request_id"] = "later-" + later["request_id"]
+    answer = later["prediction"]  # answered otherwise: one class for all, or three times the value
+    later["prediction"] = answer * 3 if params.task == "regression" else answer.iloc[0]
+    prediction_log.write_batch(later, str(where / "log"))
+    summary = performance.run(params)
+    assert summary["drift"]["prediction"]["drift"]
+    assert summary["drift"]["share"] < params.drift.share  # the inputs alone would not say drift
+    assert summary["verdict"] == "drift"
+
+
+def test_a_period_without_predictions_is_refused(production):
+    params, truth, where = production
+    arrive(truth, where)
+    with pytest.raises(
+        UserError, match=r"holds no predictions between 2026-04-01 and now: nothing to monitor"
+    ):
+        performance.run(params, since="2026-04-01")
+
+
+def test_logs_of_another_model_version_are_refused_or_left_out(production):
+    params, truth, where = production
+    arrive(truth, where)
+    paths.MODEL.write_bytes(
+        paths.MODEL.read_bytes() + b"\0"
+    )  # the checkout's champion is not what was served
+    with pytest.raises(
+        UserError, match=r"holds no predictions of the champion .* only of v1.0.0: monitor the version"
+    ):
+        performance.run(params)
+
+
+def test_unknown_and_conflicting_labels_and_reused_ids_are_left_out_and_said(production):
+    params, truth, where = production
+    other = flipped(truth.head(2), DAYS[0], share=1.0, task=params.task).iloc[
+        [0]
+    ]  # the first request again, another outcome
+    unknown = pd.DataFrame({"request_id": ["nobody-1"], "label": truth["label"].head(1)})
+    arrive(pd.concat([truth, other, unknown]), where)
+    logged = pd.read_parquet(where / "log").drop(columns="date")
+    again = logged[logged["request_id"] == truth["request_id"][1]]  # a caller reused a labelled request id
+    prediction_log.write_batch(again, str(where / "log"))
+    summary = performance.run(params)
+    notes = " ".join(summary["notes"])
+    assert "1 labels match no prediction of the champion in the period (e.g. 'nobody-1'): ignored" in notes
+    assert f"left out 1 request ids with different labels (e.g. '{truth['request_id'][0]}')" in notes
+    assert (
+        f"left out 2 predictions whose request id appears more than once in the log (e.g. '{truth['request_id'][1]}')"
+        in notes
+    )
+    assert summary["verdict"] == "ok"
+    assert summary["windows"][0]["labelled"] == len(truth) // 3 - 2
+
+
+def test_the_labelled_log_becomes_a_training_table_with_the_target_s_name(production):
+    params, truth, where = production
+    arrive(truth.iloc[::3], where)
+    output = where / "production.parquet"
+    assert labelled.write(params, output) == len(truth.iloc[::3])
+    table = pd.read_parquet(output)
+    assert sorted(table.columns) == sorted(pd.read_parquet(paths.TEST).columns), "the features and the target"
+    logged = pd.read_parquet(where / "log").set_index("request_id")
+    chosen = truth.iloc[::3]
+    expected = logged.loc[chosen["request_id"], list(table.columns.drop(params.data.target))]
+    expected[params.data.target] = chosen["label"].to_numpy()
+    columns = list(table.columns)
+    pd.testing.assert_frame_equal(
+        table.sort_values(columns).reset_index(drop=True),
+        expected[columns].sort_values(columns).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_a_training_table_without_every_feature_is_refused(production):
+    params, truth, where = production
+    arrive(truth, where)
+    settings = yaml.safe_load(paths.PARAMS.read_text())
+    feature = next(c for c in pd.read_parquet(paths.TEST).columns if c != params.data.target)
+    settings["monitoring"]["exclude"] = [feature]
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    with pytest.raises(UserError, match=rf"the prediction log leaves out or hashes {feature} \(monitoring"):
+        labelled.write(config.load(), where / "production.parquet")
+    assert not (where / "production.parquet").exists()
+
+
+@pytest.mark.skipif(TASK != "classification", reason="classes")
+def test_a_label_of_a_class_the_model_never_saw_is_refused(production):
+    params, truth, where = production
+    arrive(truth.assign(label=truth["label"].astype(str).where(truth.index > 0, "maybe")), where)
+    with pytest.raises(
+        UserError, match=r"label 'maybe' is not a class the model knows \(.*\): fix the labels"
+    ):
+        performance.run(params)
+    assert not paths.MONITOR.exists()

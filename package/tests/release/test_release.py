@@ -1,0 +1,87 @@
+"""What a release publishes: a model card with the metrics' uncertainty, and a refusal when metrics do not match."""
+
+import hashlib
+import json
+
+import pytest
+
+from ml_gitops import UserError
+from ml_gitops.core import paths
+from ml_gitops.metrics import DIRECTIONS
+from ml_gitops.release import assets
+from ml_gitops.review import compare
+
+
+def test_metric_intervals_contain_the_metrics(trained):
+    import pandas as pd
+
+    metrics = json.loads(paths.METRICS.read_text())
+    intervals = compare.metric_intervals(trained.task, pd.read_parquet(paths.PREDICTIONS))
+    assert set(intervals) == set(DIRECTIONS[trained.task])
+    for name, interval in intervals.items():
+        assert interval.low <= metrics[name] <= interval.high, name
+
+
+def test_model_card_names_the_version_data_and_uncertainty(trained, monkeypatch):
+    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)
+    card = assets.model_card("model@v1.2.0", json.loads(paths.METRICS.read_text()))
+    assert card.startswith("# Model card: model@v1.2.0")
+    assert f"| {trained.gate.metric} |" in card
+    assert "95% bootstrap interval" in card
+    assert "## Intended use and limits" in card
+
+
+def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
+    committed = json.loads(paths.METRICS.read_text())
+    committed[trained.gate.metric] += 0.01
+    monkeypatch.setattr(assets, "show", lambda *args: json.dumps(committed))
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
+    monkeypatch.setattr(assets, "tool", lambda *args: "")  # the pipeline ran in the fixture
+    with pytest.raises(UserError) as caught:
+        assets.assets("model@v1.2.0")
+    assert f"model@v1.2.0 does not reproduce its metrics ({trained.gate.metric} " in str(caught.value)
+    assert not paths.RELEASE_ASSETS.exists()
+
+
+def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypatch):
+    monkeypatch.setattr(assets, "show", lambda *args: paths.METRICS.read_text())
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
+    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)
+    monkeypatch.setattr(assets, "tool", lambda *args: "")
+    assets.assets("model@v1.2.0")
+    names = sorted(p.name for p in paths.RELEASE_ASSETS.iterdir())
+    assert names == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
+    for line in (paths.RELEASE_ASSETS / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((paths.RELEASE_ASSETS / name).read_bytes()).hexdigest() == digest, name
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["v1.2.0", "model@1.2.0", "model@v1.2", "model@v1.0.0$(GITHUB_TOKEN)", "model@v1.0.0;id", "other@v1.0.0"],
+)
+def test_only_a_version_tag_is_released(tag):
+    with pytest.raises(UserError, match="is not a version tag such as model@v1.2.0: refusing to release it"):
+        assets.check_version_tag(tag)
+
+
+def test_a_version_tag_on_a_commit_main_does_not_hold_is_refused(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-q", "--allow-empty", "-m", "main")
+    git("tag", "model@v1.0.0")
+    git("checkout", "-q", "-b", "unreviewed")
+    git(
+        "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-q", "--allow-empty", "-m", "branch"
+    )
+    git("tag", "model@v9.0.0")
+    monkeypatch.chdir(tmp_path)
+    assets.check_on_main("model@v1.0.0")
+    with pytest.raises(
+        UserError, match=r"model@v9.0.0 points at \w{12}, which is not on main: only what main holds"
+    ):
+        assets.check_on_main("model@v9.0.0")

@@ -1,0 +1,100 @@
+"""When can the champion's numbers judge the candidate? The same test rows compare as they are; a changed test set
+is scored again by the champion's model (from the DVC cache, as its dvc.lock names it); a changed target, changed
+classes or a test set the champion cannot score are not comparable, and say why."""
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import yaml
+
+from ml_gitops.core import paths
+from fixture_model.pipeline import TASK
+from ml_gitops.review import artifact, champion, comparable
+
+
+@pytest.fixture
+def committed(trained):
+    """The trained champion committed as a project commits it: params, metrics, and a dvc.lock naming the model,
+    whose bytes are in the DVC cache."""
+    digest = hashlib.md5(paths.MODEL.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
+    cached = champion.CACHE / digest[:2] / digest[2:]
+    cached.parent.mkdir(parents=True)
+    shutil.copy(paths.MODEL, cached)
+    lock = {"stages": {"train": {"outs": [{"path": str(paths.MODEL), "md5": digest}]}}}
+    (paths.PARAMS.parent / "dvc.lock").write_text(yaml.safe_dump(lock))
+    for command in (
+        ["init", "-q"],
+        ["add", "params.yaml", "dvc.lock", str(paths.METRICS)],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "champion"],
+    ):
+        subprocess.run(["git", *command], check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return trained, commit, pd.read_parquet(paths.PREDICTIONS)
+
+
+def test_the_same_test_rows_compare_as_they_are(committed):
+    params, commit, predictions = committed
+    comparison = comparable.compare(params, commit, predictions, predictions)
+    assert comparison.how == artifact.SAME_ROWS
+    assert (
+        comparison.scores[params.gate.metric] == pd.read_json(paths.METRICS, typ="series")[params.gate.metric]
+    )
+
+
+def test_a_changed_test_set_is_scored_again_by_the_champion(committed):
+    params, commit, predictions = committed
+    test = pd.read_parquet(paths.TEST)
+    test.iloc[::2].to_parquet(paths.TEST)  # the data changed: another test set
+    candidate = predictions.loc[test.index[::2]]
+    comparison = comparable.compare(params, commit, predictions, candidate)
+    assert comparison.how == artifact.RESCORED
+    assert comparison.champion.index.equals(candidate.index)
+    assert comparison.detail.endswith(f"scored again on the candidate's {len(candidate):,} test rows")
+    assert params.gate.metric in comparison.scores
+
+
+def test_a_changed_target_is_not_comparable(committed):
+    params, commit, predictions = committed
+    other = replace(params, data=replace(params.data, target="spend"))
+    comparison = comparable.compare(other, commit, predictions, predictions)
+    assert (comparison.comparable, comparison.how) == (False, artifact.TARGET)
+    assert comparison.detail == f"data.target changed from '{params.data.target}' to 'spend'"
+
+
+@pytest.mark.skipif(TASK != "classification", reason="classes")
+def test_changed_classes_are_not_comparable(committed):
+    params, commit, predictions = committed
+    candidate = predictions.assign(proba_maybe=0.0)
+    comparison = comparable.compare(params, commit, predictions, candidate)
+    assert (comparison.how, comparison.detail) == (
+        artifact.CLASSES,
+        "the target's classes changed (added maybe)",
+    )
+
+
+def test_a_test_set_the_champion_cannot_score_is_not_comparable(committed):
+    params, commit, predictions = committed
+    test = pd.read_parquet(paths.TEST)
+    test.iloc[::2].drop(columns=test.columns[0]).to_parquet(paths.TEST)  # a feature was dropped
+    comparison = comparable.compare(params, commit, predictions, predictions.loc[test.index[::2]])
+    assert comparison.how == artifact.UNSCORABLE
+    assert comparison.detail.startswith("the test set changed and the champion's model cannot score it: ")
+    assert test.columns[0] in comparison.detail
+
+
+def test_the_report_says_what_a_reviewer_does_when_nothing_compares():
+    from ml_gitops.review import report
+
+    comparison = comparable.Comparison(artifact.TARGET, "data.target changed from 'churn' to 'spend'")
+    caution = report._not_comparable(comparison)
+    assert caution.startswith(
+        "> [!CAUTION]\n> The champion's numbers cannot judge this candidate: data.target changed from 'churn' to "
+        "'spend'. Judge the candidate on its own metrics"
+    )
+    assert "bypass list" in caution

@@ -1,0 +1,69 @@
+"""The gate's verdict: which metric, by how much, against which tolerance."""
+
+from dataclasses import replace
+
+import pytest
+
+from ml_gitops import UserError
+from ml_gitops.core.config import GateConfig
+from ml_gitops.metrics import DIRECTIONS
+from ml_gitops.review import artifact, comparable, gate
+
+
+def diff(params, old, new):
+    return {params.gate.metric: {"old": old, "new": new}}
+
+
+def worse_by(params, amount):
+    return -amount * DIRECTIONS[params.task][params.gate.metric]
+
+
+def test_candidate_within_tolerance_passes(params):
+    verdict = gate.verdict(
+        params, diff(params, 0.5, 0.5 + worse_by(params, params.gate.allowed_loss(0.5) / 2))
+    )
+    assert verdict.passed
+    assert f"within the tolerance {params.gate.describe()}" in verdict.reason
+
+
+def test_better_candidate_passes(params):
+    assert gate.verdict(params, diff(params, 0.5, 0.5 - worse_by(params, 0.2))).passed
+
+
+def test_regression_beyond_tolerance_fails_and_says_by_how_much(params):
+    loss = 3 * params.gate.allowed_loss(0.5)
+    verdict = gate.verdict(params, diff(params, 0.5, 0.5 + worse_by(params, loss)))
+    assert not verdict.passed
+    assert verdict.reason.startswith(f"{params.gate.metric} 0.5000 -> ")
+    assert f"worse than the champion by {loss:.4f}" in verdict.reason
+    assert f"more than the tolerance {params.gate.describe()}" in verdict.reason
+
+
+def test_a_relative_tolerance_scales_with_the_champion(params):
+    """An absolute tolerance is in the target's units: 0.5 was nothing on one table and everything on another."""
+    relative = replace(params, gate=GateConfig(params.gate.metric, 0.02, relative=True))
+    for champion in (0.5, 500.0):
+        assert gate.verdict(
+            relative, diff(params, champion, champion + worse_by(params, 0.019 * champion))
+        ).passed
+        failed = gate.verdict(relative, diff(params, champion, champion + worse_by(params, 0.021 * champion)))
+        assert not failed.passed
+        assert "more than the tolerance 2% of the champion's value" in failed.reason
+
+
+def test_a_candidate_that_cannot_be_compared_neither_passes_nor_fails(params):
+    comparison = comparable.Comparison(artifact.TARGET, "data.target changed from 'churn' to 'spend'")
+    verdict = gate.verdict(params, diff(params, 0.5, 0.9), comparison)
+    assert (verdict.passed, verdict.comparable) == (False, False)
+    assert verdict.reason == "not comparable with the champion: data.target changed from 'churn' to 'spend'"
+
+
+def test_first_model_passes_and_says_so(params):
+    verdict = gate.verdict(params, diff(params, None, 0.9))
+    assert verdict.passed
+    assert "this is the first model" in verdict.reason
+
+
+def test_missing_candidate_metric_is_a_clear_error(params):
+    with pytest.raises(UserError, match="run dvc repro before the gate"):
+        gate.verdict(params, {})

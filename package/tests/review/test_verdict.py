@@ -1,0 +1,128 @@
+"""The trusted verdict: the gate computed again from the candidate's number, the champion's committed one and the
+default branch's gate settings; a run that did not succeed never passes, whatever its artifact says; a refused
+artifact still gets a failing status."""
+
+import argparse
+import json
+
+import pytest
+
+from ml_gitops import UserError
+from ml_gitops.core import paths
+from ml_gitops.metrics import DIRECTIONS
+from ml_gitops.review import artifact, inputs, verdict
+from ml_gitops.review.commands import run_check_artifact
+
+HEAD = "a" * 40
+
+
+def champion(params, value):
+    paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
+    paths.METRICS.write_text(json.dumps({params.gate.metric: value}))
+
+
+def worse_by(params, value, amount):
+    return value - amount * DIRECTIONS[params.task][params.gate.metric]
+
+
+def report(metrics: dict, **fields) -> dict:
+    return {"metrics": metrics, **fields}
+
+
+def test_a_candidate_within_the_default_branch_tolerance_passes(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again(
+        report({params.gate.metric: worse_by(params, 0.9, params.gate.allowed_loss(0.9) / 2)})
+    )
+    assert passed
+    assert "passes" in detail
+    assert "params.yaml on the default branch" in detail
+
+
+def test_a_candidate_beyond_it_fails_whatever_the_pull_request_says(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again(
+        report({params.gate.metric: worse_by(params, 0.9, params.gate.allowed_loss(0.9) * 10)})
+    )
+    assert not passed
+    assert "fails" in detail
+
+
+def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_compared(params):
+    champion(params, 0.9)  # committed, on the old test set
+    rescored = worse_by(params, 0.9, 1)  # on the new one, the champion does much worse
+    candidate = worse_by(params, rescored, params.gate.allowed_loss(rescored) / 2)
+    summary = report(
+        {params.gate.metric: candidate},
+        comparison=artifact.RESCORED,
+        champion_metrics={params.gate.metric: rescored},
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert passed
+    assert f"the {artifact.RESCORED}) passes" in detail
+
+
+def artifact_claims(params, monkeypatch, **fields) -> None:
+    """A champion of 0.9 on the default branch, and a checked artifact whose report.json says `fields`, for a pull
+    request that changes params.yaml."""
+    champion(params, 0.9)
+    summary = {
+        "pull_request": 7,
+        "head_sha": HEAD,
+        "model_inputs_changed": True,
+        "metrics": {params.gate.metric: 0.9},
+        **fields,
+    }
+    monkeypatch.setattr(artifact, "check_artifact", lambda directory, sha: summary)
+    monkeypatch.setattr(inputs, "changed_in_pull_request", lambda number: ["params.yaml"])
+
+
+@pytest.mark.parametrize("why", artifact.NOT_COMPARABLE)
+def test_a_report_that_cannot_compare_gets_neither_pass_nor_fail_but_what_to_do(
+    params, monkeypatch, tmp_path, why
+):
+    artifact_claims(params, monkeypatch, gate="not comparable", comparison=why)
+    decided = verdict.decide(tmp_path, HEAD, "success")
+    assert (decided.state, decided.description) == ("failure", f"Not comparable with the champion: {why}")
+    assert "bypass list" in decided.detail
+
+
+def test_a_report_without_the_gate_metric_fails(params):
+    champion(params, 0.9)
+    passed, detail = verdict.gate_again(report({"something_else": 1.0}))
+    assert not passed
+    assert f"gives no {params.gate.metric}" in detail
+
+
+@pytest.fixture
+def claimed_pass(params, monkeypatch, tmp_path):
+    """An artifact claiming `gate: pass` for a pull request that changes params.yaml."""
+    artifact_claims(params, monkeypatch, gate="pass")
+    return tmp_path
+
+
+def test_a_pass_from_a_run_that_failed_is_a_failure(claimed_pass):
+    decided = verdict.decide(claimed_pass, HEAD, "failure")
+    assert (decided.state, decided.description) == ("failure", "The model-pr run failed")
+
+
+def test_a_pass_from_a_run_that_succeeded_is_checked_again(claimed_pass):
+    decided = verdict.decide(claimed_pass, HEAD, "success")
+    assert decided.state == "success"
+    assert "default branch" in decided.detail
+
+
+def test_a_refused_artifact_still_gets_a_failing_verdict(tmp_path):
+    (tmp_path / "artifact").mkdir()
+    (tmp_path / "artifact" / "report.md").write_text("<img src=https://example.com/p.png>\n")
+    args = argparse.Namespace(
+        directory=tmp_path / "artifact",
+        head_sha=HEAD,
+        run_conclusion="success",
+        verdict=tmp_path / "verdict.json",
+    )
+    with pytest.raises(UserError) as refusal:
+        run_check_artifact(args)
+    decided = verdict.read(args.verdict)
+    assert (decided.head_sha, decided.state, decided.comment) == (HEAD, "failure", False)
+    assert decided.description == f"The report was refused: {refusal.value}"[:140]
