@@ -40,7 +40,9 @@ def package_source() -> tuple[str, str | None]:
         folder = str((local / "package").resolve())
         return "ml-gitops = { path = " + json.dumps(folder) + " }", folder
     url = template_address(template, str(local)).removesuffix("/").removesuffix(".git")
-    return 'ml-gitops = { git = ' + json.dumps(url) + ', subdirectory = "package", tag = "v' + version + '" }', None
+    return "ml-gitops = { git = " + json.dumps(
+        url
+    ) + ', subdirectory = "package", tag = "v' + version + '" }', None
 
 
 def from_where_cookiecutter_ran(path: str) -> Path:
@@ -55,7 +57,10 @@ def write_package_source() -> str | None:
     pyproject = Path("pyproject.toml")
     text = pyproject.read_text(encoding="utf-8")
     pyproject.write_text(
-        text.rstrip("\n") + "\n\n# Where ml-gitops comes from: docs/updates.md.\n[tool.uv.sources]\n" + entry + "\n",
+        text.rstrip("\n")
+        + "\n\n# Where ml-gitops comes from: docs/updates.md.\n[tool.uv.sources]\n"
+        + entry
+        + "\n",
         encoding="utf-8",
     )
     return folder

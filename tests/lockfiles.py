@@ -44,12 +44,16 @@ def lock(variant: str, check: bool) -> subprocess.CompletedProcess:
         stored = LOCKS / f"{variant}.lock"
         if stored.exists():
             text = stored.read_text(encoding="utf-8")
-            (project / "uv.lock").write_text(text.replace(PACKAGE_PLACEHOLDER, str(PACKAGE)), encoding="utf-8")
+            (project / "uv.lock").write_text(
+                text.replace(PACKAGE_PLACEHOLDER, str(PACKAGE)), encoding="utf-8"
+            )
         command = [UV, "lock", "--check"] if check else [UV, "lock"]
         result = subprocess.run(command, cwd=project, capture_output=True, text=True)
         if not check and result.returncode == 0:
             text = (project / "uv.lock").read_text(encoding="utf-8")
-            stored.write_text(text.replace(json.dumps(str(PACKAGE)), json.dumps(PACKAGE_PLACEHOLDER)), encoding="utf-8")
+            stored.write_text(
+                text.replace(json.dumps(str(PACKAGE)), json.dumps(PACKAGE_PLACEHOLDER)), encoding="utf-8"
+            )
         return result
 
 

@@ -195,7 +195,9 @@ class ProjectChecks:
         status = run(["uv", "run", "--locked", "dvc", "status"], cwd=project)
         assert "up to date" in status.stdout
 
-    def test_machinery_changes_rerun_only_evaluate_and_model_code_changes_rerun_their_stages(self, project, module):
+    def test_machinery_changes_rerun_only_evaluate_and_model_code_changes_rerun_their_stages(
+        self, project, module
+    ):
         edits = (
             ("src/" + module + "/__main__.py", "\n# an edit\n", []),
             ("src/" + module + "/pipeline/train.py", "\n# an edit\n", ["evaluate", "train"]),  # model types

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ml_gitops.core import config, files, paths
 from churn_model.pipeline.train import MODEL_TYPES
+from ml_gitops.core import config, files, paths
 from ml_gitops.release import prediction_log, serve
 
 PER_FILE = 100_000

@@ -3,8 +3,8 @@ per stage (run in the project's venv, in the project's directory). Prints the pe
 
 import resource
 
-from ml_gitops.core import config
 from churn_model.pipeline import evaluate, prepare, train
+from ml_gitops.core import config
 
 
 def main() -> None:

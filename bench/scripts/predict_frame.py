@@ -8,8 +8,8 @@ import resource
 import sys
 
 import pandas as pd
-from ml_gitops.core import files, paths
 from churn_model.pipeline.train import MODEL_TYPES
+from ml_gitops.core import files, paths
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ import sys
 import time
 
 import pandas as pd
-from ml_gitops.core import files, paths
 from churn_model.pipeline.train import MODEL_TYPES
+from ml_gitops.core import files, paths
 from ml_gitops.release import serve
 
 

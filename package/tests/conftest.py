@@ -33,7 +33,11 @@ def render_fixture_project(task: str) -> Path:
     root = Path(tempfile.mkdtemp(prefix="ml-gitops-fixture-"))
     environment = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     source = TEMPLATE / "src" / "{{cookiecutter.module_name}}"
-    for path in [source / "__init__.py", *sorted((source / "pipeline").glob("*.py")), TEMPLATE / "params.yaml"]:
+    for path in [
+        source / "__init__.py",
+        *sorted((source / "pipeline").glob("*.py")),
+        TEMPLATE / "params.yaml",
+    ]:
         relative = str(path.relative_to(TEMPLATE)).replace("{{cookiecutter.module_name}}", MODULE)
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ WINGS = ("review", "release", "monitor", "github", "core")
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m ml_gitops") -> int:
-    args = parser(prog).parse_args(argv)
     try:
+        args = parser(prog).parse_args(argv)
         return args.handler(args) or 0
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -27,10 +27,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m ml_gitops") -> in
 def parser(prog: str = "python -m ml_gitops") -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="command")
-    try:
-        project.pipeline("commands").register(commands)
-    except UserError:
-        pass  # outside a project: the machinery's commands alone
+    if project.named():
+        project.pipeline("commands").register(commands)  # outside a project: the machinery's commands alone
     for wing in WINGS:
         importlib.import_module(f".{wing}.commands", __package__).register(commands)
     return root

@@ -6,10 +6,10 @@ A project names its pipeline package with an entry point in its `pyproject.toml`
     pipeline = "churn_model.pipeline"
 
 That package declares `TASK` ("classification" or "regression") in its `__init__.py` and holds the modules the
-machinery calls: `data` (load, read_bundled, BUNDLED), `columns`, `features` (category_text, as_categories),
-`train` (MODEL_TYPES, the allow-list of types a model file may hold), `evaluate` (predict), `metrics`
-(DIRECTIONS, compute, check_metric, positive_label, probability_columns) and `commands` (the stages' command
-line). The environment variable ML_GITOPS_PIPELINE names the package instead (the package's own tests use it).
+machinery calls: `data` (load, read_file, read_bundled, BUNDLED), `columns` (of, apply), `features`
+(category_text, as_categories), `train` (MODEL_TYPES, the allow-list of types a model file may hold), `evaluate`
+(run, predict) and `commands` (the stages' command line). The metrics are the package's own (`ml_gitops.metrics`).
+The environment variable ML_GITOPS_PIPELINE names the package instead (the package's own tests use it).
 """
 
 import importlib
@@ -42,9 +42,22 @@ def pipeline_package() -> str:
     return found[0]
 
 
+def named() -> bool:
+    """Whether a project names its model code here (else only the machinery's own commands make sense)."""
+    try:
+        pipeline_package()
+    except UserError:
+        return False
+    return True
+
+
 def pipeline(name: str) -> ModuleType:
-    """One module of the project's pipeline package, e.g. pipeline("metrics")."""
-    return importlib.import_module(f"{pipeline_package()}.{name}")
+    """One module of the project's pipeline package, e.g. pipeline("train"); one line if it cannot be imported."""
+    module = f"{pipeline_package()}.{name}"
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise UserError(f"the model code {module} cannot be imported ({error}): {HOW}") from None
 
 
 @cache

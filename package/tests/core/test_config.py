@@ -3,12 +3,16 @@
 
 import pytest
 import yaml
-
 from fixture_model.pipeline import TASK
+
 from ml_gitops import UserError
 from ml_gitops.cli import main
 from ml_gitops.core import config
 from ml_gitops.metrics import DIRECTIONS
+
+CLASSIFICATION_ONLY = {
+    "data": {"positive_label"}
+}  # config.KEYS names it; only a classification project has it
 
 
 def write_params(workdir, **changes):
@@ -73,7 +77,23 @@ def test_every_shipped_key_is_known(params):
     assert set(shipped) == set(config.KEYS)
     for name, keys in config.KEYS.items():
         found = set(shipped[name]) if isinstance(shipped[name], dict) else None
-        assert found == (set(keys) if keys else None), name
+        # KEYS is the same for every task; a regression project's params.yaml has no data.positive_label
+        expected = set(keys or ()) - (
+            CLASSIFICATION_ONLY.get(name, set()) if TASK != "classification" else set()
+        )
+        assert found == (expected if keys else None), name
+
+
+def test_a_classification_only_key_is_refused_in_a_regression_project(workdir):
+    write_params(workdir, data__positive_label="yes")
+    if TASK == "classification":
+        assert config.load().data.positive_label == "yes"
+    else:
+        with pytest.raises(
+            UserError,
+            match=r"unknown key data.positive_label: section data takes path, target, categorical, datetime, drop, reference_rows$",
+        ):
+            config.load()
 
 
 def test_an_unknown_section_names_the_sections(workdir):

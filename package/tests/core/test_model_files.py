@@ -7,10 +7,10 @@ import sys
 import zipfile
 
 import pytest
+from fixture_model.pipeline.train import MODEL_TYPES
 
 from ml_gitops import UserError
 from ml_gitops.core import files, paths
-from fixture_model.pipeline.train import MODEL_TYPES
 
 
 def with_call(model_file, target, function: str, argument: str) -> None:

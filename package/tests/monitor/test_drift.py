@@ -88,8 +88,9 @@ def test_statistics_agree_with_scipy(params):
 def test_target_and_predictions_are_compared_when_available(trained):
     reference = pd.read_parquet(paths.REFERENCE)
     current = pd.read_parquet(paths.TEST)
-    from ml_gitops.core import files
     from fixture_model.pipeline.train import MODEL_TYPES
+
+    from ml_gitops.core import files
 
     model = files.load_model(paths.MODEL, MODEL_TYPES)
     summary = drift.check(reference, current, trained, drift.predicted(model, reference, current, trained))
@@ -106,8 +107,9 @@ def test_pipeline_records_the_reference_sample_and_its_hash(trained):
 
 
 def test_command_writes_the_report_and_exits_3_only_when_asked(trained, capsys):
-    from ml_gitops.core import config
     from fixture_model.pipeline import data
+
+    from ml_gitops.core import config
 
     batch = drift.drifted_batch(config.load(), rows=400, seed=7)
     batch.to_csv("batch.csv", index=False)

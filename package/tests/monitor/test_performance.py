@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fixture_model.pipeline import TASK
+from fixture_model.pipeline.train import MODEL_TYPES
 
 from ml_gitops import UserError
 from ml_gitops.core import config, files, paths
 from ml_gitops.monitor import labelled, performance
-from fixture_model.pipeline import TASK
-from fixture_model.pipeline.train import MODEL_TYPES
 from ml_gitops.release import prediction_log, serve
 
 DAYS = ("2026-03-02", "2026-03-03", "2026-03-04")

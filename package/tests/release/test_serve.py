@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from fixture_model.pipeline import data, prepare, train
 
 from ml_gitops import UserError
 from ml_gitops.core import files, paths
-from fixture_model.pipeline import data, prepare, train
 from ml_gitops.release import serve
 
 

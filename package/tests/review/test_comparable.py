@@ -10,9 +10,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 import yaml
+from fixture_model.pipeline import TASK
 
 from ml_gitops.core import paths
-from fixture_model.pipeline import TASK
 from ml_gitops.review import artifact, champion, comparable
 
 

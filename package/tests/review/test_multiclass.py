@@ -5,10 +5,9 @@ had no interval, and `make report REPORT_IMAGES=mermaid` crashed on a text targe
 import numpy as np
 import pandas as pd
 import pytest
+from fixture_model.pipeline import TASK, evaluate, plots
 from sklearn.linear_model import LogisticRegression
 
-from fixture_model.pipeline import TASK
-from fixture_model.pipeline import evaluate, plots
 from ml_gitops import metrics
 from ml_gitops.review import compare, report
 
@@ -70,8 +69,9 @@ def test_the_stages_evaluate_a_text_target_of_three_classes(params, tmp_path):
     import json
     from dataclasses import replace
 
-    from ml_gitops.core import paths
     from fixture_model.pipeline import prepare, train
+
+    from ml_gitops.core import paths
 
     rng = np.random.default_rng(6)
     target = rng.choice(COLOURS, 600, p=[0.2, 0.4, 0.4])

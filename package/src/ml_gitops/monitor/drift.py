@@ -287,7 +287,6 @@ def run(
         current = data.load(config.data)
     predictions = None
     if model_path and model_path.exists():
-
         model = files.load_model(model_path, project.pipeline("train").MODEL_TYPES)
         predictions = predicted(model, reference, current, config)
     summary = check(reference, current, config, predictions)

@@ -30,7 +30,9 @@ def assets(tag: str) -> None:
             f"{tag}: the DVC-tracked raw data could not be pulled: check the DVC remote and its secret"
         )
     tool("dvc", "repro")
-    project.pipeline("evaluate").run(config.load())  # score the model that the tag's code and data produce, now
+    project.pipeline("evaluate").run(
+        config.load()
+    )  # score the model that the tag's code and data produce, now
     measured = json.loads(paths.METRICS.read_text())
     differences = [
         f"{name} {committed.get(name)} committed, {value} reproduced"
