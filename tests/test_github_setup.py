@@ -1,11 +1,13 @@
 """make github-setup applies the repository settings kept under .github/settings, against the fake of GitHub:
 applying twice is harmless, lists are read to their last page, and an organisation's ruleset is never touched."""
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from .conftest import bake, tool_env
+from .conftest import HOST_PYTHON, bake, tool_env
 from .e2e.fake_github import FakeGitHub
 
 REPOSITORY = "ada-lovelace/churn-model"
@@ -104,7 +106,8 @@ def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_ses
 
 
 def test_without_a_token_it_says_how_to_get_one(cookies_session):
-    project = bake(cookies_session)
-    result = github_setup(project, PATH="/usr/bin:/bin")  # no gh on PATH either
+    project = bake(cookies_session, python_version=HOST_PYTHON)  # the interpreter beside uv
+    uv = Path(shutil.which("uv", path=tool_env()["PATH"])).parent  # uv runs the command; no gh on PATH either
+    result = github_setup(project, PATH=f"{uv}:/usr/bin:/bin")
     assert result.returncode != 0
     assert "error: GITHUB_TOKEN must be set" in result.stderr

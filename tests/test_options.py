@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 
-from .conftest import DEFAULTS, bake, check_github_files, run
+from .conftest import DEFAULTS, TEMPLATE, bake, check_github_files, run
 
 CHOICE_OPTIONS = {
     name: value for name, value in DEFAULTS.items() if isinstance(value, list) and not name.startswith("_")
@@ -139,7 +139,13 @@ def test_choices_reach_the_files_that_use_them(baked):
     assert pyproject["project"]["license"] == expected_license
     module = DEFAULTS["project_name"].lower().replace(" ", "_")
     assert f"python -m {module} train" in (project / "dvc.yaml").read_text()
-    assert f'TASK = "{variant["task"]}"' in (project / "src" / module / "core" / "config.py").read_text()
+    assert f'TASK = "{variant["task"]}"' in (project / "src" / module / "pipeline" / "__init__.py").read_text()
+    # ml-gitops at the template's version, from this checkout (a local template), found through the entry point
+    assert pyproject["tool"]["uv"]["sources"]["ml-gitops"] == {"path": str(TEMPLATE / "package")}
+    assert pyproject["project"]["entry-points"]["ml_gitops"] == {"pipeline": f"{module}.pipeline"}
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    package = next(entry for entry in lock["package"] if entry["name"] == "ml-gitops")
+    assert package["source"] == {"directory": str(TEMPLATE / "package")}
 
 
 def test_dvc_remote_is_configured_with_its_plugin_locked(baked):

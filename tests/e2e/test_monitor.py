@@ -31,9 +31,9 @@ SERVE = """
 import sys
 from pathlib import Path
 import pandas as pd
-from churn_model.core import config
+from ml_gitops.core import config
 from churn_model.pipeline import data
-from churn_model.release import score
+from ml_gitops.release import score
 store, rows, seed, flip = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "flip"
 target = config.load().data.target
 batch = data.read_bundled().sample(n=rows, random_state=seed)

@@ -35,8 +35,8 @@ pytestmark = pytest.mark.slow
 
 WRITE_SOURCE = """
 import sys
-from {module}.core import config
-from {module}.monitor import drift
+from ml_gitops.core import config
+from ml_gitops.monitor import drift
 from {module}.pipeline import data
 frame = data.read_bundled() if sys.argv[2] == "bundled" else drift.drifted_batch(config.load(), 400, seed=7)
 frame.to_csv(sys.argv[1], index=False)
