@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 from ml_gitops import UserError
 
-from {{ cookiecutter.module_name }}.pipeline import TASK, columns, data, prepare, train
+from {{ cookiecutter.module_name }}.pipeline import (
+    TASK,
+    columns,
+    data,
+    prepare,
+    train,
+)
 
 ROWS = 400
 
