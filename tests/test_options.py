@@ -139,7 +139,9 @@ def test_choices_reach_the_files_that_use_them(baked):
     assert pyproject["project"]["license"] == expected_license
     module = DEFAULTS["project_name"].lower().replace(" ", "_")
     assert f"python -m {module} train" in (project / "dvc.yaml").read_text()
-    assert f'TASK = "{variant["task"]}"' in (project / "src" / module / "pipeline" / "__init__.py").read_text()
+    assert (
+        f'TASK = "{variant["task"]}"' in (project / "src" / module / "pipeline" / "__init__.py").read_text()
+    )
     # ml-gitops at the template's version, from this checkout (a local template), found through the entry point
     assert pyproject["tool"]["uv"]["sources"]["ml-gitops"] == {"path": str(TEMPLATE / "package")}
     assert pyproject["project"]["entry-points"]["ml_gitops"] == {"pipeline": f"{module}.pipeline"}
