@@ -2,7 +2,7 @@
 request (anyone on GitHub) and a collaborator with write access. Each asserts that the attack fails with a clear
 message, changes nothing and leaks nothing; docs/security.md lists each with its defence.
 
-Shown elsewhere: model files that run code when loaded (tests/test_faults.py, the generated tests/core/
+Shown elsewhere: model files that run code when loaded (tests/test_faults.py, package/tests/core/
 test_model_files.py); a planted report comment and approvals by non-writers or of an older commit
 (test_pr_review.py); a poisoned DVC remote, a fork's `retrain/` branch and tags only the automation's App may
 create (test_retrain.py); event values re-expanded by make (tests/test_options.py); a published image tag
@@ -11,17 +11,18 @@ overwritten (tests/test_project.py).
 
 import base64
 import json
+import re
+import shutil
 
 import pytest
 import yaml
 
-from ..conftest import run
+from ..conftest import TEMPLATE, run
 from .conftest import WORSE, set_model
 from .people import commit_change, sync_main
 
 pytestmark = pytest.mark.slow
 
-MODULE = "churn_model"
 # What a fork author adds to the report their own code writes: a phishing link and an image in raw HTML, a bare
 # address, a fence that would swallow the rest of the comment, and mentions that would notify a team and the owner.
 INJECTION = (
@@ -45,8 +46,26 @@ def rewrite(path, old, new):
     path.write_text(text.replace(old, new))
 
 
+def bring_own_machinery(project):
+    """The fork's own copy of ml-gitops, committed beside its model and named as the project's source of it."""
+    machinery = project / "vendor" / "ml-gitops"
+    shutil.copytree(
+        TEMPLATE / "package", machinery, ignore=shutil.ignore_patterns(".venv", "__pycache__", "tests")
+    )
+    pyproject = project / "pyproject.toml"
+    text, named = re.subn(
+        r"^ml-gitops = \{ path = .* \}$",
+        'ml-gitops = { path = "vendor/ml-gitops" }',
+        pyproject.read_text(),
+        flags=re.M,
+    )
+    assert named == 1, "pyproject.toml no longer names ml-gitops' folder: update the attack"
+    pyproject.write_text(text)
+    return machinery
+
+
 def cheat(project):
-    """A worse model, a gate that always passes, a tolerance of 1.0 and a report that injects: one fork commit."""
+    """A worse model, its own machinery whose gate always passes, a tolerance of 1.0 and a report that injects: one fork commit."""
 
     def change():
         set_model(project, WORSE)
@@ -54,13 +73,15 @@ def cheat(project):
         data = yaml.safe_load(params.read_text())
         data["gate"]["tolerance"] = 1.0
         params.write_text(yaml.safe_dump(data, sort_keys=False))
-        review = project / "src" / MODULE / "review"
+        machinery = bring_own_machinery(project)
+        review = machinery / "src" / "ml_gitops" / "review"
         rewrite(review / "gate.py", "if loss > config.gate.allowed_loss(old):", "if False:")
         rewrite(
             review / "report.py",
             "_reproduce_section(head_sha),",
             f"_reproduce_section(head_sha), {INJECTION!r},",
         )
+        run(["uv", "lock", "--quiet"], cwd=project)
         run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
 
     return change
@@ -113,7 +134,7 @@ def test_a_report_with_an_image_from_another_site_is_refused_and_its_status_fail
 ):
     number, _, _ = fork_pull
     (before,) = [c for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"]
-    report = project / "src" / MODULE / "review" / "report.py"
+    report = project / "vendor" / "ml-gitops" / "src" / "ml_gitops" / "review" / "report.py"
 
     def pixel():
         rewrite(report, f"{INJECTION!r},", f"{INJECTION + PIXEL!r},")
