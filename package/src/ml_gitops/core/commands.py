@@ -23,6 +23,13 @@ def register(commands) -> None:
     )
     inputs.set_defaults(handler=run_fetch_inputs)
 
+    workflows = commands.add_parser(
+        "check-workflows",
+        help="exit 1 unless the shared workflows' version (given) is the installed ml-gitops' (CI, first step)",
+    )
+    workflows.add_argument("version", help="the version of the shared workflows that run this command")
+    workflows.set_defaults(handler=run_check_workflows)
+
 
 def run_recover(args: argparse.Namespace) -> None:
     from . import recover
@@ -41,3 +48,15 @@ def run_fetch_inputs(args: argparse.Namespace) -> int:
     from . import remote
 
     return remote.fetch_inputs()
+
+
+def run_check_workflows(args: argparse.Namespace) -> None:
+    from .. import UserError, __version__
+
+    if args.version != __version__:
+        raise UserError(
+            f"the shared workflows are ml-gitops {args.version}, but this project installs ml-gitops "
+            f"{__version__}: move the workflows' ref and the ml-gitops pin in pyproject.toml to one version, in one "
+            "pull request (docs/updates.md)"
+        )
+    print(f"ml-gitops {__version__}: the shared workflows and the installed package are one version")
