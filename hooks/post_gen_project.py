@@ -27,6 +27,9 @@ LOCK_PLACEHOLDER = 'name = "lockfile-placeholder"'
 PACKAGE_PLACEHOLDER = "/ml-gitops-package-placeholder"
 PACKAGE_PIN = re.compile(r'"ml-gitops==([0-9][0-9A-Za-z.+-]*)"')
 CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
+# The callers in .github/workflows name the shared workflows by these placeholders; the hook pins them.
+SHARED_REPOSITORY, SHARED_COMMIT = "TEMPLATE_REPOSITORY", "TEMPLATE_COMMIT"
+GITHUB_REPOSITORY = re.compile(r"github\.com[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 
 
 def package_source() -> tuple[str, str | None]:
@@ -43,6 +46,52 @@ def package_source() -> tuple[str, str | None]:
     return "ml-gitops = { git = " + json.dumps(
         url
     ) + ', subdirectory = "package", tag = "v' + version + '" }', None
+
+
+def shared_workflows() -> tuple[str, str]:
+    """The repository and commit whose shared workflows the callers use: the template's own. Its repository is the
+    GitHub address it was cloned from (a local checkout: its origin, else _template_repository in
+    cookiecutter.json); its commit is the tag of the pinned version when the checkout has it, else the checkout's."""
+    version = PACKAGE_PIN.search(Path("pyproject.toml").read_text(encoding="utf-8")).group(1)
+    checkout = from_where_cookiecutter_ran(CONTEXT.get("_repo_dir") or CONTEXT.get("_template", ""))
+    repository = github_repository(checkout) or CONTEXT["_template_repository"]
+    for revision in ("v" + version + "^{commit}", "HEAD"):
+        found = git_output(checkout, "rev-parse", "--verify", "--quiet", revision)
+        if found:
+            if revision == "HEAD":
+                print(f"note: the template has no tag v{version}: the workflows use its commit {found[:12]}")
+            return repository, found
+    raise SystemExit(
+        f"error: {checkout} is not a Git checkout, so no commit of the shared workflows can be pinned: bake from "
+        "a clone of the template (cookiecutter gh:<owner>/<repository>)"
+    )
+
+
+def github_repository(checkout: Path) -> str | None:
+    """owner/name of the GitHub repository the template was cloned from, or its checkout's origin, if either is."""
+    template = template_address(CONTEXT.get("_template", ""), str(checkout))
+    for address in (template, git_output(checkout, "remote", "get-url", "origin") or ""):
+        match = GITHUB_REPOSITORY.search(address)
+        if match:
+            return f"{match[1]}/{match[2]}"
+    return None
+
+
+def git_output(directory: Path, *args: str) -> str | None:
+    found = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None
+
+
+def pin_shared_workflows() -> None:
+    """Point every caller in .github/workflows at the shared workflows' repository and commit, and Dependabot's
+    ml-gitops group at that repository."""
+    repository, commit = shared_workflows()
+    dependabot = Path(".github/dependabot.yml")
+    for path in [*WORKFLOWS.glob("*.yml"), *CONTAINER_WORKFLOWS.glob("*.yml"), dependabot]:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            text.replace(SHARED_REPOSITORY, repository).replace(SHARED_COMMIT, commit), encoding="utf-8"
+        )
 
 
 def from_where_cookiecutter_ran(path: str) -> Path:
@@ -155,6 +204,7 @@ def init_git() -> None:
 
 def main() -> int:
     install_lockfile(write_package_source())
+    pin_shared_workflows()
     keep_deployment_files()
     set_retrain_schedule()
     record_template_origin()

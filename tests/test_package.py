@@ -4,6 +4,8 @@ package's own, and the changelog's newest entry names it."""
 import re
 import tomllib
 
+import yaml
+
 from .conftest import TEMPLATE
 
 PACKAGE = TEMPLATE / "package"
@@ -26,3 +28,44 @@ def test_the_package_says_its_version_where_python_reads_it():
 def test_the_changelog_s_newest_entry_is_this_version():
     changelog = (TEMPLATE / "CHANGELOG.md").read_text()
     assert re.search(r"^## (\S+)", changelog, re.MULTILINE).group(1) == package_version()
+
+
+SHARED = TEMPLATE / ".github" / "workflows"
+PROJECT_WORKFLOWS = TEMPLATE / "{{cookiecutter.project_slug}}" / ".github"
+CALLER_USES = re.compile(
+    r"^    uses: TEMPLATE_REPOSITORY/\.github/workflows/([\w.-]+\.yml)@TEMPLATE_COMMIT # v(\S+)$",
+    re.MULTILINE,
+)
+
+
+def callers() -> dict[str, str]:
+    return {
+        path.relative_to(PROJECT_WORKFLOWS).as_posix(): path.read_text()
+        for path in sorted(PROJECT_WORKFLOWS.glob("workflows*/*.yml"))
+        if CALLER_USES.search(path.read_text())
+    }
+
+
+def test_each_caller_is_short_and_calls_a_shared_workflow_of_this_version():
+    assert {"workflows/ci.yml", "workflows/model-pr.yml", "workflows/model-report.yml"} <= set(callers())
+    for name, text in callers().items():
+        assert len(text.splitlines()) <= 40, (
+            f"{name}: a caller holds its triggers, permissions and `uses:` only"
+        )
+        for called, version in CALLER_USES.findall(text):
+            assert version == package_version(), f"{name} calls {called} of v{version}"
+            shared = SHARED / called
+            assert shared.is_file(), f"{name} calls {called}, which .github/workflows does not hold"
+            assert "workflow_call" in yaml.safe_load(shared.read_text())[True], f"{called} is not callable"
+
+
+def test_each_shared_workflow_checks_that_the_project_installs_its_version():
+    """A caller bumped without the pin (or the reverse) fails at its first step with one line, never half-runs."""
+    for name in {called for text in callers().values() for called, _ in CALLER_USES.findall(text)}:
+        jobs = yaml.safe_load((SHARED / name).read_text())["jobs"].values()
+        runs = [step.get("run", "") for job in jobs for step in job["steps"]]
+        checks = [run for run in runs if "check-workflows" in run]
+        assert checks, f"{name} never checks the installed ml-gitops' version"
+        assert set(checks) == {f"uv run --locked python -m ml_gitops check-workflows {package_version()}"}, (
+            name
+        )

@@ -4,12 +4,14 @@ commit's change and keeps its user's own."""
 import json
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
 
 from .conftest import HOST_PYTHON, TEMPLATE, run, tool_env
 
+VERSION = tomllib.loads((TEMPLATE / "package" / "pyproject.toml").read_text())["project"]["version"]
 TEMPLATE_CHANGE = "- Template update: a line added by the next commit of the template.\n"
 
 
@@ -71,3 +73,41 @@ def test_cruft_update_keeps_the_users_change_and_brings_the_templates(tmp_path):
     assert (project / "SECURITY.md").read_text().endswith(TEMPLATE_CHANGE)
     assert json.loads((project / ".cruft.json").read_text())["commit"] == second
     assert not list(project.rglob("*.rej")), "no conflict to resolve by hand"
+
+
+def bake_from(template: Path, output: Path, check: bool = True):
+    command = [
+        str(Path(sys.executable).parent / "cookiecutter"),
+        "--no-input",
+        "-o",
+        str(output),
+        str(template),
+    ]
+    return run([*command, f"python_version={HOST_PYTHON}"], cwd=template.parent, check=check)
+
+
+def test_the_callers_use_the_shared_workflows_of_the_version_s_tag_in_the_template_s_repository(tmp_path):
+    template = tmp_path / "template"
+    copy_template(template)
+    tagged = run(["git", "rev-parse", "HEAD"], cwd=template).stdout.strip()
+    run(["git", "tag", f"v{VERSION}"], cwd=template)
+    (template / "NOTES.md").write_text("A change after the release.\n")
+    commit_all(template, "After the release")
+    run(["git", "remote", "add", "origin", "git@github.com:acme/cookiecutter-ml-gitops.git"], cwd=template)
+    bake_from(template, tmp_path / "out")
+    caller = (tmp_path / "out" / "churn-model" / ".github" / "workflows" / "model-pr.yml").read_text()
+    expected = f"uses: acme/cookiecutter-ml-gitops/.github/workflows/model-pr.yml@{tagged} # v{VERSION}\n"
+    assert expected in caller, caller
+
+
+def test_a_template_that_is_no_git_checkout_is_refused_in_one_line_and_leaves_no_project(tmp_path):
+    template = tmp_path / "template"
+    copy_template(template)
+    shutil.rmtree(template / ".git")
+    result = bake_from(template, tmp_path / "out", check=False)
+    assert result.returncode != 0
+    assert (
+        f"error: {template} is not a Git checkout, so no commit of the shared workflows can be pinned: bake from a "
+        "clone of the template (cookiecutter gh:<owner>/<repository>)"
+    ) in result.stderr
+    assert not (tmp_path / "out" / "churn-model").exists()

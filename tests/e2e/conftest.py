@@ -12,6 +12,7 @@ from .fake_github import FakeGitHub
 from .github_rules import GitHub
 from .harness import Harness, git
 from .people import Person
+from .shared_workflows import serve, snapshot
 
 REPOSITORY = "acme/churn"
 CHAMPION = {"n_estimators": 20, "max_depth": 3, "min_samples_leaf": 2}
@@ -36,6 +37,12 @@ def set_model(project, params):
     data = yaml.safe_load(path.read_text())
     data["model"] = {"name": "random_forest", "params": params}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """A commit of the template's working tree: its shared workflows are what the journeys call."""
+    return snapshot(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +100,10 @@ def github_setup(project: Path, fake: FakeGitHub, harness: Harness, people: dict
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session, fake, harness, people):
+def project(cookies_session, fake, harness, people, template):
     """main holds a deliberately modest champion, trained and committed with its dvc.lock and metrics."""
     project = bake(cookies_session, python_version=HOST_PYTHON, github_owner="ada")
+    serve(project, fake, template)
     set_model(project, CHAMPION)
     run(["make", "install"], cwd=project)
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)

@@ -2,7 +2,7 @@
 
 It speaks HTTPS with a certificate of a private CA (tls.py), like a GitHub Enterprise host: the REST API under
 `/api/v3`, the repository at `/<owner>/<repo>.git` (git http-backend on a bare repository), uploads under
-`/api/uploads`. So real clients work against it unchanged: git, Python's urllib, and CML (which derives the API host
+`/api/uploads`, and, read-only, the public repository that holds the shared workflows (serve_repository). So real clients work against it unchanged: git, Python's urllib, and CML (which derives the API host
 from the repository URL).
 
 Every request carries a token, and every token is someone: a user with a role on the repository, the GITHUB_TOKEN
@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from pathlib import Path
 import yaml
 
 from . import github_schemas as schemas
+from .shared_workflows import CALLER
 from .tls import make_certificates
 
 ZERO = "0" * 40
@@ -158,6 +160,9 @@ class FakeGitHub:
         self.pushes: list[dict] = []
         self.events: list[Event] = []
         self.code_owners: dict[str, list[str]] = {}
+        self.served: set[str] = (
+            set()
+        )  # public repositories served read-only beside this one (serve_repository)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.certs["server.pem"], self.certs["server.key"])
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -554,6 +559,11 @@ class FakeGitHub:
                 path = self.path
                 if path.startswith(f"/{fake.repository}.git/"):
                     return self._send(*fake._git_http(self.command, path, self.headers, raw))
+                served = fake._served_repository(path)
+                if served:
+                    return self._send(
+                        *fake._git_http_read_only(self.command, path, self.headers, raw, served)
+                    )
                 if path.startswith("/cml-assets"):
                     return self._send(*fake._cml_asset(raw, self.headers))
                 status, payload, headers = fake._api(self.command, path, self.headers, raw)
@@ -574,6 +584,50 @@ class FakeGitHub:
         return self.tokens.get(credential.strip())
 
     # -- Git over HTTPS ---------------------------------------------------------------------------------------------
+
+    def serve_repository(self, full_name: str, source: Path) -> None:
+        """Serve a copy of the bare repository `source` as the public repository `full_name`, read-only: the
+        repository that holds the shared workflows a project's callers use (act clones it from here)."""
+        target = self.git_root / f"{full_name}.git"
+        if full_name in self.served:
+            shutil.rmtree(target)
+        subprocess.run(["git", "clone", "--quiet", "--bare", str(source), str(target)], check=True)
+        subprocess.run(
+            ["git", "--git-dir", str(target), "config", "uploadpack.allowAnySHA1InWant", "true"], check=True
+        )
+        self.served.add(full_name)
+
+    def called_workflow(self, uses: str) -> dict:
+        """The shared workflow a caller's `uses:` names, as the served repository holds it at that commit."""
+        full_name, file, sha = CALLER.match(uses).groups()
+        assert full_name in self.served, f"{uses}: the fake serves no {full_name}"
+        text = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.git_root / f"{full_name}.git"),
+                "show",
+                f"{sha}:.github/workflows/{file}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return yaml.safe_load(text)
+
+    def _served_repository(self, path: str) -> str | None:
+        """The served repository a Git request is for: `/<owner>/<name>.git/...` or, as act asks, without .git."""
+        for full_name in self.served:
+            for prefix in (f"/{full_name}.git/", f"/{full_name}/"):
+                if path.startswith(prefix):
+                    return full_name
+        return None
+
+    def _git_http_read_only(self, method: str, path: str, headers, body: bytes, full_name: str):
+        if "receive-pack" in path:
+            return 403, f"Permission to {full_name}.git denied.\n".encode(), {}
+        rest = path.removeprefix(f"/{full_name}.git/").removeprefix(f"/{full_name}/")
+        return self._git_http(method, f"/{full_name}.git/{rest}", headers, body)
 
     def _git_http(self, method: str, path: str, headers, body: bytes):
         who = self._identity(headers)

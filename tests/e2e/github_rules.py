@@ -273,6 +273,10 @@ class GitHub:
             event.name in ("pull_request", "pull_request_review")
             and self.fake.pulls[event.data["number"]]["head_repo"] != self.fake.repository
         )
+        refusal = nested_permissions_refusal(workflow, self.fake.called_workflow)
+        if refusal:  # GitHub refuses the run before any job starts
+            run.conclusion, run.output = "failure", refusal
+            return run
         token = self.fake.run_token(run_id, workflow_permissions(workflow), fork=fork)
         clone = self.harness.clone(sha, branch)
         ref = self._ref(event, branch)
@@ -542,6 +546,53 @@ def workflow_permissions(workflow: dict) -> dict[str, str]:
             if level == "write" or granted.get(scope) != "write":
                 granted[scope] = level
     return {scope: level for scope, level in granted.items() if level in ("read", "write")}
+
+
+LEVELS = {"none": 0, "read": 1, "write": 2}
+# The scopes of a `permissions:` block (Workflow syntax: permissions).
+SCOPES = (
+    "actions",
+    "attestations",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "id-token",
+    "issues",
+    "models",
+    "packages",
+    "pages",
+    "pull-requests",
+    "security-events",
+    "statuses",
+)
+
+
+def nested_permissions_refusal(workflow: dict, called) -> str | None:
+    """GitHub's refusal of a run whose called workflow has a job asking for more GITHUB_TOKEN permissions than the
+    caller's job grants (a called workflow may only keep or lower them); None when every nested job fits."""
+    for job in workflow["jobs"].values():
+        if "uses" not in job:
+            continue
+        allowed = permission_levels(job.get("permissions", workflow.get("permissions", {})))
+        shared = called(job["uses"])
+        for nested_id, nested in shared["jobs"].items():
+            asked = permission_levels(nested.get("permissions", shared.get("permissions", {})))
+            for scope, level in asked.items():
+                if LEVELS[level] > LEVELS[allowed.get(scope, "none")]:
+                    return (
+                        f"Error calling workflow '{job['uses']}'. The nested job '{nested_id}' is requesting "
+                        f"'{scope}: {level}', but is only allowed '{scope}: {allowed.get(scope, 'none')}'."
+                    )
+    return None
+
+
+def permission_levels(block) -> dict[str, str]:
+    """A `permissions:` block as scope -> level; read-all and write-all as the level of every scope asked."""
+    if isinstance(block, str):
+        level = block.removesuffix("-all")
+        return {scope: level for scope in SCOPES}
+    return {scope: level for scope, level in (block or {}).items()}
 
 
 def overlay(base, values):

@@ -5,6 +5,8 @@
   GITHUB_SERVER_URL and GITHUB_REPOSITORY are the fake's, as on a GitHub Enterprise host.
 - Each `uses:` action is replaced by its stand-in under tests/e2e/standins/<owner>/<repo> (`--local-repository`
   matches the pinned commit, so the workflows run unchanged); every `uses:` must be pinned by a full commit SHA.
+  A job that calls a shared workflow is run the way GitHub runs it: act clones the workflow's repository from the
+  fake (shared_workflows.py), and the actions of the called workflow get their stand-ins too.
 - The run's GITHUB_TOKEN is a token of the fake that stands for the GitHub Actions app with the workflow's
   permissions, so whatever the run does is recorded as caused by GITHUB_TOKEN.
 - Environment protection (which refs may deploy, required reviewers), which act ignores, is applied before the
@@ -24,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import cml
+from .shared_workflows import CALLER
 
 STANDINS = Path(__file__).parent / "standins"
 USES = re.compile(r"^([\w.-]+/[\w.-]+)@([0-9a-f]{40})$")
@@ -42,14 +45,18 @@ def git(*args: str, cwd: Path, env: dict | None = None) -> str:
     return result.stdout.strip()
 
 
-def pinned_actions(workflow: Path) -> set[tuple[str, str]]:
-    """Every (owner/repo, sha) a workflow uses; all must be pinned by full commit SHA."""
+def pinned_actions(workflow: dict, called) -> set[tuple[str, str]]:
+    """Every (owner/repo, sha) a workflow uses, also in the shared workflows its jobs call (`called(uses)` reads
+    one); all must be pinned by full commit SHA."""
     found = set()
-    for job in yaml.safe_load(workflow.read_text())["jobs"].values():
+    for job in workflow["jobs"].values():
+        if "uses" in job:
+            assert CALLER.match(job["uses"]), f"{job['uses']} is not pinned by a full commit SHA"
+            found |= pinned_actions(called(job["uses"]), called)
         for step in job.get("steps", []):
             if "uses" in step and not step["uses"].startswith("./"):
                 match = USES.match(step["uses"])
-                assert match, f"{workflow.name}: {step['uses']} is not pinned by a full commit SHA"
+                assert match, f"{step['uses']} is not pinned by a full commit SHA"
                 found.add((match[1], match[2]))
     return found
 
@@ -152,7 +159,9 @@ class Harness:
             command += ["-s", f"{name}={value}"]
         for name, value in variables.items():
             command += ["--var", f"{name}={value}"]
-        for action, sha in sorted(pinned_actions(path)):
+        for action, sha in sorted(
+            pinned_actions(yaml.safe_load(path.read_text()), self.fake.called_workflow)
+        ):
             standin = STANDINS / action
             assert (standin / "action.yml").is_file(), (
                 f"no stand-in for {action}: add tests/e2e/standins/{action}"

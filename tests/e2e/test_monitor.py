@@ -20,6 +20,7 @@ from .conftest import (
     set_model,
 )
 from .harness import git
+from .shared_workflows import serve
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +69,11 @@ def serve_a_day(project, store, rows, seed, flip=False):
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session, fake, harness, people, store):
+def project(cookies_session, fake, harness, people, store, template):
     """main: a champion trained on an imported file, model@v0.1.0 in production, its first day of traffic
     logged and labelled, the log and the labels tracked as DVC imports."""
     project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="local", github_owner="ada")
+    serve(project, fake, template)
     run(["make", "install"], cwd=project)
     run([*DVC, "remote", "modify", "storage", "url", str(harness.root / "dvc-storage")], cwd=project)
     source = harness.root / "source.csv"

@@ -30,6 +30,7 @@ from .conftest import (
 )
 from .harness import git
 from .people import commit_change
+from .shared_workflows import serve
 
 pytestmark = pytest.mark.slow
 
@@ -67,9 +68,10 @@ def write_source(project, source, kind):
 
 
 @pytest.fixture(scope="module")
-def project(cookies_session, fake, harness, people, source):
+def project(cookies_session, fake, harness, people, source, template):
     """main: a champion trained on an imported file, registered as model@v0.1.0, its outputs in the remote."""
     project = bake(cookies_session, python_version=HOST_PYTHON, dvc_remote="local", github_owner="ada")
+    serve(project, fake, template)
     dvc = ["uv", "run", "--locked", "dvc"]
     run(["make", "install"], cwd=project)
     run([*dvc, "remote", "modify", "storage", "url", str(harness.root / "dvc-storage")], cwd=project)

@@ -162,6 +162,74 @@ WORKFLOWS = {
 }
 
 
+# A platform team's shared workflows, in a repository of their own that the fake serves; two callers use them.
+SHARED_REPOSITORY = "acme-platform/shared"
+SHARED = {
+    "shared.yml": """
+        name: shared
+        on:
+          workflow_call:
+            inputs:
+              greeting:
+                type: string
+                required: true
+        permissions: {}
+        jobs:
+          greet:
+            runs-on: ubuntu-latest
+            permissions:
+              contents: read
+            steps:
+              - env:
+                  GREETING: ${{ inputs.greeting }}
+                  EVENT: ${{ github.event_name }}
+                run: echo "shared says $GREETING for $GITHUB_REPOSITORY on $EVENT"
+    """,
+    "greedy.yml": """
+        name: greedy
+        on: workflow_call
+        permissions: {}
+        jobs:
+          greet:
+            runs-on: ubuntu-latest
+            permissions:
+              contents: write
+            steps:
+              - run: echo "greedy ran"
+    """,
+}
+
+
+def callers(sha):
+    return {
+        f"call-{name}": f"""
+        name: call-{name.removesuffix(".yml")}
+        on: workflow_dispatch
+        permissions: {{}}
+        jobs:
+          greet:
+            permissions:
+              contents: read
+            uses: {SHARED_REPOSITORY}/.github/workflows/{name}@{sha}
+            with:
+              greeting: hello
+        """
+        for name in SHARED
+    }
+
+
+def serve_shared_workflows(root, fake) -> str:
+    """The platform team's repository, served read-only by the fake; returns its commit."""
+    shared = root / "shared"
+    shared.mkdir()
+    git("init", "--quiet", "-b", "main", cwd=shared)
+    write_workflows(shared, SHARED)
+    git("add", "-A", cwd=shared)
+    git("commit", "--quiet", "-m", "Shared workflows", cwd=shared)
+    fake.serve_repository(SHARED_REPOSITORY, shared / ".git")
+    return git("rev-parse", "HEAD", cwd=shared)
+
+
 def write_workflows(repo, workflows):
     directory = repo / ".github" / "workflows"
     directory.mkdir(parents=True, exist_ok=True)
@@ -172,10 +240,11 @@ def write_workflows(repo, workflows):
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, fake, people):
-    repo = tmp_path_factory.mktemp("rules") / "repo"
+    root = tmp_path_factory.mktemp("rules")
+    repo = root / "repo"
     repo.mkdir()
     git("init", "--quiet", "-b", "main", cwd=repo)
-    write_workflows(repo, WORKFLOWS)
+    write_workflows(repo, {**WORKFLOWS, **callers(serve_shared_workflows(root, fake))})
     (repo / "src").mkdir()
     (repo / "src" / "app.py").write_text("print('v1')\n")
     (repo / "README.md").write_text("# rules\n")
@@ -248,6 +317,26 @@ def test_events_caused_by_github_token_start_nothing_but_dispatches(repo, fake, 
         "dispatched.yml",
         "on-repository-dispatch.yml",
     ]
+
+
+def test_a_called_workflow_runs_in_the_caller_s_context_and_may_not_raise_its_permissions(
+    repo, fake, github, people
+):
+    answer = people["ada"].dispatch("call-shared.yml")
+    assert answer[0] == 204, answer
+    (run,) = github.settle()
+    assert run.conclusion == "success", run.output[-3000:]
+    assert f"shared says hello for {fake.repository} on workflow_dispatch" in run.output, (
+        "cloned from the fake"
+    )
+    assert people["ada"].dispatch("call-greedy.yml")[0] == 204
+    (run,) = github.settle()
+    assert run.conclusion == "failure"
+    assert run.output.startswith(f"Error calling workflow '{SHARED_REPOSITORY}/.github/workflows/greedy.yml@")
+    assert run.output.endswith(
+        "The nested job 'greet' is requesting 'contents: write', but is only allowed 'contents: read'."
+    )
+    assert "greedy ran" not in run.output
 
 
 def test_workflow_run_chains_at_most_three_levels(github):
