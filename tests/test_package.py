@@ -47,7 +47,10 @@ def callers() -> dict[str, str]:
 
 
 def test_each_caller_is_short_and_calls_a_shared_workflow_of_this_version():
-    assert {"workflows/ci.yml", "workflows/model-pr.yml", "workflows/model-report.yml"} <= set(callers())
+    every = {
+        path.relative_to(PROJECT_WORKFLOWS).as_posix() for path in PROJECT_WORKFLOWS.glob("workflows*/*.yml")
+    }
+    assert set(callers()) == every, f"not callers: {every - set(callers())}"
     for name, text in callers().items():
         assert len(text.splitlines()) <= 40, (
             f"{name}: a caller holds its triggers, permissions and `uses:` only"
@@ -69,3 +72,18 @@ def test_each_shared_workflow_checks_that_the_project_installs_its_version():
         assert set(checks) == {f"uv run --locked python -m ml_gitops check-workflows {package_version()}"}, (
             name
         )
+
+
+def test_each_caller_passes_exactly_the_inputs_its_shared_workflow_declares():
+    """actionlint cannot read a workflow in another repository, so this checks what it would: no unknown input, no
+    required one missing."""
+    for name, text in callers().items():
+        for job in yaml.safe_load(text)["jobs"].values():
+            called = yaml.safe_load(
+                (SHARED / re.search(r"workflows/([\w.-]+\.yml)@", job["uses"])[1]).read_text()
+            )
+            declared = (called[True]["workflow_call"] or {}).get("inputs") or {}
+            given = set(job.get("with") or {})
+            assert given <= set(declared), f"{name} passes inputs {given - set(declared)} it does not declare"
+            required = {key for key, spec in declared.items() if spec.get("required")}
+            assert required <= given, f"{name} leaves out required inputs {required - given}"

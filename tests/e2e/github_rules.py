@@ -280,13 +280,27 @@ class GitHub:
         token = self.fake.run_token(run_id, workflow_permissions(workflow), fork=fork)
         clone = self.harness.clone(sha, branch)
         ref = self._ref(event, branch)
-        secrets, run.waiting = self.protect_environments(
+        secrets, run.waiting, called = self.protect_environments(
             clone / ".github" / "workflows" / name, workflow, ref, event.who, fork
         )
         result: ActRun = self.harness.act(
-            event.name, payload, name, clone, token, event.who.login, secrets, dict(self.variables), run_id
+            event.name,
+            payload,
+            name,
+            clone,
+            token,
+            event.who.login,
+            secrets,
+            dict(self.variables),
+            run_id,
+            called,
         )
-        run.jobs, run.output = result.jobs, result.output
+        # A called workflow's jobs are the run's jobs, as GitHub lists them; act also reports the calling job.
+        callers = {job["uses"]: job_id for job_id, job in workflow["jobs"].items() if "uses" in job}
+        nested = {job_id for uses in callers for job_id in self.fake.called_workflow(uses)["jobs"]}
+        only_callers = set(callers.values()) - nested
+        run.jobs = {job_id: outcome for job_id, outcome in result.jobs.items() if job_id not in only_callers}
+        run.output = result.output
         (self.harness.root / f"run-{run_id}-{name}.log").write_text(
             result.output
         )  # for a person reading a failure
@@ -296,8 +310,9 @@ class GitHub:
             run.conclusion = (
                 "success" if result.returncode == 0 and "failure" not in result.jobs.values() else "failure"
             )
-        for job_id, conclusion in result.jobs.items():
-            job_name = workflow["jobs"][job_id].get("name", job_id)
+        names = self.job_names(workflow)
+        for job_id, conclusion in run.jobs.items():
+            job_name = names.get(job_id, job_id)
             self.fake.check_runs.append(
                 {
                     "sha": head_sha,
@@ -332,13 +347,46 @@ class GitHub:
 
     # -- environments ------------------------------------------------------------------------------------------------
 
+    def job_names(self, workflow: dict) -> dict[str, str]:
+        """The check-run name of each job id: a called workflow's job is `<caller job> / <its job>`, as on GitHub."""
+        names = {}
+        for job_id, job in workflow["jobs"].items():
+            names[job_id] = job.get("name", job_id)
+            if "uses" in job:
+                for nested_id, nested in self.fake.called_workflow(job["uses"])["jobs"].items():
+                    names.setdefault(nested_id, f"{names[job_id]} / {nested.get('name', nested_id)}")
+        return names
+
     def protect_environments(self, path: Path, workflow: dict, ref: str, who: Identity, fork: bool):
+        """Apply each job's environment, also in the shared workflows the jobs call: a ref it may not deploy from
+        fails the job; a deployment waiting for a reviewer does not run. Returns the secrets the run gets, the
+        environments left waiting, and the run copies of called workflows that protection changed (uses -> copy)."""
         workflow = copy.deepcopy(workflow)
-        """Apply each job's environment: a ref it may not deploy from fails the job; a deployment waiting for a
-        reviewer does not run. Returns the secrets the run gets, and the environments left waiting."""
         secrets = {} if fork else dict(self.secrets)
-        waiting, rewritten = [], False
-        jobs = workflow["jobs"]
+        waiting: list[str] = []
+        rewritten = self._protect_jobs(workflow["jobs"], ref, who, fork, secrets, waiting)
+        called = {}
+        for job in workflow["jobs"].values():
+            if "uses" not in job:
+                continue
+            shared = copy.deepcopy(self.fake.called_workflow(job["uses"]))
+            if self._protect_jobs(shared["jobs"], ref, who, fork, secrets, waiting):
+                called[job["uses"]] = shared
+            if any(nested.get("environment") for nested in shared["jobs"].values()):
+                # On GitHub an environment's secrets reach the called job that names the environment; act hands a
+                # called workflow only the secrets its caller passes, so the run copy passes what this run gets.
+                job["secrets"] = "inherit"
+                rewritten = True
+        if rewritten:  # the run copy of the workflow, as GitHub would execute it under these protection rules
+            document = {("on" if key is True else key): value for key, value in workflow.items()}
+            path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return secrets, waiting, called
+
+    def _protect_jobs(
+        self, jobs: dict, ref: str, who: Identity, fork: bool, secrets: dict, waiting: list
+    ) -> bool:
+        """Protection for one workflow's jobs (see protect_environments); whether any job had to change."""
+        rewritten = False
         for job_id, job in jobs.items():
             environment = job.get("environment")
             if isinstance(environment, dict):
@@ -364,10 +412,7 @@ class GitHub:
                     continue
             if not fork:
                 secrets.update(self.environment_secrets.get(environment, {}))
-        if rewritten:  # the run copy of the workflow, as GitHub would execute it under these protection rules
-            document = {("on" if key is True else key): value for key, value in workflow.items()}
-            path.write_text(yaml.safe_dump(document, sort_keys=False))
-        return secrets, waiting
+        return rewritten
 
     @staticmethod
     def _dependents(jobs: dict, job_id: str) -> list[str]:

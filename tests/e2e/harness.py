@@ -132,6 +132,7 @@ class Harness:
         secrets: dict[str, str],
         variables: dict[str, str],
         run_id: int,
+        called: dict[str, dict] | None = None,
     ) -> ActRun:
         event_file = self.root / f"event-{run_id}.json"
         event_file.write_text(json.dumps(payload))
@@ -167,6 +168,14 @@ class Harness:
                 f"no stand-in for {action}: add tests/e2e/standins/{action}"
             )
             command += ["--local-repository", f"{action}@{sha}={standin}"]
+        for number, (uses, copy) in enumerate((called or {}).items()):
+            # A called workflow that environment protection changed: act reads this run copy, not the fake's.
+            full_name, file, sha = CALLER.match(uses).groups()
+            folder = self.root / f"called-{run_id}-{number}"
+            (folder / ".github" / "workflows").mkdir(parents=True)
+            document = {("on" if key is True else key): value for key, value in copy.items()}
+            (folder / ".github" / "workflows" / file).write_text(yaml.safe_dump(document, sort_keys=False))
+            command += ["--local-repository", f"{full_name}@{sha}={folder}"]
         certificates = self.fake.certs
         environment = {
             "GITHUB_RUN_ID": str(run_id),

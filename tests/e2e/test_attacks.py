@@ -172,13 +172,15 @@ def test_a_status_posted_by_hand_does_not_satisfy_the_required_check(fork_pull, 
 
 
 def leak_the_remote_key(project):
-    """bob's branch: release.yml prints the DVC remote's secret, encoded so that the log's masking misses it."""
-    rewrite(
-        project / ".github" / "workflows" / "release.yml",
-        "      - id: version\n",
-        "      - env:\n          LEAK: ${{ secrets.DVC_REMOTE_CREDENTIALS }}\n"
-        '        run: printf %s "$LEAK" | base64\n'
-        "      - id: version\n",
+    """bob's branch: release.yml no longer calls the shared workflow but runs his own job in the automation
+    environment, which prints the DVC remote's secret, encoded so that the log's masking misses it."""
+    path = project / ".github" / "workflows" / "release.yml"
+    text = path.read_text()
+    path.write_text(
+        text[: text.index("jobs:\n")]
+        + "jobs:\n  build:\n    runs-on: ubuntu-latest\n    environment: automation\n    steps:\n"
+        + "      - env:\n          LEAK: ${{ secrets.DVC_REMOTE_CREDENTIALS }}\n"
+        + '        run: printf %s "$LEAK" | base64\n'
     )
 
 
