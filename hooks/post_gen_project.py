@@ -42,7 +42,7 @@ def package_source() -> tuple[str, str | None]:
     if from_where_cookiecutter_ran(template).is_dir() and (local / "package" / "pyproject.toml").is_file():
         folder = str((local / "package").resolve())
         return "ml-gitops = { path = " + json.dumps(folder) + " }", folder
-    url = template_address(template, str(local)).removesuffix("/").removesuffix(".git")
+    url = template_address(template, str(local)).removeprefix("git+").removesuffix("/").removesuffix(".git")
     return "ml-gitops = { git = " + json.dumps(
         url
     ) + ', subdirectory = "package", tag = "v' + version + '" }', None

@@ -111,3 +111,40 @@ def test_a_template_that_is_no_git_checkout_is_refused_in_one_line_and_leaves_no
         "clone of the template (cookiecutter gh:<owner>/<repository>)"
     ) in result.stderr
     assert not (tmp_path / "out" / "churn-model").exists()
+
+
+def test_a_project_baked_from_a_git_url_installs_ml_gitops_from_the_version_s_tag(tmp_path):
+    """The path of a user who bakes from GitHub, with a file:// clone in GitHub's place: the hook names the tag of
+    the pinned version through uv's git source, and `make setup`'s `uv lock` + `uv sync --locked` install it."""
+    template = tmp_path / "template"
+    copy_template(template)
+    run(["git", "tag", f"v{VERSION}"], cwd=template)
+    (template / "NOTES.md").write_text("A change after the release.\n")
+    commit_all(template, "After the release")
+    bake_from_url = [
+        str(Path(sys.executable).parent / "cookiecutter"),
+        "--no-input",
+        "-o",
+        str(tmp_path / "out"),
+    ]
+    config = tmp_path / "cookiecutter.yaml"  # its clones go here, not under ~/.cookiecutters
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n")
+    env = {**tool_env(), "COOKIECUTTER_CONFIG": str(config)}
+    run([*bake_from_url, f"git+file://{template}", f"python_version={HOST_PYTHON}"], cwd=tmp_path, env=env)
+    project = tmp_path / "out" / "churn-model"
+    pyproject = (project / "pyproject.toml").read_text()
+    source = f'ml-gitops = {{ git = "file://{template}", subdirectory = "package", tag = "v{VERSION}" }}'
+    assert source in pyproject, pyproject[-400:]
+    run(["uv", "lock", "--quiet"], cwd=project)
+    run(["uv", "sync", "--locked", "--quiet"], cwd=project)
+    installed = run(
+        ["uv", "run", "--locked", "python", "-m", "ml_gitops", "check-workflows", VERSION], cwd=project
+    )
+    assert (
+        f"ml-gitops {VERSION}: the shared workflows and the installed package are one version"
+        in installed.stdout
+    )
+    tagged = run(["git", "rev-parse", f"v{VERSION}"], cwd=template).stdout.strip()
+    assert f"?subdirectory=package&tag=v{VERSION}#{tagged}" in (project / "uv.lock").read_text(), (
+        "the tag's commit"
+    )
