@@ -29,9 +29,23 @@ def parser(prog: str = "python -m ml_gitops") -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="command")
     if project.named():
         project.pipeline("commands").register(commands)  # outside a project: the machinery's commands alone
+    replaced = _ReplacedByTheProject(commands)
     for wing in WINGS:
-        importlib.import_module(f".{wing}.commands", __package__).register(commands)
+        importlib.import_module(f".{wing}.commands", __package__).register(replaced)
     return root
+
+
+class _ReplacedByTheProject:
+    """The machinery's commands, less those the project registered under the same name: a project replaces one
+    command (its own `smoke`, say) by registering it in its pipeline's commands.py."""
+
+    def __init__(self, commands):
+        self.commands, self.taken = commands, set(commands.choices)
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        if name in self.taken:
+            return argparse.ArgumentParser(add_help=False)  # never reached from the command line
+        return self.commands.add_parser(name, **kwargs)
 
 
 def run() -> None:

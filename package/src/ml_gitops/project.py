@@ -8,7 +8,8 @@ A project names its pipeline package with an entry point in its `pyproject.toml`
 That package declares `TASK` ("classification" or "regression") in its `__init__.py` and holds the modules the
 machinery calls: `data` (load, read_file, read_bundled, BUNDLED), `columns` (of, apply), `features`
 (category_text, as_categories), `train` (MODEL_TYPES, the allow-list of types a model file may hold), `evaluate`
-(run, predict) and `commands` (the stages' command line). The metrics are the package's own (`ml_gitops.metrics`).
+(run, predict) and `commands` (the stages' command line; a command named as one of the machinery's replaces it).
+The metrics are the package's own (`ml_gitops.metrics`).
 The environment variable ML_GITOPS_PIPELINE names the package instead (the package's own tests use it).
 """
 
