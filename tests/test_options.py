@@ -189,7 +189,9 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     assert (project / ".dockerignore").read_text().splitlines()[1] == "*", (
         "the build context is an allow-list"
     )
-    assert "IMAGE ?= ghcr.io/ada-lovelace/churn-model" in makefile
+    assert "export GITHUB_REPOSITORY ?= ada-lovelace/churn-model" in makefile, (
+        "the image: ghcr.io/<repository>"
+    )
     # Pull-request code runs with a read-only token; only the job that runs none of it may push the image.
     assert set(promote["jobs"]) == {"approval", "staging", "push-image", "comment"}
     staging, push = promote["jobs"]["staging"], promote["jobs"]["push-image"]
@@ -197,7 +199,7 @@ def test_deploy_target_decides_the_image_files_and_jobs(baked):
     assert "environment" not in staging
     assert push["permissions"] == {"packages": "write"}
     assert push["environment"] == "staging"
-    assert "make image-push" in [step.get("run") for step in push["steps"]]
+    assert any("python -m ml_gitops image-push" in step.get("run", "") for step in push["steps"])
     assert all(step.get("run") != "make repro" for step in push["steps"])
     assert release["jobs"]["image"]["permissions"]["packages"] == "write"
     assert "image" in release["jobs"]["production"]["needs"]

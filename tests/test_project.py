@@ -269,47 +269,6 @@ class ProjectChecks:
         logged = run([str(app / ".venv" / "bin" / "python"), "-c", count], cwd=app)  # written at shutdown
         assert logged.stdout.split() == ["20", "unreleased"]
 
-    def test_a_published_version_image_is_never_overwritten(self, project, tmp_path):
-        """make image-push with a stand-in `docker` (no engine here) that knows which images the registry holds:
-        a version's image already there is refused, a new version and a staging tag are pushed."""
-        if self.deploy_target != "container":
-            pytest.skip("only the container deploy target pushes images")
-        bin_dir, calls, published = tmp_path / "bin", tmp_path / "calls", tmp_path / "published"
-        bin_dir.mkdir()
-        (bin_dir / "docker").write_text(
-            "#!/bin/sh\n"
-            f'echo "$*" >> {shlex.quote(str(calls))}\n'
-            f'if [ "$1" = manifest ]; then grep -qxF "$3" {shlex.quote(str(published))}; exit; fi\n'
-            "cat >/dev/null\n"  # docker login reads the token from stdin
-        )
-        (bin_dir / "docker").chmod(0o755)
-        image = "ghcr.io/acme/image"
-        published.write_text(f"{image}:v1.0.0\n{image}:pr-7\n")
-        env = tool_env()
-        env.update(
-            PATH=f"{bin_dir}{os.pathsep}{env['PATH']}",
-            GITHUB_TOKEN="t",
-            GITHUB_ACTOR="a",
-            IMAGE_ARCHIVE="",
-            IMAGE_TAG="",
-        )
-
-        def push(tag: str, image_tag: str = "") -> subprocess.CompletedProcess:
-            calls.write_text("")
-            command = ["make", "--no-print-directory", "image-push", f"IMAGE={image}"]
-            return run(command, cwd=project, check=False, env={**env, "TAG": tag, "IMAGE_TAG": image_tag})
-
-        refused = push("model@v1.0.0")
-        assert refused.returncode != 0
-        assert f"error: {image}:v1.0.0 is published already" in refused.stderr
-        assert "push" not in calls.read_text().split(), "nothing is pushed over a published version"
-        pushed = push("model@v1.1.0")
-        assert pushed.returncode == 0, pushed.stderr
-        assert f"push {image}:v1.1.0" in calls.read_text().splitlines()
-        staging = push("", image_tag="pr-7")
-        assert staging.returncode == 0, staging.stderr
-        assert calls.read_text().splitlines()[-1] == f"push {image}:pr-7", "staging images are replaced"
-
     def test_pipeline_check(self, project):
         result = run(["make", "pipeline-check"], cwd=project)
         assert "up to date" in result.stdout

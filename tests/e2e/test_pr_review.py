@@ -89,23 +89,22 @@ def test_a_fork_pull_request_gets_its_report_with_private_images_and_no_write_to
 ):
     ada, bob, mallory = people["ada"], people["bob"], people["mallory"]
     sync_main(project, bob)
-    makefile = project / "Makefile"
+    readme = project / "README.md"
     number, _ = open_pull_request(
         project,
         bob,
         "private-images",
-        lambda: makefile.write_text(
-            makefile.read_text().replace("REPORT_IMAGES ?= publish", "REPORT_IMAGES ?= mermaid")
-        ),
+        lambda: readme.write_text(readme.read_text() + "\nThe report's images stay private.\n"),
         "Keep report images private",
     )
     github.settle()
     assert ada.review(number, "APPROVE")[0] == 200
     (promote,) = github.settle()
-    assert promote.jobs == {"approval": "success"}, "the Makefile is no model input: nothing to stage"
+    assert promote.jobs == {"approval": "success"}, "the README is no model input: nothing to stage"
     assert "changes no model input: nothing to stage" in promote.output
     assert bob.merge(number)[0] == 200
     github.settle()
+    github.variables["REPORT_IMAGES"] = "mermaid"  # the owner's choice: Settings, Variables (README: Plots)
     sync_main(project, mallory)
     commit_change(project, "fork-work", model_change(project, BETTER), "From a fork")
     assets_before = len(fake.cml_assets)

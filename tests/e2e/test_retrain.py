@@ -103,7 +103,7 @@ def test_a_schedule_without_drift_opens_nothing(project, fake, github):
     (retrain,) = github.tick_schedule()
     assert retrain.conclusion == "success", retrain.output[-4000:]
     assert "Data drift: no drift" in retrain.output
-    assert "make retrain-pr" not in retrain.output, "retraining is skipped"
+    assert "python -m ml_gitops retrain-pr" not in retrain.output, "retraining is skipped"
     assert fake.pulls == {}
     assert retrain_branches(fake) == []
 

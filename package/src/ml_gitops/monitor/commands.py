@@ -52,7 +52,6 @@ def register(commands) -> None:
     version = commands.add_parser(
         "monitor-version", help="check out the production version's dvc.lock and metrics (retrain.yml)"
     )
-    version.add_argument("--has-remote", action="store_true", help="the project has a DVC remote")
     version.set_defaults(handler=run_monitor_version)
 
     monitor_data = commands.add_parser(
@@ -75,6 +74,12 @@ def register(commands) -> None:
 
     retrain_open = commands.add_parser("retrain-status", help="is a retraining pull request open? (CI)")
     retrain_open.set_defaults(handler=run_retrain_status)
+
+    retrain_data = commands.add_parser(
+        "retrain-data",
+        help="the champion's outputs from the DVC remote (else reproduced), then dvc update of data/raw's imports (CI)",
+    )
+    retrain_data.set_defaults(handler=run_retrain_data)
 
     retrain_pr = commands.add_parser("retrain-pr", help="open the retraining pull request with CML (CI)")
     retrain_pr.add_argument("--run-id", default=os.environ.get("GITHUB_RUN_ID", "local"))
@@ -145,9 +150,10 @@ def run_labelled_log(args: argparse.Namespace) -> None:
 
 
 def run_monitor_version(args: argparse.Namespace) -> None:
+    from ..core import remote
     from . import watch
 
-    watch.check_out_production(args.has_remote)
+    watch.check_out_production(has_remote=remote.remote_url() is not None)
 
 
 def run_monitor_data(args: argparse.Namespace) -> int:
@@ -203,3 +209,9 @@ def run_retrain_pr(args: argparse.Namespace) -> None:
     from . import retrain
 
     retrain.create_pull_request(args.run_id)
+
+
+def run_retrain_data(args: argparse.Namespace) -> int:
+    from . import retrain
+
+    return retrain.fetch_data()

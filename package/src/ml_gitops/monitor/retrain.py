@@ -27,6 +27,22 @@ NO_TOKEN = (
 )
 
 
+def fetch_data() -> int:
+    """The champion's outputs (its reference sample among them) from the DVC remote, or reproduced when there is
+    none; then the imports under data/raw updated to the newest version of their source."""
+    from ..core import remote
+
+    if remote.remote_url() is not None:
+        status = remote.run(["pull", "--quiet"])
+    else:
+        status = remote.run(["repro", "--quiet", "prepare"], credentials="")
+    imports = sorted(str(path) for path in remote.RAW.glob("*.dvc"))
+    if status or not imports:
+        return status
+    print(f"dvc update {' '.join(imports)}: the newest version of the data's source")
+    return remote.run(["update", "--quiet", *imports])
+
+
 def open_pull_request() -> dict | None:
     """The retraining pull request still open: a `retrain/` branch of this repository (never a fork's)."""
     pulls = client.paginate("pulls?state=open")

@@ -2,10 +2,8 @@
 staging smoke test (promote.yml) and the service."""
 
 import argparse
-import re
 from pathlib import Path
 
-IMAGE_TAG = re.compile(r"^(dev|pr-\d{1,9}|v\d+\.\d+\.\d+)$")
 CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
 
 
@@ -59,11 +57,23 @@ def register(commands) -> None:
     smoke.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
     smoke.set_defaults(handler=run_smoke)
 
-    image_tag = commands.add_parser(
-        "image-tag",
-        help="the service image's tag: IMAGE_TAG, else TAG's version, else dev (checked; make image)",
+    image = commands.add_parser(
+        "image-ref",
+        help="the service image: <IMAGE or ghcr.io/owner/repo>:<IMAGE_TAG or TAG's version or dev>",
     )
-    image_tag.set_defaults(handler=run_image_tag)
+    image.set_defaults(handler=run_image_ref)
+    save = commands.add_parser("image-save", help="save the service image to an archive (CI)")
+    save.add_argument("--archive", type=Path, required=True)
+    save.set_defaults(handler=run_image_save)
+    push = commands.add_parser(
+        "image-push", help="push the service image; never over a published version (CI)"
+    )
+    push.add_argument("--archive", type=Path, help="load the image from this archive first")
+    push.set_defaults(handler=run_image_push)
+    promote_image = commands.add_parser(
+        "image-promote", help="point the image's prod tag at this version (CI)"
+    )
+    promote_image.set_defaults(handler=run_image_promote)
 
     serve = commands.add_parser("serve", help="serve the model over HTTP: GET /health, POST /predict")
     serve.add_argument("--host", default="127.0.0.1")
@@ -148,17 +158,28 @@ def run_release_version(args: argparse.Namespace) -> None:
     release_version(args.version)
 
 
-def run_image_tag(args: argparse.Namespace) -> None:
-    import os
+def run_image_ref(args: argparse.Namespace) -> None:
+    from . import images
 
-    from .. import UserError
-    from .tags import check_version_tag
+    print(images.reference())
 
-    explicit, tag = os.environ.get("IMAGE_TAG", ""), os.environ.get("TAG", "")
-    value = explicit or (check_version_tag(tag).partition("@")[2] if tag else "dev")
-    if not IMAGE_TAG.match(value):
-        raise UserError(f"IMAGE_TAG {value!r} is not dev, pr-<number> or vX.Y.Z: refusing it")
-    print(value)
+
+def run_image_save(args: argparse.Namespace) -> None:
+    from . import images
+
+    images.save(args.archive)
+
+
+def run_image_push(args: argparse.Namespace) -> None:
+    from . import images
+
+    images.push(args.archive)
+
+
+def run_image_promote(args: argparse.Namespace) -> None:
+    from . import images
+
+    images.promote()
 
 
 def run_score(args: argparse.Namespace) -> int:
