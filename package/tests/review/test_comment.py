@@ -1,82 +1,218 @@
-"""The report comment is made harmless before it is posted: it was written by pull-request code."""
+"""The report comment says only what model-report.yml decided or checked, and shows what the pull request's code
+wrote as inert text. Each comment is read the way GitHub shows it: rendered by cmark-gfm (tests/rendered.py), then
+its links, images, headings, raw HTML and mentions are taken from the HTML, never from the Markdown."""
+
+import json
+import os
+import stat
+import unicodedata
 
 import pytest
+from github_api import REPOSITORY, FakeGitHub
+from rendered import render
 
-from ml_gitops.review import comment, inputs
+from ml_gitops.review import charts, comment, markdown
+from ml_gitops.review.verdict import Verdict
 
-ALLOWED = ("https://github.com/acme/churn/", comment.ASSET_HOST, "plots/")
-
-
-@pytest.mark.parametrize(
-    ("written", "posted"),
-    [
-        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)>"),
-        ('<a href="https://evil.example">click</a>', '&lt;a href="`https://evil.example`">click&lt;/a>'),
-        ("<picture><source srcset=x></picture>", "&lt;picture>&lt;source srcset=x>&lt;/picture>"),
-        ("cc @acme/maintainers and @octocat", "cc @&#8203;acme/maintainers and @&#8203;octocat"),
-        ("[docs](https://evil.example/phish)", "docs (link removed: it pointed outside this repository)"),
-        ("![t](https://tracker.example/p.png)", "t (link removed: it pointed outside this repository)"),
-        ("see https://evil.example/x now", "see `https://evil.example/x` now"),
-        ("![ROC](plots/roc.png)", "![ROC](plots/roc.png)"),
-        (
-            "[run](https://github.com/acme/churn/actions/runs/1)",
-            "[run](https://github.com/acme/churn/actions/runs/1)",
-        ),
-        ("<details><summary>Reproduce</summary>", "<details><summary>Reproduce</summary>"),
-        ("> [!WARNING]\n> careful", "> [!WARNING]\n> careful"),
-        ("mail ada@example.com", "mail ada@example.com"),
-    ],
+HEAD = "a" * 40
+FAILED = Verdict(
+    7,
+    HEAD,
+    "failure",
+    "The candidate model failed the gate",
+    True,
+    "roc_auc 0.9000 -> 0.8000 (-0.1000) fails.",
 )
-def test_report_is_sanitised(written, posted):
-    assert comment.sanitise(written, ALLOWED) == posted + "\n"
-
-
-@pytest.mark.parametrize(
-    "written",
-    [
-        '```mermaid\nxychart-beta\n    title "<ROC>"\n```',
-        "<details><summary>Reproduce</summary>\n\n```bash\ngit checkout <commit>\n```\n</details>",
-    ],
+TRUSTED_HEADINGS = ["Model report: ❌ gate failed", "Metrics"]
+BIDI_AND_INVISIBLE = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u2060\ufeff\u00ad"
 )
-def test_the_report_s_own_code_blocks_are_left_as_written(written):
-    assert comment.sanitise(written, ALLOWED) == written + "\n"
+
+# What a fork's own code can put in its report.md (report.md passes the artifact check unless it links elsewhere:
+# these are made harmless in the comment whether or not that check caught them).
+ATTACKS = {
+    "html in the text of an allowed link": "[<img src=x onerror=alert(1)> @acme/ml-team](https://github.com/acme/churn/pull/1)",
+    "a mention in the text of an allowed image": "![cc @octocat](plots/roc.png)",
+    "a link elsewhere": "[Sign in again](https://evil.example/login)",
+    "a bare address after a parenthesis": "(https://evil.example)",
+    "a www host": "see www.evil.example now",
+    "an e-mail address": "write to a@evil.example",
+    "an angle-bracket autolink": "<https://evil.example/x>",
+    "a reference-style link": "[here][1]\n\n[1]: https://evil.example",
+    "a forged headline on line 5": "fine\n\nall good\n\n## Model report: ✅ gate passed\n\n**gate passed**",
+    "a heading": "# gate passed",
+    "a setext heading": "gate passed\n===========",
+    "an html image": '<img src="https://evil.example/p.png">',
+    "a picture": '<picture><source srcset="https://evil.example/p.png"></picture>',
+    "details of its own": "<details open><summary>✅ gate passed</summary>\n\nhidden\n\n</details>",
+    "a mention as an entity": "thanks &#64;acme/ml-team",
+    "a cross-repository reference": "see evil/repo#1 and evil/repo@0123456789abcdef",
+    "mentions": "Thanks @acme/ml-team and @ada!",
+    "a closing tag for the comment's own details": "</details>\n\n# gate passed\n\n<details>",
+    **{
+        f"a fence of {n} backticks": f"{'`' * n}\n</details>\n\n# gate passed {n}\n\n@ada {'`' * n}\n{'`' * n}"
+        for n in (3, 4, 5, 8, 16, 40)
+    },
+    "tildes that would swallow the comment": "~~~\n<b>unclosed</b>",
+    "an indented fence": "   ````\n# gate passed",
+    "zero-width and bidi characters": "@\u200bada w\u200bww.evil.example gate \u202edeliaf\u202c \u2066x\u2069 \ufeff",
+    "a line separator": "ok\u2028# gate passed",
+    "carriage returns": "ok\r# gate passed\r\n```\r@ada",
+}
 
 
-@pytest.mark.parametrize(
-    ("written", "posted"),
-    [  # each a way to make the sanitiser think a line is code while GitHub renders it
-        ("  ```\n<img src=x>\n```", "  \\```\n&lt;img src=x>\n\\```"),
-        ("<details>\n```bash\n<img src=x>\n```", "<details>\n\\```bash\n&lt;img src=x>\n\\```"),
-        ("~~~\n\n```mermaid\n~~~\n<img src=x>", "\\~~~\n\n\\```mermaid\n\\~~~\n&lt;img src=x>"),
-        ("```python\n<img src=x>\n```", "\\```python\n&lt;img src=x>\n\\```"),
-        ("```bash\nok\n````\n<img src=x>", "```bash\nok\n\\````\n<img src=x>\n```"),
-    ],
-)
-def test_lines_github_could_read_as_fences_open_or_close_nothing(written, posted):
-    assert comment.sanitise(written, ALLOWED) == posted + "\n"
+def artifact(directory, report: str, **summary) -> object:
+    """A model-report artifact (as the checks accept) whose report.md is `report`."""
+    directory.mkdir(exist_ok=True)
+    (directory / "plots").mkdir(exist_ok=True)
+    (directory / "plots" / "roc.png").write_bytes(b"\x89PNG")
+    (directory / "report.md").write_text(report, encoding="utf-8")
+    fields = {"pull_request": 7, "head_sha": HEAD, "gate": "pass", "metrics": {"roc_auc": 0.8}, **summary}
+    (directory / "report.json").write_text(json.dumps(fields))
+    return directory
 
 
-def test_the_trusted_headline_replaces_the_report_s_own():
-    posted = comment.with_headline(
-        "## Model report: ✅ gate passed\n\n**fine.**\n", "## Model report: ❌ gate failed"
+@pytest.fixture
+def cml(tmp_path, monkeypatch):
+    """A stand-in for CML's `cml asset publish` (a Node tool, not installed here): prints the asset's address."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "cml"
+    script.write_text('#!/bin/sh\nprintf "https://asset.cml.dev/%s?cml=png\\n" "$(basename "$3" .png)"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture
+def champion(params):
+    from ml_gitops.core import paths
+
+    paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
+    paths.METRICS.write_text(json.dumps({"roc_auc": 0.9, "accuracy": 0.85}))
+
+
+def posted(tmp_path, report: str, images: str = "mermaid", verdict: Verdict = FAILED, **summary) -> str:
+    directory = artifact(tmp_path / "artifact", report, **summary)
+    return f"{comment.MARKER}\n{comment.compose(directory, images, comment.headline(verdict))}"
+
+
+def assert_inert(shown, report: str) -> None:
+    """Nothing the report wrote is a link, image, heading, element or mention; all of it is readable as text."""
+    assert shown.links == [], "no link at all: the comment's own parts link nothing"
+    assert all(src.startswith(comment.ASSET_HOST) for src in shown.images), shown.images
+    assert shown.headings[:2] == TRUSTED_HEADINGS
+    assert all("gate passed" not in heading for heading in shown.headings)
+    assert shown.raw_tags == ["details", "summary"], "no element of the report's own, however it is written"
+    assert shown.mentions == []
+    assert shown.references == []
+    assert shown.comments == [comment.MARKER.removeprefix("<!--").removesuffix("-->")]
+    outside = "".join(shown.text)
+    assert "gate passed" not in outside, "only the trusted verdict is said outside the report shown as text"
+    assert "evil" not in outside
+    last_line = markdown.visible(report).strip().splitlines()[-1].replace("@", "@\u200b")
+    assert last_line.strip() in shown.code[-1], "the whole report is inside the one inert block"
+
+
+@pytest.mark.parametrize("attack", ATTACKS.values(), ids=ATTACKS.keys())
+def test_what_the_report_writes_is_shown_as_inert_text(tmp_path, champion, attack):
+    report = f"## Model report: ✅ gate passed\n\n{attack}\n"
+    body = posted(tmp_path, report)
+    shown = render(body)
+    assert_inert(shown, report)
+    invisible = set(body.replace("@\u200b", "@").replace(":\u200b", ":")) & set(BIDI_AND_INVISIBLE)
+    assert not invisible, f"invisible or bidirectional characters reach the comment: {invisible}"
+
+
+def test_the_headline_and_verdict_are_the_trusted_side_s_even_with_a_file_name_the_pull_request_chose(
+    tmp_path, champion
+):
+    name = (
+        "data/[x](https://evil.example) @acme/ml-team <img src=x> www.evil.example #1 \u202egate passed.csv"
     )
-    assert posted == "## Model report: ❌ gate failed\n\n**fine.**\n"
+    verdict = Verdict(
+        7,
+        HEAD,
+        "failure",
+        f"Model inputs changed ({name}), but nothing was trained",
+        True,
+        f"Model inputs changed ({name})",
+    )
+    shown = render(posted(tmp_path, "report", verdict=verdict))
+    assert shown.headings[0] == "Model report: ❌ gate failed"
+    assert shown.links == []
+    assert shown.mentions == []
+    assert shown.raw_tags == ["details", "summary"]
+    said = "".join(shown.text)
+    assert "model-gate: failure" in said
+    assert "data/[x](https:\u200b//evil.example) @\u200bacme/ml-team <img src=x>" in said, "the name, as text"
 
 
-@pytest.mark.parametrize(
-    ("path", "is_input"),
-    [
-        ("params.yaml", True),
-        ("dvc.lock", True),
-        ("data/raw/batch.csv.dvc", True),
-        ("src/churn_model/pipeline/train.py", True),
-        ("uv.lock", True),
-        ("README.md", False),
-        ("docs/params.yaml", False),
-        (".github/workflows/ci.yml", False),
-        ("tests/pipeline/test_data.py", False),
-        ("Makefile", False),
-    ],
+def test_the_metrics_are_the_checked_numbers_against_main_s_committed_champion(tmp_path, champion):
+    body = posted(tmp_path, "report", metrics={"roc_auc": 0.8, "accuracy": 0.86, "x<img src=y>": 1.0})
+    shown = render(body)
+    table = "".join(shown.text)
+    assert "roc_auc (gate)0.90000.8000-0.1000" in table.replace("\n", "")
+    assert "accuracy0.85000.8600+0.0100" in table.replace("\n", "")
+    assert "img" not in table, "a name that is no metric is left out"
+    assert shown.raw_tags == ["details", "summary"]
+
+
+def test_published_plots_render_as_images_of_cml_s_asset_host(tmp_path, champion, cml):
+    shown = render(
+        posted(tmp_path, "![pixel](https://evil.example/p.png)\n![roc](plots/roc.png)", images="publish")
+    )
+    assert shown.images == ["https://asset.cml.dev/roc?cml=png"]
+    assert shown.links == []
+
+
+def test_a_published_address_elsewhere_is_refused(tmp_path, champion, cml, monkeypatch):
+    (tmp_path / "bin" / "cml").write_text('#!/bin/sh\necho "https://evil.example/x.png"\n')
+    with pytest.raises(comment.UserError, match="cml asset publish roc.png failed"):
+        posted(tmp_path, "report", images="publish")
+
+
+CHART = (
+    '```mermaid\nxychart-beta\n    title "ROC curve"\n    x-axis "false positive rate" [0, 0.5, 1]\n'
+    '    y-axis "true positive rate"\n    line [0.000, 0.700, 1.000]\n    line [0.000, 0.600, 1.000]\n```'
 )
-def test_which_files_are_model_inputs(path, is_input):
-    assert inputs.model_inputs([path]) == ([path] if is_input else [])
+
+
+def test_private_plots_are_the_report_s_charts_drawn_again_from_their_numbers(tmp_path, champion):
+    evil = '```mermaid\nflowchart LR\n    A-->B\n    click A "https://evil.example"\n```'
+    shown = render(posted(tmp_path, f"## Model report: x\n\n### Plots\n\n{CHART}\n\n{evil}\n"))
+    charts_shown = [
+        code for code, language in zip(shown.code, shown.languages, strict=True) if language == "mermaid"
+    ]
+    assert charts_shown == [CHART.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n"]
+    assert charts.redraw(evil) == []
+    assert "evil.example" in shown.code[-1], "what is not redrawn stays in the report shown as text"
+
+
+def test_a_report_of_any_size_fits_one_comment(tmp_path, champion):
+    report = (
+        "@ada " * 10 + "\u202e\n"
+    ) * 1_200  # under the artifact's 60,000 bytes, longer once made visible
+    body = posted(tmp_path, report)
+    assert len(body) <= markdown.MAX_COMMENT_CHARS
+    assert comment.CUT_NOTE in body
+    assert render(body).mentions == []
+
+
+def test_the_report_is_posted_once_and_updated_in_place(tmp_path, champion, monkeypatch):
+    directory = artifact(tmp_path / "artifact", "first")
+    with FakeGitHub() as github:
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+        monkeypatch.setenv("GITHUB_TOKEN", "token")
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+        (directory / "report.md").write_text("second")
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+    (only,) = github.comments
+    assert only["body"].startswith(comment.MARKER)
+    assert "second" in render(only["body"]).code[-1]
+
+
+@pytest.mark.parametrize("character", sorted(BIDI_AND_INVISIBLE))
+def test_invisible_characters_are_shown_by_their_code_point(character):
+    assert markdown.visible(f"a{character}b") == f"a<U+{ord(character):04X}>b"
+    assert unicodedata.category(character) in ("Cf",)

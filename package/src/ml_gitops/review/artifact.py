@@ -32,7 +32,7 @@ def check_artifact(directory: Path, head_sha: str) -> dict:
     if not SHA.match(head_sha):
         raise UserError(f"--head-sha must be a 40-character commit id, got '{head_sha}'")
     _check_layout(directory)
-    summary = _read_summary(directory / "report.json")
+    summary = read_summary(directory / "report.json")
     if summary["head_sha"] != head_sha:
         raise UserError(
             f"report.json is for commit {summary['head_sha']}, but the run built {head_sha}: refusing it"
@@ -78,7 +78,8 @@ def _check_layout(directory: Path) -> None:
         raise UserError(f"artifact holds {total:,} bytes, over the limit of {MAX_TOTAL_BYTES:,}: refusing it")
 
 
-def _read_summary(path: Path) -> dict:
+def read_summary(path: Path) -> dict:
+    """report.json, refused unless every field the trusted side reads has the shape it expects."""
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

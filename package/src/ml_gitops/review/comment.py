@@ -1,38 +1,42 @@
 """The report comment: one per pull request, written by this workflow's bot and updated in place.
 
-The report was written by pull-request code, so before it is posted it is made harmless: raw HTML is shown as text
-(but for <details> and <summary>), @mentions are broken so nobody is notified, and a link or image may only point
-at this repository, at CML's asset host or at a plot of the artifact. Plots are published with CML
-(`cml asset publish`), unless the project keeps them private (REPORT_IMAGES=mermaid).
+The comment says only what model-report.yml decided or checked. Its headline and verdict come from the verdict
+(review/verdict.py); its metrics table from report.json's numbers, checked to be finite numbers by name; its plots
+are the artifact's checked plots/*.png, published with CML (`cml asset publish`) and linked by this code, or, when
+the project keeps them private (REPORT_IMAGES=mermaid), the report's own charts drawn again from their numbers
+(review/charts.py). The report the pull request's code wrote follows, collapsed and inert: a code block no line of
+it can close (review/markdown.py), so none of its links, images, HTML, headings or mentions is rendered.
 
 The comment to update is the newest one written by the GitHub Actions bot that starts with the marker, found on
 every page of the pull request's comments: a comment anyone else wrote, marker or not, is never edited. (CML's own
 `comment update` edits the newest comment carrying its watermark, whoever wrote it, and reads the first page only.)
-Standard library only.
+Standard library only (and params.yaml's gate metric, read as the verdict reads it).
 """
 
-import os
+import json
+import math
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import UserError
 from ..github import client
+from . import artifact, charts, markdown
+
+if TYPE_CHECKING:
+    from .verdict import Verdict
 
 MARKER = "<!-- model-report: written by model-report.yml, updated on every push -->"
 BOT = "github-actions[bot]"
 ASSET_HOST = "https://asset.cml.dev/"
-ALLOWED_TAGS = re.compile(r"</?(details|summary)>", re.IGNORECASE)
-# Code blocks are left as written, so the sanitiser must agree with GitHub on where one is: only the report's own
-# (```mermaid with an xychart, ```bash) after a blank line, closed by ``` alone. Any other line GitHub could read as
-# a fence (indented, longer, tildes, another language) is escaped, so it opens or closes nothing.
-FENCE_LIKE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-OPENINGS = {"```mermaid": "xychart-beta", "```bash": None}
-LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(\s+\"[^\"]*\")?\s*\)")
-BARE_URL = re.compile(r"(?<![(<\w])(https?://[^\s)>\]\"']+)")
-HEADLINE = re.compile(r"\A## Model report:[^\n]*\n+")  # the pull request's own verdict: replaced
-MENTION = re.compile(r"(?<![\w`/])@(?=[A-Za-z0-9])")
+ASSET_URL = re.compile(r"^https://asset\.cml\.dev/[A-Za-z0-9._~/?=&%+-]{1,500}$")
+MARKS = {"success": "✅ gate passed", "failure": "❌ gate failed"}
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+HEADLINE = re.compile(r"\A\s*#{1,6} Model report:[^\n]*\n+")  # the run's own verdict: dropped from its report
+ROOM = 2_000  # characters kept free of the report's text for the trusted parts' own growth
+CUT_NOTE = "The report is cut here: the whole of it is in the run's `model-report` artifact."
 
 
 def existing_report(number: int) -> dict | None:
@@ -47,9 +51,9 @@ def existing_report(number: int) -> dict | None:
     return ours[-1] if ours else None
 
 
-def post(number: int, markdown: str) -> str:
+def post(number: int, body_markdown: str) -> str:
     """Create the report comment, or update the one this workflow wrote before; return its address."""
-    body = f"{MARKER}\n{markdown}"
+    body = f"{MARKER}\n{body_markdown}"
     earlier = existing_report(number)
     if earlier:
         answer = client.api("PATCH", f"issues/comments/{earlier['id']}", {"body": body})
@@ -58,90 +62,103 @@ def post(number: int, markdown: str) -> str:
     return answer.get("html_url", "")
 
 
-def sanitise(markdown: str, allowed_prefixes: tuple[str, ...]) -> str:
-    """The report with raw HTML, mentions and links elsewhere made harmless (its own code blocks left as written)."""
-    lines, fenced, previous = [], False, ""
-    source = markdown.splitlines()
-    for index, line in enumerate(source):
-        following = source[index + 1] if index + 1 < len(source) else ""
-        if fenced and line == "```":
-            fenced = False
-        elif fenced:
-            line = _escape_fence(line)
-        elif line in OPENINGS and not previous.strip() and OPENINGS[line] in (None, following):
-            fenced = True
-        else:
-            line = _sanitise_line(_escape_fence(line), allowed_prefixes)
-        lines.append(line)
-        previous = line
-    return "\n".join(lines + (["```"] if fenced else [])) + "\n"
+def headline(verdict: "Verdict") -> str:
+    """The comment's headline, from the trusted verdict alone (its reasons shown as plain text)."""
+    reasons = ". ".join(part.rstrip(".") for part in (verdict.description, verdict.detail) if part) + "."
+    return (
+        f"## Model report: {MARKS.get(verdict.state, '❌ gate failed')}\n\n"
+        f"> **model-gate: {'success' if verdict.state == 'success' else 'failure'}**, decided by model-report.yml "
+        f"on the default branch. {markdown.text(reasons)}"
+    )
 
 
-def _escape_fence(line: str) -> str:
-    """A line GitHub could read as a code fence, made plain text (a backslash before its first mark)."""
-    match = FENCE_LIKE.match(line)
-    return line if match is None else f"{line[: match.start(1)]}\\{line[match.start(1) :]}"
+def post_report(number: int, directory: Path, images: str, trusted_headline: str = "") -> str:
+    """Post the comment for the checked artifact in `directory` under `trusted_headline` (headline(verdict));
+    return its address."""
+    return post(number, compose(directory, images, trusted_headline))
 
 
-def _sanitise_line(line: str, allowed: tuple[str, ...]) -> str:
-    kept = {}
-
-    def keep(text: str) -> str:
-        key = f"\0{len(kept)}\0"
-        kept[key] = text
-        return key
-
-    line = ALLOWED_TAGS.sub(lambda match: keep(match[0].lower()), line)
-
-    def link(match: re.Match) -> str:
-        bang, text, target, title = match[1], match[2], match[3], match[4] or ""
-        if target.startswith(allowed):
-            return keep(f"{bang}[{text}]({target}{title})")
-        return f"{text} (link removed: it pointed outside this repository)"
-
-    line = LINK.sub(link, line)
-    line = BARE_URL.sub(lambda match: match[1] if match[1].startswith(allowed) else f"`{match[1]}`", line)
-    line = line.replace("<", "&lt;")
-    line = MENTION.sub("@&#8203;", line)
-    for key, text in kept.items():
-        line = line.replace(key, text)
-    return line
+def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
+    """The comment's Markdown: the headline, the checked numbers, the plots, then the run's report as inert text."""
+    summary = artifact.read_summary(directory / "report.json")
+    report = (directory / "report.md").read_text(encoding="utf-8")
+    plots = published_plots(directory) if images == "publish" else charts.redraw(report)
+    sections = [
+        trusted_headline
+        or "## Model report\n\n> The verdict is this commit's model-gate status, set by model-report.yml.",
+        metrics_section(summary),
+        "### Plots\n\n" + "\n\n".join(plots) if plots else "",
+    ]
+    trusted = "\n\n".join(section for section in sections if section)
+    room = markdown.MAX_COMMENT_CHARS - len(MARKER) - len(trusted) - ROOM
+    return f"{trusted}\n\n{report_as_text(HEADLINE.sub('', report, count=1), room)}\n"
 
 
-def allowed_prefixes() -> tuple[str, ...]:
-    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    return (f"{server}/{client.repository()}/", ASSET_HOST, "plots/")
+def report_as_text(report: str, room: int) -> str:
+    """The run's report, collapsed, as an inert code block of at most `room` characters."""
+    return (
+        "<details><summary>The report as the pull request's run wrote it (not checked: shown as text)</summary>"
+        f"\n\n{markdown.block(report, room, CUT_NOTE)}\n\n</details>"
+    )
 
 
-def publish_plots(markdown: str, directory: Path) -> str:
-    """Upload each plot the report shows with CML and link the uploaded copy."""
-    if "](plots/" not in markdown:
-        return markdown
+def metrics_section(summary: dict) -> str:
+    """The candidate's numbers against the champion's, as the verdict compares them: main's committed metrics, or
+    the champion scored again by the run when the test set changed."""
+    from ..core import config, paths
+
+    candidate = summary.get("metrics", {})
+    if not candidate:
+        return ""
+    rescored = summary.get("comparison") == artifact.RESCORED
+    champion = summary.get("champion_metrics", {}) if rescored else _committed(paths.METRICS)
+    gate_metric = config.load().gate.metric
+    rows = ["| metric | champion | candidate | delta |", "|---|--:|--:|--:|"]
+    for name in sorted(n for n in {*candidate, *champion} if METRIC_NAME.match(n)):
+        old, new = champion.get(name), candidate.get(name)
+        label = f"**`{name}`** (gate)" if name == gate_metric else f"`{name}`"
+        delta = None if old is None or new is None else new - old
+        rows.append(f"| {label} | {_number(old)} | {_number(new)} | {_number(delta, '+')} |")
+    whose = (
+        "the champion scored again by the run on the candidate's test set"
+        if rescored
+        else "main's `reports/metrics.json`"
+    )
+    return (
+        f"### Metrics\n\nChampion: {whose}. Candidate: as the pull request's run reported them (checked to be "
+        "numbers; whether its code computes them is the reviewers' to judge).\n\n" + "\n".join(rows)
+    )
+
+
+def _committed(path: Path) -> dict:
+    values = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {
+        name: value
+        for name, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
+
+
+def _number(value, sign: str = "") -> str:
+    return "–" if value is None else f"{value:{sign}.4f}"
+
+
+def published_plots(directory: Path) -> list[str]:
+    """Each of the artifact's plots (checked names), uploaded with CML and shown by this code."""
+    plots = sorted(
+        path for path in (directory / "plots").glob("*.png") if artifact.PLOT_NAME.match(path.name)
+    )
+    if not plots:
+        return []
     if shutil.which("cml") is None:
-        raise UserError("cml not found: the workflow installs it with iterative/setup-cml before posting")
-
-    def upload(match: re.Match) -> str:
-        result = subprocess.run(
-            ["cml", "asset", "publish", str(directory / match[2])], capture_output=True, text=True
-        )
-        url = result.stdout.strip()
-        if result.returncode != 0 or not url.startswith(ASSET_HOST):
-            problem = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"cml asset publish {match[2]} failed: {problem}")
-        return f"![{match[1]}]({url})"
-
-    return re.sub(r"!\[([^\]]*)\]\((plots/[a-z_]+\.png)\)", upload, markdown)
+        raise UserError("cml not found: the workflow installs it before posting")
+    return [f"![{plot.stem.replace('_', ' ')}]({_publish(plot)})" for plot in plots]
 
 
-def post_report(number: int, directory: Path, images: str, headline: str = "") -> str:
-    """Sanitise the artifact's report, publish its plots (unless kept private), put the trusted headline in place of
-    the report's own, and post it; return its address."""
-    markdown = sanitise((directory / "report.md").read_text(encoding="utf-8"), allowed_prefixes())
-    if images == "publish":
-        markdown = publish_plots(markdown, directory)
-    return post(number, with_headline(markdown, headline) if headline else markdown)
-
-
-def with_headline(markdown: str, headline: str) -> str:
-    """The trusted headline in place of the report's own (which the pull request's code wrote)."""
-    return f"{headline}\n\n{HEADLINE.sub('', markdown, count=1)}"
+def _publish(plot: Path) -> str:
+    result = subprocess.run(["cml", "asset", "publish", str(plot)], capture_output=True, text=True)
+    url = result.stdout.strip()
+    if result.returncode != 0 or not ASSET_URL.match(url):
+        problem = (result.stderr.strip().splitlines() or [f"it printed {url[:80]!r}"])[-1]
+        raise UserError(f"cml asset publish {plot.name} failed: {problem}")
+    return url
