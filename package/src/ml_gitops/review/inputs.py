@@ -2,6 +2,10 @@
 
 model-pr.yml runs on every pull request (the ruleset requires its model-gate status) and trains only when one of
 these changed; model-report.yml checks that claim against the pull request's files as the API lists them.
+
+The champion's figures are among them: `reports/metrics.json` on main is the number every later candidate is
+gated against, so a pull request that edits it (or `dvc.lock`, or a `.dvc` file) trains, is gated on the numbers
+its run computes again, and needs a code owner's review (CODEOWNERS).
 """
 
 import re
@@ -15,6 +19,10 @@ MODEL_INPUTS = (
     "**.dvc",
     "pyproject.toml",
     "uv.lock",
+    "reports/metrics.json",
+)
+MAX_LISTED_FILES = (
+    3000  # GitHub lists at most 3,000 files of a pull request (REST API, "List pull requests files")
 )
 
 
@@ -34,14 +42,31 @@ def model_inputs(paths: list[str]) -> list[str]:
 
 
 def changed_since(base: str) -> list[str]:
-    """Files this checkout changes since its merge base with `base`, uncommitted changes included (git)."""
+    """Files this checkout changes since its merge base with `base`, uncommitted changes included (git; names as
+    they are, -z: never quoted)."""
     from ..core.shell import git
 
-    return git("diff", "--name-only", git("merge-base", base, "HEAD")).splitlines()
+    names = git("diff", "--name-only", "-z", git("merge-base", base, "HEAD"))
+    return [name for name in names.split("\0") if name]
 
 
 def changed_in_pull_request(number: int) -> list[str]:
-    """Files pull request `number` changes, as GitHub lists them (every page; model-report.yml)."""
+    """Files pull request `number` changes, as GitHub lists them (every page; model-report.yml, promote.yml).
+
+    GitHub lists at most 3,000 of them, so the list is taken only when it holds as many files as the pull request
+    says it changes (`changed_files`): a short or truncated list is refused, never read as "no model input"."""
+    from .. import UserError
     from ..github import client
 
-    return [entry["filename"] for entry in client.paginate(f"pulls/{number}/files")]
+    total = client.api("GET", f"pulls/{number}").get("changed_files")
+    listed = [entry["filename"] for entry in client.paginate(f"pulls/{number}/files")]
+    if isinstance(total, bool) or not isinstance(total, int) or total != len(listed):
+        beyond = " (GitHub lists at most 3,000)" if len(listed) >= MAX_LISTED_FILES else ""
+        said = (
+            f"{total:,}" if isinstance(total, int) and not isinstance(total, bool) else "an unknown number of"
+        )
+        raise UserError(
+            f"pull request #{number} changes {said} files, but GitHub listed {len(listed):,}{beyond}: which model "
+            "inputs it changes cannot be told, so it is refused; split it into pull requests of fewer files"
+        )
+    return listed
