@@ -216,3 +216,18 @@ def test_the_report_is_posted_once_and_updated_in_place(tmp_path, champion, monk
 def test_invisible_characters_are_shown_by_their_code_point(character):
     assert markdown.visible(f"a{character}b") == f"a<U+{ord(character):04X}>b"
     assert unicodedata.category(character) in ("Cf",)
+
+
+def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_tabled(tmp_path, champion):
+    from ml_gitops.review import artifact as checks
+
+    body = posted(
+        tmp_path,
+        "report",
+        comparison=checks.RESCORED,
+        metrics={"roc_auc": 0.8},
+        champion_metrics={"roc_auc": 0.7},
+    )
+    said = "".join(render(body).text).replace("\n", "")
+    assert "scored again by the run" in said
+    assert "roc_auc (gate)0.70000.8000+0.1000" in said

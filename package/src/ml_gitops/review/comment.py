@@ -33,6 +33,7 @@ BOT = "github-actions[bot]"
 ASSET_HOST = "https://asset.cml.dev/"
 ASSET_URL = re.compile(r"^https://asset\.cml\.dev/[A-Za-z0-9._~/?=&%+-]{1,500}$")
 MARKS = {"success": "✅ gate passed", "failure": "❌ gate failed"}
+INCONCLUSIVE = "inconclusive"  # review/gate.py's outcome when the interval of the delta decides neither way
 METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 HEADLINE = re.compile(r"\A\s*#{1,6} Model report:[^\n]*\n+")  # the run's own verdict: dropped from its report
 ROOM = 2_000  # characters kept free of the report's text for the trusted parts' own growth
@@ -65,8 +66,11 @@ def post(number: int, body_markdown: str) -> str:
 def headline(verdict: "Verdict") -> str:
     """The comment's headline, from the trusted verdict alone (its reasons shown as plain text)."""
     reasons = ". ".join(part.rstrip(".") for part in (verdict.description, verdict.detail) if part) + "."
+    mark = MARKS.get(verdict.state, MARKS["failure"])
+    if getattr(verdict, "outcome", "") == INCONCLUSIVE:
+        mark = f"❔ gate inconclusive, which {'passes' if verdict.state == 'success' else 'blocks the merge'}"
     return (
-        f"## Model report: {MARKS.get(verdict.state, '❌ gate failed')}\n\n"
+        f"## Model report: {mark}\n\n"
         f"> **model-gate: {'success' if verdict.state == 'success' else 'failure'}**, decided by model-report.yml "
         f"on the default branch. {markdown.text(reasons)}"
     )
@@ -111,7 +115,13 @@ def metrics_section(summary: dict) -> str:
     if not candidate:
         return ""
     rescored = summary.get("comparison") == artifact.RESCORED
-    champion = summary.get("champion_metrics", {}) if rescored else _committed(paths.METRICS)
+    if rescored:  # both models on the rows both were judged on, when the report gives them
+        champion = summary.get("champion_metrics", {})
+        candidate = _finite(summary.get("compared_metrics")) or candidate
+    else:
+        champion = _finite(
+            json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
+        )
     gate_metric = config.load().gate.metric
     rows = ["| metric | champion | candidate | delta |", "|---|--:|--:|--:|"]
     for name in sorted(n for n in {*candidate, *champion} if METRIC_NAME.match(n)):
@@ -130,12 +140,17 @@ def metrics_section(summary: dict) -> str:
     )
 
 
-def _committed(path: Path) -> dict:
-    values = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+def _finite(values: object) -> dict:
+    """The finite numbers of a mapping of names to values (anything else left out)."""
+    if not isinstance(values, dict):
+        return {}
     return {
         name: value
         for name, value in values.items()
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if isinstance(name, str)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
     }
 
 
