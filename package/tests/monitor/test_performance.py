@@ -111,6 +111,39 @@ def test_the_served_answers_are_compared_with_the_release_s_answers(production):
     assert summary["verdict"] == "drift"
 
 
+def test_anonymous_traffic_alone_never_starts_retraining(production, tmp_path, monkeypatch, capsys):
+    """Issue 28, hole 7: a day of valid but shifted requests, which anyone who reaches the service can send, makes
+    the monitor say drift; retrain.yml's check then shows it and retrains only on decay or the source's drift."""
+    from ml_gitops.cli import main
+    from ml_gitops.monitor import drift
+
+    params, truth, where = production
+    arrive(truth, where)
+    model = files.load_model(paths.MODEL, MODEL_TYPES)
+    shifted = drift.drifted_batch(params, rows=300, seed=7).drop(columns=[params.data.target])
+    shifted = pd.DataFrame(serve.json_records(shifted))
+    ids = [f"anonymous-{row}" for row in range(len(shifted))]
+    rows = prediction_log.log_rows(
+        shifted, serve.answer_of(model, shifted), ids, "v1.0.0", files.sha256(paths.MODEL)
+    )
+    rows["time"] = pd.Timestamp("2026-03-05", tz="UTC") + pd.to_timedelta(np.arange(len(rows)), unit="s")
+    prediction_log.write_batch(rows, str(where / "log"))
+    verdict = performance.run(params)["verdict"]
+    assert verdict == "drift", "the served inputs drifted"
+
+    def retrain_output(monitor_verdict: str) -> str:
+        outputs = tmp_path / f"outputs-{monitor_verdict}"
+        monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary"))
+        monkeypatch.setenv("MONITOR_VERDICT", monitor_verdict)
+        assert main(["drift", "--github"]) == 0
+        return dict(line.split("=", 1) for line in outputs.read_text().splitlines())["retrain"]
+
+    assert retrain_output(verdict) == "false", "served traffic alone starts nothing"
+    assert "served traffic alone never starts retraining" in capsys.readouterr().out
+    assert retrain_output("decay") == "true", "decay measured on labels does"
+
+
 def test_a_period_without_predictions_is_refused(production):
     params, truth, where = production
     arrive(truth, where)

@@ -106,14 +106,20 @@ def run_drift(args: argparse.Namespace) -> int:
 
 
 def _retrain(drifted: bool) -> bool:
-    """Retrain when the training data drifted or the monitor of the model in production (its job's output,
-    MONITOR_VERDICT) found decay or drift."""
+    """Retrain when the training data's source drifted, or when the model in production decayed on the labels that
+    arrived (the monitor job's verdict, MONITOR_VERDICT). Drift of the served inputs alone is shown, never a
+    trigger: anyone who can reach the service can shift them."""
     from . import performance
 
     verdict = os.environ.get("MONITOR_VERDICT", "")
-    if verdict in (performance.DECAY, performance.DRIFT):
-        print(f"the model in production: {verdict} (monitor): retraining")
-    return drifted or verdict in (performance.DECAY, performance.DRIFT)
+    if verdict == performance.DECAY:
+        print("the model in production: decay (monitor): retraining")
+    elif verdict == performance.DRIFT:
+        print(
+            "the model in production: its served inputs drifted (monitor): shown in its issue, but served "
+            "traffic alone never starts retraining (anyone who reaches the service can shift it)"
+        )
+    return drifted or verdict == performance.DECAY
 
 
 def run_monitor(args: argparse.Namespace) -> None:
