@@ -33,8 +33,15 @@ class FakeGitHub:
         self.server.shutdown()
         self.server.server_close()
 
-    def open_pull_request(self, number: int, files: list[str], head_sha: str = "a" * 40) -> None:
-        self.pulls[number] = {"number": number, "state": "open", "head": {"sha": head_sha}}
+    def open_pull_request(
+        self, number: int, files: list[str], head_sha: str = "a" * 40, base_sha: str = "b" * 40
+    ) -> None:
+        self.pulls[number] = {
+            "number": number,
+            "state": "open",
+            "head": {"sha": head_sha},
+            "base": {"sha": base_sha},
+        }
         self.files[number] = files
 
     def answer(self, method: str, path: str, query: dict, body) -> tuple[int, object, str]:

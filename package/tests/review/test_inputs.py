@@ -16,6 +16,10 @@ from ml_gitops.review.commands import run_check_artifact
 HEAD = "a" * 40
 
 
+def git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
 @pytest.mark.parametrize(
     ("path", "is_input"),
     [
@@ -80,6 +84,31 @@ def check_artifact(directory, verdict_path):
     run_check_artifact(args)
 
 
+def commit(repository, message: str) -> str:
+    git("add", "--all", cwd=repository)
+    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "-m", message, cwd=repository)
+    return git("rev-parse", "HEAD", cwd=repository).strip()
+
+
+def test_with_both_commits_in_the_clone_every_file_is_read_from_git(github, tmp_path, monkeypatch):
+    """model-report.yml's clone, once it fetched the pull request's commits (as data: nothing is checked out)."""
+    git("init", "--quiet", "--initial-branch=main", cwd=tmp_path)
+    (tmp_path / "README.md").write_text("readme")
+    base = commit(tmp_path, "base")
+    git("switch", "--quiet", "--create", "big", cwd=tmp_path)
+    files = many_files_then("src/churn_model/pipeline/train.py", MAX_LISTED_FILES + 1)
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    head = commit(tmp_path, "big")
+    git("switch", "--quiet", "main", cwd=tmp_path)
+    github.open_pull_request(7, files, head_sha=head, base_sha=base)
+    monkeypatch.chdir(tmp_path)
+    changed = inputs.changed_in_pull_request(7)
+    assert len(changed) == MAX_LISTED_FILES + 1
+    assert inputs.model_inputs(changed) == ["src/churn_model/pipeline/train.py"]
+
+
 def test_a_pull_request_of_more_than_3000_files_that_trains_nothing_gets_a_failing_status(
     github, params, tmp_path
 ):
@@ -104,10 +133,6 @@ def test_a_pull_request_that_edits_only_the_champion_s_metrics_does_not_pass_wit
         "failure",
         "Model inputs changed (reports/metrics.json), but nothing was trained",
     )
-
-
-def git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def test_the_pull_request_s_run_trains_when_only_the_champion_s_metrics_changed(tmp_path, monkeypatch):

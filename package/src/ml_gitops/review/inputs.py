@@ -1,7 +1,8 @@
 """What counts as a change to the model: the files whose change makes a pull request train and gate a candidate.
 
 model-pr.yml runs on every pull request (the ruleset requires its model-gate status) and trains only when one of
-these changed; model-report.yml checks that claim against the pull request's files as the API lists them.
+these changed; model-report.yml checks that claim against the pull request's files: the Git diff of its two
+commits when the clone holds them, else GitHub's list, refused when GitHub cut it short (at most 3,000 files).
 
 The champion's figures are among them: `reports/metrics.json` on main is the number every later candidate is
 gated against, so a pull request that edits it (or `dvc.lock`, or a `.dvc` file) trains, is gated on the numbers
@@ -9,6 +10,8 @@ its run computes again, and needs a code owner's review (CODEOWNERS).
 """
 
 import re
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
 
 MODEL_INPUTS = (
     "data/**",
@@ -51,14 +54,40 @@ def changed_since(base: str) -> list[str]:
 
 
 def changed_in_pull_request(number: int) -> list[str]:
-    """Files pull request `number` changes, as GitHub lists them (every page; model-report.yml, promote.yml).
-
-    GitHub lists at most 3,000 of them, so the list is taken only when it holds as many files as the pull request
-    says it changes (`changed_files`): a short or truncated list is refused, never read as "no model input"."""
+    """Files pull request `number` changes (model-report.yml, promote.yml): from Git, when this clone holds the pull
+    request's base and head commits (read as data: their trees are compared, nothing is checked out or run), else as
+    GitHub lists them."""
     from .. import UserError
     from ..github import client
 
-    total = client.api("GET", f"pulls/{number}").get("changed_files")
+    pull = client.api("GET", f"pulls/{number}")
+    base, head = pull.get("base", {}).get("sha", ""), pull.get("head", {}).get("sha", "")
+    try:
+        return changed_between(base, head)
+    except UserError:
+        return listed_by_github(number, pull.get("changed_files"))
+
+
+def changed_between(base: str, head: str) -> list[str]:
+    """Files commit `head` changes since its merge base with commit `base` (git diff base...head, names as they are)."""
+    from .. import UserError
+    from ..core.shell import git
+
+    if not (SHA.match(base) and SHA.match(head)):
+        raise UserError(f"{base!r} and {head!r} must be 40-character commit ids")
+    names = git(
+        "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", f"{base}...{head}"
+    )
+    return [name for name in names.split("\0") if name]
+
+
+def listed_by_github(number: int, total: object) -> list[str]:
+    """Files pull request `number` changes as GitHub lists them (every page), taken only when the list holds as many
+    as the pull request says it changes (`total`, its changed_files): GitHub lists at most 3,000, so a short or
+    truncated list is refused, never read as "no model input"."""
+    from .. import UserError
+    from ..github import client
+
     listed = [entry["filename"] for entry in client.paginate(f"pulls/{number}/files")]
     if isinstance(total, bool) or not isinstance(total, int) or total != len(listed):
         beyond = " (GitHub lists at most 3,000)" if len(listed) >= MAX_LISTED_FILES else ""
