@@ -2,7 +2,8 @@
 .DEFAULT_GOAL := help
 SHELL := bash
 PYTHON ?= python3
-UV_VERSION := 0.13.9
+# uv, when this machine has none: the version and wheel hashes the generated projects pin too.
+UV_REQUIREMENT := {{cookiecutter.project_slug}}/.github/uv-requirements.txt
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 HOST_PYTHON := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 DEMO_PYTHON := $(filter 3.11 3.12 3.13,$(HOST_PYTHON))
@@ -17,7 +18,7 @@ help: ## Show the targets
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	.tools/bin/pip install --quiet --no-deps --require-hashes --requirement "$(UV_REQUIREMENT)"
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --quiet

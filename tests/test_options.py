@@ -2,13 +2,15 @@
 
 import itertools
 import json
+import os
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import DEFAULTS, TEMPLATE, bake, check_github_files, effective_workflow, run
+from .conftest import DEFAULTS, TEMPLATE, bake, check_github_files, effective_workflow, run, tool_env
 
 CHOICE_OPTIONS = {
     name: value for name, value in DEFAULTS.items() if isinstance(value, list) and not name.startswith("_")
@@ -305,3 +307,23 @@ def test_long_names_still_give_formatted_code(cookies_session):
     project = bake(cookies_session, project_name="Détection de fraude sur les paiements par carte bancaire")
     run(["ruff", "check", "--no-cache", "."], cwd=project)
     run(["ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_make_setup_installs_uv_checked_by_hash_when_the_machine_has_none(cookies_session, tmp_path):
+    """Issue 27: `make setup` stopped at "uv not found". It now installs uv into .tools/ from PyPI, with pip's
+    hash-checking mode against .github/uv-requirements.txt (issue 28: uv pinned by hash, not by version alone)."""
+    project = bake(cookies_session, project_name="uv bootstrap")
+    without_uv = os.pathsep.join(
+        folder
+        for folder in os.environ["PATH"].split(os.pathsep)
+        if folder and not (Path(folder) / "uv").exists()
+    )
+    env = {**tool_env(), "PATH": without_uv}
+    planned = run(["make", "--dry-run", "setup"], cwd=project, env=env).stdout
+    assert "--require-hashes --requirement .github/uv-requirements.txt" in planned
+    assert f"{project}/.tools/bin/uv lock --quiet" in planned, "setup goes on with the uv it installed"
+    run(["make", f"{project}/.tools/bin/uv"], cwd=project, env=env)
+    version = run([str(project / ".tools/bin/uv"), "--version"], cwd=project, env=env).stdout
+    assert version.startswith("uv 0.13.9")
+    requirement = (project / ".github/uv-requirements.txt").read_text()
+    assert len(re.findall(r"--hash=sha256:[0-9a-f]{64}", requirement)) >= 10, "every platform's wheel"
