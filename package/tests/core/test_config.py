@@ -47,6 +47,13 @@ def test_shipped_params_are_valid(params):
             {"data__categorical": ["day"], "data__datetime": ["day"]},
             "'day' is under both data.categorical and data.datetime: keep it in one of them",
         ),
+        (
+            {"data__id": "target"},
+            "data.id 'target' is also data.target: an id names rows, it is not a feature",
+        ),
+        ({"data__duplicate_share": 2}, "data.duplicate_share must be a share from 0 to 1"),
+        ({"split__time": "day"}, "split.time 'day' must be a date column: list it under data.datetime too"),
+        ({"gate__inconclusive": "warn"}, "gate.inconclusive must be block or pass, got 'warn'"),
         ({"monitoring__window": "weekly"}, "monitoring.window must be a duration such as 1D, 7D or 6h"),
         ({"monitoring__tolerance": "some"}, "monitoring.tolerance must be a number >= 0 or a percentage"),
         ({"monitoring__flush_seconds": 0}, "monitoring.flush_seconds must be a number of seconds"),
@@ -91,7 +98,7 @@ def test_a_classification_only_key_is_refused_in_a_regression_project(workdir):
     else:
         with pytest.raises(
             UserError,
-            match=r"unknown key data.positive_label: section data takes path, target, categorical, datetime, drop, reference_rows$",
+            match=r"unknown key data.positive_label: section data takes path, target, categorical, datetime, drop, reference_rows, id, duplicate_share$",
         ):
             config.load()
 
@@ -100,3 +107,19 @@ def test_an_unknown_section_names_the_sections(workdir):
     (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "alerts:\n  email: ops\n")
     with pytest.raises(UserError, match="unknown key alerts: params.yaml takes seed, data, split"):
         config.load()
+
+
+def test_a_params_file_from_before_issue_27_takes_the_defaults(workdir):
+    """A project that updates ml-gitops keeps its params.yaml: the keys added since take their defaults."""
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    for section, key in (
+        ("data", "id"),
+        ("data", "duplicate_share"),
+        ("split", "time"),
+        ("gate", "inconclusive"),
+    ):
+        params[section].pop(key)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    loaded = config.load()
+    assert (loaded.data.id, loaded.data.duplicate_share, loaded.split_time) == ("", 0.05, "")
+    assert loaded.gate.blocks_inconclusive

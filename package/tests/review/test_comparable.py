@@ -3,6 +3,7 @@ is scored again by the champion's model (from the DVC cache, as its dvc.lock nam
 classes or a test set the champion cannot score are not comparable, and say why."""
 
 import hashlib
+import json
 import shutil
 import subprocess
 from dataclasses import replace
@@ -16,15 +17,36 @@ from ml_gitops.core import paths
 from ml_gitops.review import artifact, champion, comparable
 
 
+def cache(path) -> str:
+    """Put `path` in the DVC cache under its content address, as dvc commit does; return the address."""
+    digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
+    cached = champion.CACHE / digest[:2] / digest[2:]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, cached)
+    return digest
+
+
+def cache_directory(directory) -> str:
+    """Put a directory output in the DVC cache as DVC does: each file, then a .dir manifest of them."""
+    entries = [{"md5": cache(path), "relpath": path.name} for path in sorted(directory.iterdir())]
+    manifest = directory.parent / "manifest.json"
+    manifest.write_text(json.dumps(entries))
+    digest = cache(manifest)
+    manifest.unlink()
+    (champion.CACHE / digest[:2] / digest[2:]).rename(champion.CACHE / digest[:2] / f"{digest[2:]}.dir")
+    return f"{digest}.dir"
+
+
 @pytest.fixture
 def committed(trained):
-    """The trained champion committed as a project commits it: params, metrics, and a dvc.lock naming the model,
-    whose bytes are in the DVC cache."""
-    digest = hashlib.md5(paths.MODEL.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
-    cached = champion.CACHE / digest[:2] / digest[2:]
-    cached.parent.mkdir(parents=True)
-    shutil.copy(paths.MODEL, cached)
-    lock = {"stages": {"train": {"outs": [{"path": str(paths.MODEL), "md5": digest}]}}}
+    """The trained champion committed as a project commits it: params, metrics, and a dvc.lock naming the model
+    and the prepared data, whose bytes are in the DVC cache."""
+    lock = {
+        "stages": {
+            "prepare": {"outs": [{"path": str(paths.PREPARED), "md5": cache_directory(paths.PREPARED)}]},
+            "train": {"outs": [{"path": str(paths.MODEL), "md5": cache(paths.MODEL)}]},
+        }
+    }
     (paths.PARAMS.parent / "dvc.lock").write_text(yaml.safe_dump(lock))
     for command in (
         ["init", "-q"],
@@ -55,7 +77,10 @@ def test_a_changed_test_set_is_scored_again_by_the_champion(committed):
     comparison = comparable.compare(params, commit, predictions, candidate)
     assert comparison.how == artifact.RESCORED
     assert comparison.champion.index.equals(candidate.index)
-    assert comparison.detail.endswith(f"scored again on the candidate's {len(candidate):,} test rows")
+    assert comparison.detail.startswith(
+        f"the test set changed: the champion's model was scored again on the candidate's {len(candidate):,} test "
+        f"rows; 0 of them it trained on were left out, so both are judged on the same {len(candidate):,} rows"
+    )
     assert params.gate.metric in comparison.scores
 
 

@@ -2,7 +2,7 @@
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,13 @@ KEYS = {
         "drop",
         "positive_label",  # classification only
         "reference_rows",
+        "id",
+        "duplicate_share",
     ),
-    "split": ("test_size",),
+    "split": ("test_size", "time"),
     "model": ("name", "params"),
     "evaluate": ("importance_repeats", "importance_max_rows"),
-    "gate": ("metric", "tolerance"),
+    "gate": ("metric", "tolerance", "inconclusive"),
     "drift": ("p_value", "psi", "share"),
     "monitoring": (
         "log_dir",
@@ -53,6 +55,8 @@ class DataConfig:
     drop: tuple[str, ...]  # removed as the data is read: never a feature
     positive_label: str  # classification: the positive class of binary metrics ("" = the rarest class)
     reference_rows: int
+    id: str = ""  # the column that names a row: its key for the split ("" = a hash of the row's features)
+    duplicate_share: float = 0.05  # prepare warns when more of the rows than this repeat another row exactly
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class GateConfig:
     metric: str  # checked against the metrics of pipeline/metrics.py
     tolerance: float  # how much worse the candidate may be: in the metric's units, or a share of the champion's value
     relative: bool = False  # tolerance was given as a percentage ("2%")
+    blocks_inconclusive: bool = True  # gate.inconclusive: block (the default) or pass
 
     def allowed_loss(self, champion: float) -> float:
         return self.tolerance * abs(champion) if self.relative else self.tolerance
@@ -117,6 +122,7 @@ class Config:
     gate: GateConfig
     drift: DriftConfig
     monitoring: MonitoringConfig
+    split_time: str = ""  # split.time: a date column whose newest test_size of the rows is the test set
 
 
 def load(path: Path = paths.PARAMS) -> Config:
@@ -124,11 +130,13 @@ def load(path: Path = paths.PARAMS) -> Config:
     raw = _read_yaml(path)
     _refuse_unknown_keys(raw, project.task())
     gate = _gate(_section(raw, "gate"))
+    data = _data(_section(raw, "data"))
     return Config(
         task=project.task(),
         seed=_integer(raw, "seed", minimum=0),
-        data=_data(_section(raw, "data")),
+        data=data,
         test_size=_fraction(_section(raw, "split"), "split.test_size"),
+        split_time=_split_time(_section(raw, "split"), data),
         model=_model(_section(raw, "model")),
         evaluate=_evaluate(_section(raw, "evaluate")),
         gate=gate,
@@ -233,6 +241,23 @@ def _data(section: dict[str, Any]) -> DataConfig:
             f"params.yaml: data.positive_label must be one class of the target, got {positive_label!r}"
         )
     reference_rows = _integer(section, "data.reference_rows", minimum=100)
+    row_id = _column_name(section, "data.id")
+    if row_id and (row_id == target or any(row_id in columns for columns in roles.values())):
+        where = (
+            "data.target" if row_id == target else "data." + next(k for k, c in roles.items() if row_id in c)
+        )
+        raise UserError(
+            f"params.yaml: data.id '{row_id}' is also {where}: an id names rows, it is not a feature"
+        )
+    duplicate_share = section.get("data.duplicate_share", 0.05)
+    if (
+        isinstance(duplicate_share, bool)
+        or not isinstance(duplicate_share, int | float)
+        or not 0 <= duplicate_share <= 1
+    ):
+        raise UserError(
+            f"params.yaml: data.duplicate_share must be a share from 0 to 1, got {duplicate_share!r}"
+        )
     return DataConfig(
         path=path,
         target=target,
@@ -241,7 +266,25 @@ def _data(section: dict[str, Any]) -> DataConfig:
         drop=roles["drop"],
         positive_label=str(positive_label),
         reference_rows=reference_rows,
+        id=row_id,
+        duplicate_share=float(duplicate_share),
     )
+
+
+def _column_name(section: dict[str, Any], key: str) -> str:
+    value = section.get(key) or ""
+    if not isinstance(value, str):
+        raise UserError(f"params.yaml: {key} must be the name of a column or empty, got {value!r}")
+    return value
+
+
+def _split_time(section: dict[str, Any], data: DataConfig) -> str:
+    column = _column_name(section, "split.time")
+    if column and column not in data.datetime:
+        raise UserError(
+            f"params.yaml: split.time '{column}' must be a date column: list it under data.datetime too"
+        )
+    return column
 
 
 def _model(section: dict[str, Any]) -> ModelConfig:
@@ -264,7 +307,10 @@ def _gate(section: dict[str, Any]) -> GateConfig:
     metric = _value(section, "gate.metric")
     if not isinstance(metric, str) or not metric:
         raise UserError(f"params.yaml: gate.metric must be the name of a metric, got {metric!r}")
-    return _tolerance(section, "gate.tolerance", metric)
+    inconclusive = section.get("gate.inconclusive", "block")
+    if inconclusive not in ("block", "pass"):
+        raise UserError(f"params.yaml: gate.inconclusive must be block or pass, got {inconclusive!r}")
+    return replace(_tolerance(section, "gate.tolerance", metric), blocks_inconclusive=inconclusive == "block")
 
 
 def _tolerance(section: dict[str, Any], key: str, metric: str) -> GateConfig:

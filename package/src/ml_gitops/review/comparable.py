@@ -1,20 +1,24 @@
 """Can the champion's numbers judge the candidate? Only for the same target and classes, on the same test rows.
 
 When the data changed, the champion's model is scored again on the candidate's test set, so both are measured on
-the same rows (paired). When the target or its classes changed, or the champion cannot score the new test set, no
+the same rows (paired), less every row the champion trained on (matched by key: data.id, else the features both
+tables have), which would flatter it. When the target or its classes changed, or the champion cannot score the new test set, no
 number of one says anything about the other: the gate says so, and why, instead of passing or failing.
 """
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .. import UserError, metrics, project
 from ..core import files, paths
+from ..core import split as rows
 from ..core.config import Config
-from ..core.shell import show
+from ..core.shell import git, show, tool
 from . import champion
 from .artifact import CLASSES, NOT_COMPARABLE, RESCORED, SAME_ROWS, TARGET, UNSCORABLE
 from .compare import same_rows
@@ -26,6 +30,10 @@ class Comparison:
     detail: str  # said to the reviewer
     champion: pd.DataFrame | None = None  # its predictions on the candidate's rows
     scores: dict | None = None  # its metrics as compared
+    candidate: pd.DataFrame | None = (
+        None  # the candidate's predictions on the rows both are judged on (None: all)
+    )
+    candidate_scores: dict | None = None  # the candidate's metrics on those rows (None: its own metrics.json)
 
     @property
     def comparable(self) -> bool:
@@ -54,22 +62,114 @@ def champion_target(commit: str) -> str:
 
 def _rescore(config: Config, commit: str, candidate: pd.DataFrame) -> Comparison:
     test = pd.read_parquet(paths.TEST)
-    features, target = test.drop(columns=[config.data.target]), test[config.data.target]
     try:
+        if not candidate.index.equals(test.index):
+            raise UserError(f"{paths.PREDICTIONS} is not of {paths.TEST}: run dvc repro")
+        trained_on = _trained_on(config, commit, test)
         model = files.load_model(champion.model_file(commit), project.pipeline("train").MODEL_TYPES)
+        kept = test[~trained_on]
+        if kept.empty:
+            raise UserError(f"the champion trained on every one of the candidate's {len(test):,} test rows")
+        features, target = kept.drop(columns=[config.data.target]), kept[config.data.target]
         positive = (
             metrics.positive_label(target, config.data.positive_label)
             if config.task == "classification"
             else ""
         )
         predictions = project.pipeline("evaluate").predict(model, features, target, positive)
-    except (UserError, ValueError, KeyError) as error:
+    except (UserError, ValueError, KeyError, OSError) as error:
         problem = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         return Comparison(
             UNSCORABLE, f"the test set changed and the champion's model cannot score it: {problem}"
         )
-    detail = f"the test set changed: the champion's model was scored again on the candidate's {len(test):,} test rows"
-    return Comparison(RESCORED, detail, predictions, metrics.compute(config.task, predictions))
+    judged = candidate[~trained_on]
+    left_out = int(trained_on.sum())
+    detail = (
+        f"the test set changed: the champion's model was scored again on the candidate's {len(test):,} test rows; "
+        f"{left_out:,} of them it trained on were left out, so both are judged on the same {len(kept):,} rows"
+    )
+    return Comparison(
+        RESCORED,
+        detail,
+        predictions,
+        metrics.compute(config.task, predictions),
+        judged,
+        metrics.compute(config.task, judged),
+    )
+
+
+def _trained_on(config: Config, commit: str, test: pd.DataFrame) -> np.ndarray:
+    """Which of the candidate's test rows the champion trained on: the same key (the id both tables have, else the
+    hash of the features both tables have) in the champion's training set."""
+    trained = champion_training_rows(commit)
+    target = config.data.target
+    row_id = config.data.id
+    if row_id and row_id in (trained.index.name, *trained.columns):
+        return np.isin(rows.row_keys(test, target, row_id), rows.row_keys(trained, target, row_id))
+    common = [column for column in test.columns if column in trained.columns and column != target]
+    if not common:
+        raise UserError("the champion's training rows share no feature with the candidate's test rows")
+    return np.isin(
+        rows.row_keys(test, target, columns=common), rows.row_keys(trained, target, columns=common)
+    )
+
+
+def champion_training_rows(commit: str) -> pd.DataFrame:
+    """The champion's training set: from the local DVC cache (data/prepared as its dvc.lock records it), else its
+    worktree (checked out, pulled or reproduced)."""
+    trained = champion_prepared(commit, paths.TRAIN, reproduce=True)
+    if trained is None:
+        raise UserError(
+            f"the champion's training rows ({paths.TRAIN}) are neither in the DVC cache nor in the remote, so the "
+            "rows it trained on cannot be left out"
+        )
+    return trained
+
+
+def champion_prepared(commit: str, path: Path, reproduce: bool = False) -> pd.DataFrame | None:
+    """A prepared table of the champion (`path` under data/prepared): from the local DVC cache, else its worktree
+    when it is at `commit`, else (`reproduce`) the worktree checked out, pulled or reproduced; None: not at hand."""
+    cached = _cached_file_in_directory(commit, path)
+    if cached is not None:
+        return pd.read_parquet(cached)
+    worktree = champion.WORKTREE
+    if (not _worktree_at(commit) or not (worktree / path).is_file()) and reproduce:
+        worktree = champion.reproduce(commit)
+        for command in ("checkout", "pull"):
+            if (worktree / path).is_file():
+                break
+            try:
+                tool("dvc", command, str(paths.PREPARED), cwd=worktree)
+            except UserError:
+                continue
+    return pd.read_parquet(worktree / path) if _worktree_at(commit) and (worktree / path).is_file() else None
+
+
+def _worktree_at(commit: str) -> bool:
+    if not (champion.WORKTREE / ".git").exists():
+        return False
+    try:
+        return git("rev-parse", "HEAD", cwd=champion.WORKTREE).strip() == commit
+    except UserError:
+        return False
+
+
+def _cached_file_in_directory(commit: str, path: Path) -> Path | None:
+    """The cache file of `path` inside a directory output of `commit`'s dvc.lock, when the local cache holds it."""
+    lock = yaml.safe_load(show(commit, "dvc.lock") or "") or {}
+    for stage in lock.get("stages", {}).values():
+        for out in stage.get("outs", []):
+            digest = str(out.get("md5", ""))
+            if out.get("path") != str(path.parent) or not digest.endswith(".dir"):
+                continue
+            manifest = champion.CACHE / digest[:2] / digest[2:]
+            if not manifest.is_file():
+                return None
+            for entry in json.loads(manifest.read_text(encoding="utf-8")):
+                if entry.get("relpath") == path.name:
+                    cached = champion.CACHE / entry["md5"][:2] / entry["md5"][2:]
+                    return cached if cached.is_file() else None
+    return None
 
 
 def _classes(predictions: pd.DataFrame) -> set[str]:

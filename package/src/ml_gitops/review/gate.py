@@ -10,13 +10,20 @@ from ..core.shell import show
 from ..metrics import DIRECTIONS, check_metric
 from . import champion
 
+PASSED, FAILED, INCONCLUSIVE, NOT_COMPARABLE = "passed", "failed", "inconclusive", "not comparable"
+
 
 @dataclass(frozen=True)
 class Verdict:
-    passed: bool
+    passed: bool  # whether the gate lets the candidate merge
     reason: str
     # False: the champion's numbers cannot judge the candidate, so it neither passes nor fails
     comparable: bool = True
+    outcome: str = ""  # PASSED, FAILED, INCONCLUSIVE or NOT_COMPARABLE
+
+    @property
+    def state(self) -> str:
+        return self.outcome or (PASSED if self.passed else FAILED if self.comparable else NOT_COMPARABLE)
 
 
 def metrics_diff(base: str) -> dict[str, dict]:
@@ -30,8 +37,9 @@ def metrics_diff(base: str) -> dict[str, dict]:
     return {name: {"old": old.get(name), "new": new.get(name)} for name in sorted({*old, *new})}
 
 
-def verdict(config: Config, diff: dict[str, dict], comparison=None) -> Verdict:
-    """The gate on the diff; `comparison` (review/comparable.py) says whether the champion's numbers apply."""
+def verdict(config: Config, diff: dict[str, dict], comparison=None, interval=None, rows: int = 0) -> Verdict:
+    """The gate on the diff; `comparison` (review/comparable.py) says whether the champion's numbers apply, and
+    `interval` (review/compare.py) how sure the delta is, on `rows` test rows."""
     metric = config.gate.metric
     check_metric(config.task, metric)
     values = diff.get(metric, {})
@@ -40,25 +48,65 @@ def verdict(config: Config, diff: dict[str, dict], comparison=None) -> Verdict:
         raise UserError(f"{paths.METRICS} has no '{metric}': run dvc repro before the gate")
     if old is None:
         return Verdict(
-            True, f"no champion {metric} on the base revision: this is the first model, nothing to compare"
+            True,
+            f"no champion {metric} on the base revision: this is the first model, nothing to compare",
+            outcome=PASSED,
         )
     if comparison is not None and not comparison.comparable:
-        return Verdict(False, f"not comparable with the champion: {comparison.detail}", comparable=False)
-    return Verdict(*judge(config, old, new))
+        return Verdict(
+            False, f"not comparable with the champion: {comparison.detail}", False, outcome=NOT_COMPARABLE
+        )
+    outcome, reason = judge(config, old, new, interval, rows)
+    allowed = outcome == PASSED or (outcome == INCONCLUSIVE and not config.gate.blocks_inconclusive)
+    return Verdict(allowed, reason, outcome=outcome)
 
 
-def judge(config: Config, old: float, new: float) -> tuple[bool, str]:
-    """Whether the candidate's `new` value of the gate metric is within tolerance of the champion's `old`."""
+def judge(config: Config, old: float, new: float, interval=None, rows: int = 0) -> tuple[str, str]:
+    """PASSED, FAILED or INCONCLUSIVE, and why. Failed only when the 95% interval of the delta says the candidate
+    is worse than the champion by more than the tolerance; worse by more on the point estimate alone is
+    inconclusive; better only when the whole interval is. Without an interval, the point estimate decides."""
     metric = config.gate.metric
-    loss = (old - new) * DIRECTIONS[config.task][metric]  # > 0 when the candidate is worse
+    direction = DIRECTIONS[config.task][metric]
+    loss = (old - new) * direction  # > 0 when the candidate is worse
+    allowed = config.gate.allowed_loss(old)
     change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f})"
     tolerance = config.gate.describe()
-    if loss > config.gate.allowed_loss(old):
-        return (
-            False,
-            f"{change} is worse than the champion by {loss:.4f}, more than the tolerance {tolerance}",
-        )
-    return True, f"{change} is within the tolerance {tolerance} of the champion"
+    worse = f"{change} is worse than the champion by {loss:.4f}, more than the tolerance {tolerance}"
+    if interval is None:
+        if loss > allowed:
+            return FAILED, worse
+        return PASSED, f"{change} is within the tolerance {tolerance} of the champion"
+    losses = sorted((-interval.low * direction, -interval.high * direction))
+    spread = f"the 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}"
+    if losses[0] > allowed:
+        return FAILED, f"{worse}: {spread}, all of it beyond the tolerance"
+    if loss <= allowed and losses[1] < 0:
+        return PASSED, f"{change} is better than the champion: {spread}, all of it better"
+    if loss <= allowed:
+        return PASSED, f"{change} is within the tolerance {tolerance} of the champion"
+    blocks = (
+        "gate.inconclusive: block stops the merge until more test rows decide it"
+        if config.gate.blocks_inconclusive
+        else "gate.inconclusive: pass lets it merge"
+    )
+    return INCONCLUSIVE, (
+        f"{change} is inconclusive: its point estimate is {loss:.4f} short of the champion, more than the tolerance "
+        f"{tolerance}, but {spread}, which does not establish a loss beyond the tolerance. "
+        f"{more_rows(interval, loss - allowed, rows)} {blocks}"
+    )
+
+
+def more_rows(interval, gap: float, rows: int) -> str:
+    """Roughly how many more test rows would shrink the interval (as 1/sqrt(rows)) until it no longer reaches
+    across the tolerance, the point estimate staying where it is."""
+    half = (interval.high - interval.low) / 2
+    if rows <= 0 or gap <= 0 or half <= 0:
+        return "More test rows would decide it."
+    needed = rows * (half / gap) ** 2
+    if needed > 100 * rows:
+        return f"Far more test rows than the {rows:,} here would be needed: the loss is about the tolerance."
+    more = int(float(f"{max(needed - rows, 1):.2g}"))
+    return f"About {more:,} more test rows (about {rows + more:,} in all, now {rows:,}) would decide it."
 
 
 def run(config: Config, base: str) -> int:
@@ -70,10 +118,14 @@ def run(config: Config, base: str) -> int:
     )
     if summary.get("base_sha") == commit and summary.get("gate") in GATE_STATES:
         passed, reason = summary["gate"] == "pass", summary["gate_reason"]
+        outcome = summary.get("outcome") or (PASSED if passed else FAILED)
     else:
         result = verdict(config, metrics_diff(commit))
-        passed, reason = result.passed, result.reason
-    print(f"gate {'passed' if passed else 'FAILED'}: {reason}")
+        passed, reason, outcome = result.passed, result.reason, result.state
+    if outcome == INCONCLUSIVE:
+        print(f"gate inconclusive ({'passes' if passed else 'blocks the merge'}): {reason}")
+    else:
+        print(f"gate {'passed' if passed else 'FAILED'}: {reason}")
     return 0 if passed else 1
 
 

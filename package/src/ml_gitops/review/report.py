@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..core import files, paths
+from ..core import files, paths, split
 from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS, probability_columns
@@ -38,27 +38,38 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         return
     candidate = pd.read_parquet(paths.PREDICTIONS)
     baseline = champion.predictions(commit)
-    diff = gate.metrics_diff(commit)
+    own = gate.metrics_diff(commit)
+    diff, judged = own, candidate
     comparison = comparable.compare(config, commit, baseline, candidate) if baseline is not None else None
     if comparison is not None and comparison.comparable:
         baseline = comparison.champion
-        diff = {name: {**values, "old": comparison.scores.get(name)} for name, values in diff.items()}
+        if comparison.candidate is not None:  # both judged on the rows the champion did not train on
+            judged = comparison.candidate
+        judged_scores = comparison.candidate_scores
+        diff = {
+            name: {
+                "old": comparison.scores.get(name),
+                "new": values["new"] if judged_scores is None else judged_scores.get(name),
+            }
+            for name, values in own.items()
+        }
     intervals = (
-        compare.delta_intervals(config.task, baseline, candidate, config.seed)
+        compare.delta_intervals(config.task, baseline, judged, config.seed)
         if baseline is not None and (comparison is None or comparison.comparable)
         else {}
     )
-    verdict = gate.verdict(config, diff, comparison)
+    interval = intervals.get(config.gate.metric)
+    verdict = gate.verdict(config, diff, comparison, interval, len(judged))
     sections = [
         _headline(config, intervals, verdict),
         _not_comparable(comparison),
-        _context(base, commit, baseline, candidate, intervals, comparison),
+        _context(base, commit, baseline, judged, intervals, comparison),
         _uncommitted_results(),
         small_test_set_warning(config, candidate),
         positive_class_note(config, candidate),
         _metrics_table(config, diff, intervals),
         _params_section(commit),
-        _data_section(commit),
+        _data_section(commit, config),
         _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
         _reproduce_section(head_sha),
     ]
@@ -69,13 +80,18 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "base_sha": commit,
         "model_inputs_changed": True,
         "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
+        "outcome": verdict.state,
         "gate_reason": verdict.reason,
-        "metrics": _numbers(diff, "new"),
+        "metrics": _numbers(own, "new"),
     }
+    if interval is not None:
+        summary["interval"] = {"low": interval.low, "high": interval.high}
+        summary["judged_rows"] = len(judged)
     if comparison is not None:
         summary["comparison"] = comparison.how
         if comparison.comparable:
             summary["champion_metrics"] = _numbers(diff, "old")
+            summary["compared_metrics"] = _numbers(diff, "new")
     files.write_json(summary, paths.REPORT_SUMMARY)
 
 
@@ -110,12 +126,21 @@ def write_unchanged(base: str, commit: str, changed: list[str], pull_request, he
 
 
 def _headline(config: Config, intervals: dict, verdict: gate.Verdict) -> str:
-    mark = (
-        "✅ gate passed" if verdict.passed else "❌ gate failed" if verdict.comparable else "⚠️ not comparable"
-    )
+    mark = {
+        gate.PASSED: "✅ gate passed",
+        gate.FAILED: "❌ gate failed",
+        gate.NOT_COMPARABLE: "⚠️ not comparable",
+        gate.INCONCLUSIVE: (
+            "❔ gate inconclusive, which blocks the merge"
+            if not verdict.passed
+            else "❔ gate inconclusive, which passes (gate.inconclusive: pass)"
+        ),
+    }[verdict.state]
     interval = intervals.get(config.gate.metric)
     spread = (
-        f" The 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}." if interval else ""
+        f" The 95% interval of the delta is {interval.low:+.4f} to {interval.high:+.4f}."
+        if interval and "95% interval" not in verdict.reason
+        else ""
     )
     return f"## Model report: {mark}\n\n**{verdict.reason}.**{spread}"
 
@@ -216,19 +241,81 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _data_section(commit: str) -> str:
+def _data_section(commit: str, config: Config) -> str:
     current = json.loads(paths.DATA_SUMMARY.read_text()) if paths.DATA_SUMMARY.exists() else {}
     shown = show(commit, paths.DATA_SUMMARY)
     before = json.loads(shown) if shown else {}
     same = before.get("sha256") == current.get("sha256")
     rows = ["| | champion | candidate |", "|---|--:|--:|"]
-    for key in ("source", "rows", "columns", "train_rows", "test_rows"):
+    for key in ("source", "rows", "columns", "train_rows", "test_rows", "duplicate_rows"):
         rows.append(f"| {key} | {_value(before.get(key))} | {_value(current.get(key))} |")
+    for key in ("duplicate_share", "missing_share"):
+        rows.append(f"| {key} | {_share(before.get(key))} | {_share(current.get(key))} |")
     rows.append(
         f"| content sha256 | `{str(before.get('sha256', '–'))[:12]}` | `{str(current.get('sha256', '–'))[:12]}` |"
     )
     status = "unchanged" if same else "changed" if before else "no champion data"
-    return f"### Data ({status})\n\n" + "\n".join(rows)
+    changes = [] if same or not before else data_changes(commit, before, current, config)
+    return f"### Data ({status})\n\n" + "\n".join(rows) + "".join(f"\n- {line}" for line in changes)
+
+
+def data_changes(commit: str, before: dict, after: dict, config: Config) -> list[str]:
+    """What changed between the champion's data and the candidate's, one line each: rows added and removed (by
+    key), columns added, removed or retyped, the class balance."""
+    lines = []
+    added, removed = _rows_added_and_removed(commit, config)
+    if added is not None:
+        lines.append(
+            f"rows added: {added:,}; rows removed: {removed:,} (matched by key: data.id, else the features)"
+        )
+    old_types, new_types = before.get("column_types"), after.get("column_types")
+    if isinstance(old_types, dict) and isinstance(new_types, dict):
+        for label, names in (
+            ("columns added", sorted(set(new_types) - set(old_types))),
+            ("columns removed", sorted(set(old_types) - set(new_types))),
+        ):
+            if names:
+                lines.append(f"{label}: {', '.join(f'`{name}`' for name in names)}")
+        retyped = [
+            f"`{n}` {old_types[n]} -> {new_types[n]}"
+            for n in sorted(set(old_types) & set(new_types))
+            if old_types[n] != new_types[n]
+        ]
+        if retyped:
+            lines.append(f"columns retyped: {', '.join(retyped)}")
+    old_balance, new_balance = before.get("class_balance"), after.get("class_balance")
+    if isinstance(old_balance, dict) and isinstance(new_balance, dict) and old_balance != new_balance:
+        shares = [
+            f"`{label}` {_share(old_balance.get(label))} -> {_share(new_balance.get(label))}"
+            for label in sorted({*old_balance, *new_balance})
+        ]
+        lines.append(f"class balance: {', '.join(shares)}")
+    return lines
+
+
+def _rows_added_and_removed(commit: str, config: Config) -> tuple[int | None, int | None]:
+    """How many of the candidate's rows the champion's data lacks, and the reverse, by key; None when the champion's
+    prepared rows are not at hand (in the DVC cache, or its worktree)."""
+    tables = [comparable.champion_prepared(commit, path) for path in (paths.TRAIN, paths.TEST)]
+    if any(table is None for table in tables) or not paths.TRAIN.is_file() or not paths.TEST.is_file():
+        return None, None
+    trained = pd.concat(tables)
+    current = pd.concat([pd.read_parquet(paths.TRAIN), pd.read_parquet(paths.TEST)])
+    target, row_id = config.data.target, config.data.id
+    if row_id and row_id in (trained.index.name, *trained.columns):
+        old, new = (split.row_keys(frame, target, row_id) for frame in (trained, current))
+    else:
+        common = [column for column in current.columns if column in trained.columns and column != target]
+        if not common:
+            return None, None
+        old, new = (split.row_keys(frame, target, columns=common) for frame in (trained, current))
+    counts = pd.concat([pd.Series(old).value_counts(), pd.Series(new).value_counts()], axis=1).fillna(0)
+    change = counts.iloc[:, 1] - counts.iloc[:, 0]  # rows of each key: the candidate's less the champion's
+    return int(change.clip(lower=0).sum()), int((-change).clip(lower=0).sum())
+
+
+def _share(value) -> str:
+    return "–" if not isinstance(value, int | float) else f"{value:.1%}"
 
 
 def _images_section() -> str:

@@ -9,10 +9,13 @@ reviewers' job, which CODEOWNERS makes a code owner's, and the release's, which 
 """
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import artifact, comment, inputs
+
+INCONCLUSIVE = "inconclusive"  # review/gate.py's, named here so the module needs only the standard library
 
 WHAT_TO_DO = (
     "Judge the candidate on its own metrics and intervals in the report. To make it the champion that later pull "
@@ -29,6 +32,7 @@ class Verdict:
     description: str  # at most 140 characters, GitHub's limit for a status
     comment: bool  # whether the report is posted (or an earlier one updated)
     detail: str = ""  # the verdict's reasons, written above the report
+    outcome: str = ""  # the gate's: passed, failed, inconclusive (review/gate.py); "" when no gate was judged
 
 
 def decide(directory: Path, head_sha: str, run_conclusion: str) -> Verdict:
@@ -45,17 +49,27 @@ def decide(directory: Path, head_sha: str, run_conclusion: str) -> Verdict:
         return Verdict(
             number, head_sha, "success", "No model input changed: nothing to train or gate", earlier
         )
-    passed, detail = gate_again(summary)
+    passed, detail, outcome = judge_again(summary)
     if passed is None:
         description = f"Not comparable with the champion: {summary['comparison']}"
         return Verdict(number, head_sha, "failure", description, True, detail)
     if not passed:
-        return Verdict(number, head_sha, "failure", "The candidate model failed the gate", True, detail)
+        description = (
+            "The gate is inconclusive, which blocks the merge (gate.inconclusive: block)"
+            if outcome == INCONCLUSIVE
+            else "The candidate model failed the gate"
+        )
+        return Verdict(number, head_sha, "failure", description, True, detail, outcome)
     if run_conclusion != "success":
         return Verdict(
             number, head_sha, "failure", "The model-pr run failed", True, f"The model-pr run failed. {detail}"
         )
-    return Verdict(number, head_sha, "success", "The candidate model passed the gate", True, detail)
+    description = (
+        "The gate is inconclusive, which passes (gate.inconclusive: pass)"
+        if outcome == INCONCLUSIVE
+        else "The candidate model passed the gate"
+    )
+    return Verdict(number, head_sha, "success", description, True, detail, outcome)
 
 
 def refused(head_sha: str, reason: str) -> Verdict:
@@ -64,9 +78,16 @@ def refused(head_sha: str, reason: str) -> Verdict:
 
 
 def gate_again(summary: dict) -> tuple[bool | None, str]:
+    """judge_again's verdict and reasons (None: not comparable)."""
+    passed, detail, _ = judge_again(summary)
+    return passed, detail
+
+
+def judge_again(summary: dict) -> tuple[bool | None, str, str]:
     """The gate of the default branch's params.yaml, on the candidate's number and the champion's: the number
-    committed on the default branch, or, when the report scored the champion again on a changed test set, that
-    number (as much the pull request's word as the candidate's own). None: not comparable."""
+    committed on the default branch, or, when the report scored the champion again on a changed test set, both
+    models' numbers on the rows both were judged on (as much the pull request's word as the candidate's own), with
+    the report's interval of the delta when it gives a valid one. None: not comparable. Also the gate's outcome."""
     from ..core import config, paths
     from . import gate
 
@@ -75,20 +96,58 @@ def gate_again(summary: dict) -> tuple[bool | None, str]:
     rule = f"{metric} may drop by at most {settings.gate.describe()} (params.yaml on the default branch)"
     new = summary["metrics"].get(metric)
     if new is None:
-        return False, f"The report gives no {metric}, the gate's metric: {rule}."
+        return False, f"The report gives no {metric}, the gate's metric: {rule}.", gate.FAILED
     committed = json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
     if committed.get(metric) is None:
-        return True, f"No champion {metric} on the default branch: the first model passes. {rule}."
+        return (
+            True,
+            f"No champion {metric} on the default branch: the first model passes. {rule}.",
+            gate.PASSED,
+        )
     comparison = summary.get("comparison", artifact.SAME_ROWS)
     if comparison in artifact.NOT_COMPARABLE:
-        return None, f"The champion's numbers cannot judge this candidate ({comparison}). {WHAT_TO_DO}"
+        return (
+            None,
+            f"The champion's numbers cannot judge this candidate ({comparison}). {WHAT_TO_DO}",
+            gate.NOT_COMPARABLE,
+        )
     old = committed[metric]
     if comparison == artifact.RESCORED:
         old = summary["champion_metrics"].get(metric, old)
-    passed, _ = gate.judge(settings, old, new)
+        new = _number(summary.get("compared_metrics", {}), metric, new)
+    interval, rows = _interval(summary)
+    outcome, _ = gate.judge(settings, old, new, interval, rows)
+    passed = outcome == gate.PASSED or (outcome == INCONCLUSIVE and not settings.gate.blocks_inconclusive)
     compared = f", the {comparison}" if comparison == artifact.RESCORED else ""
-    change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f}{compared})"
-    return passed, f"{change} {'passes' if passed else 'fails'}: {rule}."
+    judged = f" on {rows:,} rows" if rows else ""
+    spread = f", 95% interval {interval.low:+.4f} to {interval.high:+.4f}" if interval else ""
+    change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f}{spread}{judged}{compared})"
+    word = {gate.PASSED: "passes", gate.FAILED: "fails", INCONCLUSIVE: "is inconclusive"}[outcome]
+    blocks = (
+        (" and blocks the merge" if not passed else " and passes (gate.inconclusive: pass)")
+        if outcome == INCONCLUSIVE
+        else ""
+    )
+    return passed, f"{change} {word}{blocks}: {rule}.", outcome
+
+
+def _number(values: object, name: str, default: float) -> float:
+    value = values.get(name) if isinstance(values, dict) else None
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return value if finite else default
+
+
+def _interval(summary: dict):
+    """The report's interval of the gate metric's delta and its rows, when both are valid; else (None, 0): the
+    point estimate alone decides, as before intervals."""
+    from .compare import Interval
+
+    given, rows = summary.get("interval"), summary.get("judged_rows")
+    low, high = (_number(given, key, math.nan) for key in ("low", "high"))
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        return None, 0
+    valid_rows = isinstance(rows, int) and not isinstance(rows, bool) and rows > 0
+    return Interval(low, high, paired=True), rows if valid_rows else 0
 
 
 def write(verdict: Verdict, path: Path) -> None:

@@ -25,6 +25,8 @@ def load_with_roles(config: DataConfig) -> tuple[pd.DataFrame, columns.Roles]:
     if absent:
         raise UserError(f"data.drop names column(s) {_names(absent)} that {source} does not have")
     frame = frame.drop(columns=list(config.drop))
+    if config.id:
+        frame = _index_by_id(frame, config.id, source)
     roles = validate(frame, config, source=source)
     return columns.apply(frame, roles), roles
 
@@ -63,6 +65,16 @@ def read_file(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"data file {path} cannot be read as {path.suffix[1:]}: {reason}") from None
+
+
+def _index_by_id(frame: pd.DataFrame, column: str, source: str) -> pd.DataFrame:
+    """The id column becomes the index: it names the row (its key for the split), the model never sees it."""
+    if column not in frame.columns:
+        raise UserError(f"data.id names column '{column}' that {source} does not have: fix data.id in params.yaml")
+    missing = int(frame[column].isna().sum())
+    if missing:
+        raise UserError(f"{source}: id column '{column}' is missing in {missing} row(s): give every row an id")
+    return frame.set_index(column)
 
 
 def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> columns.Roles:

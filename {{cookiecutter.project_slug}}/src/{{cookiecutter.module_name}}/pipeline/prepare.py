@@ -2,9 +2,11 @@
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 from ml_gitops import UserError
 from ml_gitops.core import files, paths
+from ml_gitops.core import split as rows
 from ml_gitops.core.config import Config
 
 from . import data
@@ -17,30 +19,54 @@ def run(config: Config) -> None:
     files.write_parquet(test, paths.TEST)
     reference = train.sample(n=min(len(train), config.data.reference_rows), random_state=config.seed)
     files.write_parquet(reference, paths.REFERENCE)
-    files.write_json(summarize(frame, train, test, reference, config), paths.DATA_SUMMARY)
+    summary = summarize(frame, train, test, reference, config)
+    files.write_json(summary, paths.DATA_SUMMARY)
+    print(describe_split(summary, config))
+    warning = duplicates_warning(summary, config)
+    if warning:
+        print(warning)
 
 
 def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hold out `split.test_size` of the rows; classification keeps each class's share in both sets."""
-    from sklearn.model_selection import train_test_split
-
+    """Hold out `split.test_size` of the rows: those whose key (data.id, else the row's features) hashes below it
+    with the seed, or the newest rows (split.time). A row's side never depends on the other rows or on how the
+    target's classes are spelt, and identical rows share a side."""
     target = frame[config.data.target]
     if config.task == "classification":
         _refuse_a_continuous_target(target)
-    stratify = target if config.task == "classification" else None
-    if stratify is not None and target.value_counts().min() < 2:
-        rare = target.value_counts().idxmin()
-        raise UserError(
-            f"class '{rare}' of '{config.data.target}' has a single row: add rows or drop the class"
+        if target.value_counts().min() < 2:
+            rare = target.value_counts().idxmin()
+            raise UserError(
+                f"class '{rare}' of '{config.data.target}' has a single row: add rows or drop the class"
+            )
+    if config.split_time:
+        test = rows.newest(frame[config.split_time], config.test_size)
+        how = f"the newest {config.test_size:g} of the rows by {config.split_time} (split.time)"
+    else:
+        test = rows.in_test_set(
+            rows.row_keys(frame, config.data.target, config.data.id), config.seed, config.test_size
         )
-    try:
-        return train_test_split(
-            frame, test_size=config.test_size, random_state=config.seed, stratify=stratify
-        )
-    except ValueError as error:
+        how = f"split.test_size {config.test_size:g} of {len(frame)} rows by their keys"
+    if test.all() or not test.any():
+        side = "test" if not test.any() else "training"
         raise UserError(
-            f"cannot split {len(frame)} rows with split.test_size={config.test_size}: {error}"
-        ) from None
+            f"cannot split {len(frame)} rows with {how}: the {side} set would be empty; add rows or change split.test_size"
+        )
+    if config.task == "classification":
+        _refuse_a_class_on_one_side(target, test, how)
+    return frame[~test], frame[test]
+
+
+def _refuse_a_class_on_one_side(target: pd.Series, test: np.ndarray, how: str) -> None:
+    """Every class must be learnt from and scored on: a class whose rows all fell on one side stops here."""
+    for side, rows_of_side in (("training", ~test), ("test", test)):
+        absent = sorted(set(target.astype(str)) - set(target[rows_of_side].astype(str)))
+        if absent:
+            count = int((target.astype(str) == absent[0]).sum())
+            raise UserError(
+                f"class '{absent[0]}' of '{target.name}' has {count} row(s), none of them in the {side} set "
+                f"({how}): add rows of that class, or change split.test_size"
+            )
 
 
 def _refuse_a_continuous_target(target: pd.Series) -> None:
@@ -57,17 +83,52 @@ def _refuse_a_continuous_target(target: pd.Series) -> None:
 
 
 def summarize(frame, train, test, reference, config: Config) -> dict:
-    """What the model was trained on: sizes and content hashes, for the pull-request report and the drift check."""
-    return {
+    """What the model was trained on: sizes, content hashes, duplicates, column types, missing values and class
+    balance, for the pull-request report and the drift check."""
+    duplicates = rows.duplicated_rows(frame)
+    summary = {
         "source": config.data.path or data.BUNDLED,
         "rows": len(frame),
         "columns": frame.shape[1],
         "train_rows": len(train),
         "test_rows": len(test),
+        "split": f"time:{config.split_time}"
+        if config.split_time
+        else f"id:{config.data.id}"
+        if config.data.id
+        else "features",
         "sha256": content_hash(frame),
         "reference_rows": len(reference),
         "reference_sha256": content_hash(reference),
+        "duplicate_rows": duplicates,
+        "duplicate_share": round(duplicates / len(frame), 6),
+        "column_types": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
+        "missing_share": round(float(frame.isna().to_numpy().mean()), 6),
     }
+    if config.task == "classification":
+        shares = frame[config.data.target].astype(str).value_counts(normalize=True).sort_index()
+        summary["class_balance"] = {label: round(float(share), 6) for label, share in shares.items()}
+    return summary
+
+
+def describe_split(summary: dict, config: Config) -> str:
+    how = (
+        f"the newest rows by {config.split_time}"
+        if config.split_time
+        else f"a hash of {'data.id' if config.data.id else 'each row' + chr(39) + 's features'} and the seed"
+    )
+    return f"split {summary['rows']:,} rows into {summary['train_rows']:,} training and {summary['test_rows']:,} test rows by {how}"
+
+
+def duplicates_warning(summary: dict, config: Config) -> str:
+    """One line when more of the rows than data.duplicate_share repeat another row exactly."""
+    if summary["duplicate_share"] <= config.data.duplicate_share:
+        return ""
+    return (
+        f"warning: {summary['duplicate_rows']:,} of {summary['rows']:,} rows ({summary['duplicate_share']:.1%}) "
+        f"repeat another row exactly, above data.duplicate_share {config.data.duplicate_share:g}: they share "
+        "a side of the split, but weigh more in training and scoring; remove them if they are not real repeats"
+    )
 
 
 def content_hash(frame: pd.DataFrame) -> str:

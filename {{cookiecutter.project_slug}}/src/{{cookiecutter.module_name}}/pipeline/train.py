@@ -37,6 +37,9 @@ NATIVE_LEVELS = 255  # the most a histogram-based estimator takes per feature (i
 # Given n_jobs=-1 (every core) unless model.params sets it; the others use every core already
 # (hist_gradient_boosting) or gain nothing from it (the linear models).
 PARALLEL_MODELS = {"random_forest"}
+# model.params that may be `auto`: a value that adapts to the training rows (the train stage says which it chose)
+AUTO = {"min_samples_leaf": lambda rows: max(1, min(20, rows // 10))}
+AUTO_FOR_CHECKS = 1000  # the rows `auto` assumes when params are checked without data
 TRIAL_ROWS = 500  # check-params --data fits the pipeline on this many training rows before any stage runs
 # The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
 # when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
@@ -59,8 +62,43 @@ def run(config: Config) -> None:
     train = pd.read_parquet(paths.TRAIN)
     features, target = train.drop(columns=[config.data.target]), train[config.data.target]
     model = build(config, features)
+    for line in chosen_automatically(config.model, len(features)):
+        print(line)
     model.fit(features, target)
+    refuse_a_degenerate_model(model, features, config)
     files.save_model(model, paths.MODEL)
+
+
+def chosen_automatically(model: ModelConfig, rows: int) -> list[str]:
+    """What each `auto` value of model.params became on this many training rows."""
+    return [
+        f"model.params.{name} auto: {choose(rows)} for {rows:,} training rows"
+        for name, choose in AUTO.items()
+        if model.params.get(name) == "auto"
+    ]
+
+
+def refuse_a_degenerate_model(model: Pipeline, features: pd.DataFrame, config: Config) -> None:
+    """A model that gives every training row the same answer learned nothing: refuse it, say why and what to
+    change, rather than score it."""
+    predicted = pd.Series(model.predict(features))
+    if TASK == "classification" and predicted.astype(str).nunique() > 1:
+        return
+    if TASK == "regression" and np.ptp(predicted.to_numpy(float)) > 1e-9 * max(1.0, abs(predicted.iloc[0])):
+        return
+    answer = f"class '{predicted.iloc[0]}'" if TASK == "classification" else f"{predicted.iloc[0]:g}"
+    rows = len(features)
+    leaf = model.named_steps["model"].get_params().get("min_samples_leaf")
+    if isinstance(leaf, int) and not isinstance(leaf, bool) and 2 * leaf > rows:
+        why = f"min_samples_leaf {leaf} leaves no split on {rows:,} training rows"
+        change = f"set model.params.min_samples_leaf to auto (here {AUTO['min_samples_leaf'](rows)}) or lower, or add rows"
+    else:
+        why = "the features as given do not tell the rows apart for this estimator"
+        change = "check the features and data.drop, try another model.name, or add rows"
+    raise UserError(
+        f"model.name {config.model.name} predicts {answer} for all {rows:,} training rows, so it learned "
+        f"nothing: {why}. Refusing to score it: {change}"
+    )
 
 
 def build(config: Config, features: pd.DataFrame) -> Pipeline:
@@ -80,7 +118,7 @@ def build(config: Config, features: pd.DataFrame) -> Pipeline:
         ],
         verbose_feature_names_out=False,
     )
-    model = estimator(config.model, config.seed)
+    model = estimator(config.model, config.seed, len(features))
     if native and roles.categorical:  # the codes come right after the numeric columns
         start = len(roles.numeric)
         model.set_params(categorical_features=list(range(start, start + len(roles.categorical))))
@@ -117,8 +155,9 @@ def trial_fit(config: Config, train: pd.DataFrame) -> None:
         raise UserError(f"model.name {config.model.name} cannot train on this data: {problem}") from None
 
 
-def estimator(model: ModelConfig, seed: int) -> BaseEstimator:
-    """The estimator model.name names, with model.params checked by scikit-learn before any training."""
+def estimator(model: ModelConfig, seed: int, rows: int = AUTO_FOR_CHECKS) -> BaseEstimator:
+    """The estimator model.name names, with model.params checked by scikit-learn before any training; an `auto`
+    value (AUTO) is chosen for `rows` training rows."""
     choices = MODELS[TASK]
     if model.name not in choices:
         raise UserError(f"params.yaml: model.name '{model.name}' is not one of {', '.join(choices)}")
@@ -131,7 +170,10 @@ def estimator(model: ModelConfig, seed: int) -> BaseEstimator:
             f"params.yaml: model.params {', '.join(unknown)} not accepted by {model.name} ({class_name}); "
             f"accepted: {', '.join(accepted)}"
         )
-    params = dict(model.params)
+    params = {
+        name: AUTO[name](rows) if value == "auto" and name in AUTO else value
+        for name, value in model.params.items()
+    }
     if "random_state" in accepted:
         params.setdefault("random_state", seed)
     if model.name in PARALLEL_MODELS:
