@@ -192,7 +192,8 @@ def test_a_report_of_any_size_fits_one_comment(tmp_path, champion):
     report = (
         "@ada " * 10 + "\u202e\n"
     ) * 1_200  # under the artifact's 60,000 bytes, longer once made visible
-    body = posted(tmp_path, report)
+    names = {f"metric_{index:05d}": 0.5 for index in range(5_000)}  # as many names as report.json holds
+    body = posted(tmp_path, report, metrics=names)
     assert len(body) <= markdown.MAX_COMMENT_CHARS
     assert comment.CUT_NOTE in body
     assert render(body).mentions == []

@@ -37,6 +37,7 @@ def check_reviewer(login: str, pull_request: int) -> bool:
 
 SMOKE_TITLE = "### Staging: smoke test of the candidate model"
 DIGEST = re.compile(r"sha256 `([0-9a-f]{12,64})`")
+CUT_NOTE = "The smoke test's words are cut here: the whole of them is in the run's `staging-model` artifact."
 
 
 def smoke_comment(directory: Path) -> str:
@@ -67,7 +68,7 @@ def smoke_comment(directory: Path) -> str:
         f"`staging-model` artifact is `{paths.MODEL}`, sha256 `{digest}` ({model.stat().st_size:,} bytes), the one "
         "the smoke test names.\n\n"
         "<details><summary>The smoke test's own words (written by the pull request's code: shown as text)</summary>"
-        f"\n\n{markdown.block(words, artifact.MAX_REPORT_BYTES, '')}\n\n</details>\n"
+        f"\n\n{markdown.block(words, artifact.MAX_REPORT_BYTES, CUT_NOTE)}\n\n</details>\n"
     )
 
 

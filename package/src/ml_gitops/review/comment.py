@@ -36,6 +36,8 @@ MARKS = {"success": "✅ gate passed", "failure": "❌ gate failed"}
 INCONCLUSIVE = "inconclusive"  # review/gate.py's outcome when the interval of the delta decides neither way
 METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 HEADLINE = re.compile(r"\A\s*#{1,6} Model report:[^\n]*\n+")  # the run's own verdict: dropped from its report
+MAX_METRICS = 40  # rows of the metrics table (a task has at most a dozen metrics)
+MAX_PLOTS = 12  # plots published (the report draws at most six)
 ROOM = 2_000  # characters kept free of the report's text for the trusted parts' own growth
 CUT_NOTE = "The report is cut here: the whole of it is in the run's `model-report` artifact."
 
@@ -94,7 +96,7 @@ def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
         "### Plots\n\n" + "\n\n".join(plots) if plots else "",
     ]
     trusted = "\n\n".join(section for section in sections if section)
-    room = markdown.MAX_COMMENT_CHARS - len(MARKER) - len(trusted) - ROOM
+    room = max(markdown.MAX_COMMENT_CHARS - len(MARKER) - len(trusted) - ROOM, 0)
     return f"{trusted}\n\n{report_as_text(HEADLINE.sub('', report, count=1), room)}\n"
 
 
@@ -124,7 +126,7 @@ def metrics_section(summary: dict) -> str:
         )
     gate_metric = config.load().gate.metric
     rows = ["| metric | champion | candidate | delta |", "|---|--:|--:|--:|"]
-    for name in sorted(n for n in {*candidate, *champion} if METRIC_NAME.match(n)):
+    for name in sorted(n for n in {*candidate, *champion} if METRIC_NAME.match(n))[:MAX_METRICS]:
         old, new = champion.get(name), candidate.get(name)
         label = f"**`{name}`** (gate)" if name == gate_metric else f"`{name}`"
         delta = None if old is None or new is None else new - old
@@ -162,7 +164,7 @@ def published_plots(directory: Path) -> list[str]:
     """Each of the artifact's plots (checked names), uploaded with CML and shown by this code."""
     plots = sorted(
         path for path in (directory / "plots").glob("*.png") if artifact.PLOT_NAME.match(path.name)
-    )
+    )[:MAX_PLOTS]
     if not plots:
         return []
     if shutil.which("cml") is None:
