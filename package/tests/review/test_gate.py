@@ -7,7 +7,7 @@ import pytest
 from ml_gitops import UserError
 from ml_gitops.core.config import GateConfig
 from ml_gitops.metrics import DIRECTIONS
-from ml_gitops.review import artifact, comparable, gate
+from ml_gitops.review import artifact, comparable, compare, gate
 
 
 def diff(params, old, new):
@@ -67,3 +67,74 @@ def test_first_model_passes_and_says_so(params):
 def test_missing_candidate_metric_is_a_clear_error(params):
     with pytest.raises(UserError, match="run dvc repro before the gate"):
         gate.verdict(params, {})
+
+
+def interval(params, low_loss, high_loss):
+    """The 95% interval of the delta (candidate - champion) for a loss from `low_loss` to `high_loss`."""
+    direction = DIRECTIONS[params.task][params.gate.metric]
+    return compare.Interval(*sorted((-low_loss * direction, -high_loss * direction)), paired=True)
+
+
+def test_a_loss_beyond_the_tolerance_that_the_interval_does_not_establish_is_inconclusive(params):
+    allowed = params.gate.allowed_loss(0.5)
+    verdict = gate.verdict(
+        params,
+        diff(params, 0.5, 0.5 + worse_by(params, 3 * allowed)),
+        interval=interval(params, -allowed, 5 * allowed),
+        rows=100,
+    )
+    assert (verdict.state, verdict.passed) == (gate.INCONCLUSIVE, False)  # gate.inconclusive: block
+    assert "worse than the champion" not in verdict.reason
+    assert "does not establish a loss beyond the tolerance" in verdict.reason
+    # the half-width 3 * allowed must shrink to the gap 2 * allowed: (3/2)^2 = 2.25 times the rows
+    assert "About 120 more test rows (about 220 in all, now 100) would decide it." in verdict.reason
+    assert "gate.inconclusive: block stops the merge" in verdict.reason
+
+
+def test_inconclusive_passes_when_params_say_so(params):
+    lenient = replace(params, gate=replace(params.gate, blocks_inconclusive=False))
+    allowed = params.gate.allowed_loss(0.5)
+    verdict = gate.verdict(
+        lenient,
+        diff(params, 0.5, 0.5 + worse_by(params, 3 * allowed)),
+        interval=interval(params, -allowed, 5 * allowed),
+        rows=100,
+    )
+    assert (verdict.state, verdict.passed) == (gate.INCONCLUSIVE, True)
+    assert "gate.inconclusive: pass lets it merge" in verdict.reason
+
+
+def test_a_loss_the_whole_interval_puts_beyond_the_tolerance_fails(params):
+    allowed = params.gate.allowed_loss(0.5)
+    verdict = gate.verdict(
+        params,
+        diff(params, 0.5, 0.5 + worse_by(params, 3 * allowed)),
+        interval=interval(params, 2 * allowed, 4 * allowed),
+        rows=100,
+    )
+    assert (verdict.state, verdict.passed) == (gate.FAILED, False)
+    assert f"worse than the champion by {3 * allowed:.4f}" in verdict.reason
+
+
+def test_a_candidate_the_whole_interval_calls_better_is_called_better(params):
+    """Today's report called a candidate better by +0.33 "within the tolerance of the champion"."""
+    verdict = gate.verdict(
+        params,
+        diff(params, 0.5, 0.5 - worse_by(params, 0.2)),
+        interval=interval(params, -0.3, -0.1),
+        rows=100,
+    )
+    assert (verdict.state, verdict.passed) == (gate.PASSED, True)
+    assert "is better than the champion" in verdict.reason
+
+
+def test_a_better_point_estimate_the_interval_does_not_establish_is_not_called_better(params):
+    verdict = gate.verdict(
+        params,
+        diff(params, 0.5, 0.5 - worse_by(params, 0.001)),
+        interval=interval(params, -0.2, 0.002 + params.gate.allowed_loss(0.5)),
+        rows=100,
+    )
+    assert (verdict.state, verdict.passed) == (gate.PASSED, True)
+    assert "better" not in verdict.reason
+    assert "within the tolerance" in verdict.reason

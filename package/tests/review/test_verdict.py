@@ -126,3 +126,40 @@ def test_a_refused_artifact_still_gets_a_failing_verdict(tmp_path):
     decided = verdict.read(args.verdict)
     assert (decided.head_sha, decided.state, decided.comment) == (HEAD, "failure", False)
     assert decided.description == f"The report was refused: {refusal.value}"[:140]
+
+
+def test_an_inconclusive_gate_blocks_the_merge_with_that_reason(params, monkeypatch, tmp_path):
+    """The trusted side judges the report's interval again: a loss beyond the tolerance that the interval does not
+    establish is inconclusive, which the default gate.inconclusive (block) turns into a failing status."""
+    allowed = params.gate.allowed_loss(0.9)
+    direction = DIRECTIONS[params.task][params.gate.metric]
+    low, high = sorted((allowed * direction, -5 * allowed * direction))
+    artifact_claims(params, monkeypatch, gate="pass", interval={"low": low, "high": high}, judged_rows=80)
+    monkeypatch.setitem(
+        artifact.check_artifact(tmp_path, HEAD)["metrics"],
+        params.gate.metric,
+        worse_by(params, 0.9, 2 * allowed),
+    )
+    decided = verdict.decide(tmp_path, HEAD, "success")
+    assert (decided.state, decided.outcome) == ("failure", "inconclusive")
+    assert (
+        decided.description == "The gate is inconclusive, which blocks the merge (gate.inconclusive: block)"
+    )
+    assert "is inconclusive and blocks the merge" in decided.detail
+    assert "on 80 rows" in decided.detail
+
+
+def test_a_champion_scored_again_is_compared_with_the_candidate_on_the_same_rows(params):
+    """The candidate's own metric covers all its test rows; the champion's only those it never trained on: the
+    gate compares the candidate on those rows too."""
+    champion(params, 0.9)
+    on_all_rows = worse_by(params, 0.9, 10 * params.gate.allowed_loss(0.9))
+    summary = report(
+        {params.gate.metric: on_all_rows},
+        comparison=artifact.RESCORED,
+        champion_metrics={params.gate.metric: 0.9},
+        compared_metrics={params.gate.metric: 0.9},
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert passed
+    assert f"{params.gate.metric} 0.9000 -> 0.9000" in detail
