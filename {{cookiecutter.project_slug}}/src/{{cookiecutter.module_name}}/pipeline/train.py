@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pandas as pd
 from ml_gitops import UserError
-from ml_gitops.core import files, paths
+from ml_gitops.core import canonical, paths
 from ml_gitops.core.config import Config, ModelConfig
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
@@ -66,7 +66,7 @@ def run(config: Config) -> None:
         print(line)
     model.fit(features, target)
     refuse_a_degenerate_model(model, features, config)
-    files.save_model(model, paths.MODEL)
+    canonical.save_model(model, paths.MODEL)  # the same bytes for the same model, whoever runs the stage
 
 
 def chosen_automatically(model: ModelConfig, rows: int) -> list[str]:
