@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from ml_gitops.core import files, paths
 from ml_gitops.release import serve
-from ml_gitops.release.prediction_log import PredictionLog
+from ml_gitops.release.prediction_log import Columns, PredictionLog
 
 
 @pytest.fixture
@@ -93,8 +93,10 @@ def test_the_callers_request_id_names_its_predictions(trained, rows, tmp_path):
     assert sorted(logged(tmp_path / "log")["request_id"]) == ["order-17-0", "order-17-1"]
 
 
-def test_an_unwritable_sink_keeps_serving_and_says_so_on_health(trained, rows, tmp_path):
-    blocker = tmp_path / "not-a-directory"
+def test_an_unwritable_sink_keeps_serving_and_says_so_on_health(trained, rows, tmp_path, caplog):
+    """/health gives the failure's category and counts, never its text (a path, a bucket, an account): that goes
+    to the service's own log."""
+    blocker = tmp_path / "secret-bucket-name"
     blocker.write_text("a file where the log's directory should be")
     log = PredictionLog(str(blocker / "log"), "v1", "digest", batch_rows=2, flush_seconds=0.2)
     with TestClient(serve.create_app(log=log)) as client:
@@ -102,23 +104,26 @@ def test_an_unwritable_sink_keeps_serving_and_says_so_on_health(trained, rows, t
         deadline = time.monotonic() + 10
         while log.status.dropped < 6 and time.monotonic() < deadline:
             time.sleep(0.05)
-        health = client.get("/health").json()
+        health = client.get("/health")
     assert statuses == [200] * 6
-    assert health["status"] == "ok"
-    assert health["prediction_log"]["dropped"] == 6
-    assert health["prediction_log"]["written"] == 0
-    assert (
-        "not-a-directory" in health["prediction_log"]["error"]
-        or "Directory" in health["prediction_log"]["error"]
-    )
+    assert health.json()["status"] == "ok"
+    assert health.json()["prediction_log"] == {
+        "written": 0,
+        "dropped": 6,
+        "files": 0,
+        "failed_writes": 3,
+        "error": "bad path",
+    }
+    assert "secret-bucket-name" not in health.text
+    details = [record.getMessage() for record in caplog.records if record.name.endswith("prediction_log")]
+    assert len(details) == 3
+    assert all(str(blocker / "log") in line and "Error" in line for line in details), details
 
 
-def test_excluded_columns_are_not_written_and_hashed_ones_are_not_readable(
-    trained, rows, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("PREDICTION_LOG_SALT", "pepper")
+def test_excluded_columns_are_not_written_and_hashed_ones_are_not_readable(trained, rows, tmp_path):
     first, second = list(rows[0])[:2]
-    log = PredictionLog(str(tmp_path / "log"), "v1", "digest", exclude=[first], hashed=[second])
+    columns = Columns(exclude=(first,), hashed=(second,), key=b"k" * 32)
+    log = PredictionLog(str(tmp_path / "log"), "v1", "digest", columns=columns)
     with TestClient(serve.create_app(log=log)) as client:
         client.post("/predict", json={"rows": rows[:3]})
     log_rows = logged(tmp_path / "log")

@@ -8,36 +8,132 @@ Requests never wait for storage. Rows gather in memory and a background thread w
 batch, to `monitoring.log_dir` (a directory, or any fsspec URL such as s3://bucket/logs), under `date=YYYY-MM-DD/`:
 a file holds at most `monitoring.batch_rows` rows and `monitoring.flush_seconds` of predictions, so a crash loses
 at most that (plus, only while the sink is slower than the traffic, the QUEUED_BATCHES batches waiting for it).
-When the sink fails, the rows of that batch are dropped, counted and reported on /health and in the service's
-log; requests are still answered. Columns under `monitoring.exclude` are not written; those under
-`monitoring.hash` are written as a salted SHA-256 (salt: the PREDICTION_LOG_SALT environment variable).
+When the sink fails, the rows of that batch are dropped and counted; /health shows the counts and a category of
+the last failure (never its text, which can name a bucket, an account or a path), the service's own log the
+details; requests are still answered.
+
+Personal data: columns under `monitoring.exclude` are not written; those under `monitoring.hash` are written as
+an HMAC-SHA256 (its first 128 bits, in hex) keyed with the PREDICTION_LOG_KEY environment variable, a secret of at
+least 32 bytes (`openssl rand -hex 32`). Without the key nobody can compute the hash of a guess, but whoever holds
+it can: a column with few distinct values (a postcode, an age, a yes/no) is still told apart by its hashes'
+frequencies, so exclude such columns rather than hash them. `serve` and `score` refuse to write a log that hashes
+without a valid key, and refuse the old PREDICTION_LOG_SALT.
+
+`write_predictions` is the one function that writes log rows: the service's writer thread and `score` both call
+it, so both drop and hash the same columns.
 """
 
 import hashlib
+import hmac
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .. import UserError
+
 LOGGER = logging.getLogger(__name__)
 QUEUED_BATCHES = 4  # batches waiting for the sink at most; beyond that, new rows are dropped and counted
+KEY_VARIABLE = "PREDICTION_LOG_KEY"
+OLD_SALT_VARIABLE = "PREDICTION_LOG_SALT"
+MIN_KEY_BYTES = 32
+NEW_KEY = "openssl rand -hex 32"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What the log writes of the features: all but `exclude`, those in `hashed` as a keyed hash."""
+
+    exclude: tuple[str, ...] = ()
+    hashed: tuple[str, ...] = ()
+    key: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.hashed and len(self.key) < MIN_KEY_BYTES:
+            raise UserError(
+                f"{KEY_VARIABLE} is {len(self.key)} bytes: monitoring.hash needs a key of at least "
+                f"{MIN_KEY_BYTES} bytes ({NEW_KEY} gives one)"
+            )
+
+    @classmethod
+    def from_environment(
+        cls, exclude: Sequence[str], hashed: Sequence[str], environ: Mapping[str, str] = os.environ
+    ) -> "Columns":
+        """The columns of monitoring.exclude and monitoring.hash, with the key from PREDICTION_LOG_KEY; refuse
+        hashing without the key, or with the old unkeyed PREDICTION_LOG_SALT still set."""
+        if hashed and environ.get(OLD_SALT_VARIABLE):
+            raise UserError(
+                f"{OLD_SALT_VARIABLE} is no longer read: monitoring.hash is now a keyed hash; set {KEY_VARIABLE} "
+                f"to a random secret of at least {MIN_KEY_BYTES} bytes ({NEW_KEY}) and unset {OLD_SALT_VARIABLE}"
+            )
+        key = environ.get(KEY_VARIABLE, "")
+        if hashed and not key:
+            raise UserError(
+                f"monitoring.hash names {', '.join(map(repr, hashed))} but {KEY_VARIABLE} is not set: set it to a "
+                f"random secret of at least {MIN_KEY_BYTES} bytes ({NEW_KEY}), kept out of Git"
+            )
+        return cls(tuple(exclude), tuple(hashed), key.encode())
+
+    def apply(self, features: pd.DataFrame) -> pd.DataFrame:
+        kept = features.drop(columns=[column for column in self.exclude if column in features.columns])
+        return kept.assign(
+            **{
+                column: kept[column].map(self._hash, na_action="ignore")
+                for column in self.hashed
+                if column in kept.columns
+            }
+        )
+
+    def _hash(self, value: object) -> str:
+        return hmac.new(self.key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def configured_columns(monitoring=None) -> Columns:
+    """The columns params.yaml's monitoring section (a MonitoringConfig; read here when not given, none without
+    params.yaml) leaves out and hashes, keyed from the environment: what `serve` and `score` both log."""
+    from ..core import config, paths
+
+    if monitoring is None and paths.PARAMS.exists():
+        monitoring = config.load().monitoring
+    if monitoring is None:
+        return Columns()
+    return Columns.from_environment(monitoring.exclude, monitoring.hash)
 
 
 @dataclass
 class Status:
-    """What /health says of the log."""
+    """What /health says of the log: counts, and the category of the last failure (its details are logged)."""
 
     written: int = 0
     dropped: int = 0
     error: str = ""
     files: int = 0
+    failed_writes: int = 0
 
     def as_dict(self) -> dict:
-        return {"written": self.written, "dropped": self.dropped, "files": self.files, "error": self.error}
+        return {
+            "written": self.written,
+            "dropped": self.dropped,
+            "files": self.files,
+            "failed_writes": self.failed_writes,
+            "error": self.error,
+        }
+
+
+def failure_category(error: BaseException) -> str:
+    """A word for /health that names the kind of failure, never a path, bucket or account."""
+    kinds = [
+        (PermissionError, "permission denied"),
+        ((FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError), "bad path"),
+        (TimeoutError, "timeout"),
+        (ConnectionError, "unreachable"),
+        (OSError, "storage error"),
+    ]
+    return next((word for kind, word in kinds if isinstance(error, kind)), "write failed")
 
 
 @dataclass
@@ -49,8 +145,7 @@ class PredictionLog:
     model_sha256: str
     batch_rows: int = 1000
     flush_seconds: float = 60.0
-    exclude: Sequence[str] = ()
-    hashed: Sequence[str] = ()
+    columns: Columns = field(default_factory=Columns)
     status: Status = field(default_factory=Status)
 
     def __post_init__(self) -> None:
@@ -109,21 +204,26 @@ class PredictionLog:
     def _write(self, requests: list["_Request"]) -> None:
         count = sum(len(request.ids) for request in requests)
         try:
-            batch = log_rows(
+            write_predictions(
+                self.directory,
                 pd.concat([request.features for request in requests], ignore_index=True),
                 pd.concat([request.answer for request in requests], ignore_index=True),
                 [row_id for request in requests for row_id in request.ids],
-                self.model_version,
-                self.model_sha256,
-                self.exclude,
-                self.hashed,
+                (self.model_version, self.model_sha256),
+                self.columns,
                 times=[request.time for request in requests for _ in request.ids],
             )
-            write_batch(batch, self.directory)
         except Exception as error:  # any sink failure: count, report, keep serving
             self.status.dropped += count
-            self.status.error = f"{type(error).__name__}: {error}"[:300]
-            LOGGER.error("prediction log: could not write %d predictions: %s", count, self.status.error)
+            self.status.failed_writes += 1
+            self.status.error = failure_category(error)
+            LOGGER.error(
+                "prediction log: could not write %d predictions to %s: %s: %s",
+                count,
+                self.directory,
+                type(error).__name__,
+                error,
+            )
         else:
             self.status.written += count
             self.status.files += 1
@@ -138,26 +238,31 @@ class _Request:
     time: pd.Timestamp
 
 
+def write_predictions(
+    directory: str,
+    features: pd.DataFrame,
+    answer: pd.DataFrame,
+    ids: Sequence[str],
+    model: tuple[str, str],
+    columns: Columns,
+    times: Sequence[pd.Timestamp] | None = None,
+) -> str:
+    """Write one batch of predictions to the log (the service's and `score`'s alike); return the file's path.
+    `model` is (version, sha256)."""
+    return write_batch(log_rows(features, answer, ids, *model, columns=columns, times=times), directory)
+
+
 def log_rows(
     features: pd.DataFrame,
     answer: pd.DataFrame,
     ids: Sequence[str],
     model_version: str,
     model_sha256: str,
-    exclude: Sequence[str] = (),
-    hashed: Sequence[str] = (),
+    columns: Columns = Columns(),
     times: Sequence[pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """The log's rows: id, time, model, the features (less `exclude`, `hashed` ones hashed) and the answer."""
-    kept = features.drop(columns=[column for column in exclude if column in features.columns])
-    salt = os.environ.get("PREDICTION_LOG_SALT", "")
-    kept = kept.assign(
-        **{
-            column: kept[column].map(lambda value: _hash(salt, value), na_action="ignore")
-            for column in hashed
-            if column in kept.columns
-        }
-    )
+    """The log's rows: id, time, model, the features (as `columns` says) and the answer."""
+    kept = columns.apply(features)
     meta = pd.DataFrame(
         {
             "request_id": ids,
@@ -167,10 +272,6 @@ def log_rows(
         }
     )
     return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True)], axis=1)
-
-
-def _hash(salt: str, value: object) -> str:
-    return hashlib.sha256(f"{salt}{value}".encode()).hexdigest()[:32]
 
 
 def write_batch(batch: pd.DataFrame, directory: str) -> str:

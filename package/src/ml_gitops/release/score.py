@@ -5,15 +5,17 @@ checked as /predict checks a request (release/serve.py's schema, column by colum
 left out and reported by its row number (the first data row is 1), and `--strict` refuses the whole file instead.
 OUTPUT holds the input's columns, the prediction's id, `prediction` and, for a classifier, `proba_<class>`; it is
 written under a temporary name and appears only once complete. The predictions go to the prediction log as the
-service's do, under ids `<run id>-<row number>`.
+service's do, through the same function (release/prediction_log.py: `monitoring.exclude` left out,
+`monitoring.hash` keyed with PREDICTION_LOG_KEY, refused without it), under ids `<run id>-<row number>`.
 """
 
 import datetime
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -47,8 +49,12 @@ def run(
     strict: bool = False,
     log_dir: str = "",
     model_version: str = "unreleased",
+    columns: prediction_log.Columns | None = None,
 ) -> Outcome:
-    """Score `source` into `output`; return how many rows were scored and refused, with the first problems."""
+    """Score `source` into `output`; return how many rows were scored and refused, with the first problems. The
+    log's `columns` are params.yaml's (monitoring.exclude, monitoring.hash) unless given."""
+    if log_dir and columns is None:
+        columns = prediction_log.configured_columns()  # refuses hashing without its key, before any work
     model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
     digest = files.sha256(paths.MODEL)
     schema = feature_schema(model)
@@ -72,11 +78,21 @@ def run(
             kept = batch if len(features) == len(batch) else batch.loc[features.index]
             scored = pd.concat([kept, answer], axis=1).assign(request_id=ids)
             logged = (
-                prediction_log.log_rows(features, answer, ids, model_version, digest) if log_dir else None
+                partial(
+                    prediction_log.write_predictions,
+                    log_dir,
+                    features,
+                    answer,
+                    ids,
+                    (model_version, digest),
+                    columns,
+                )
+                if log_dir
+                else None
             )
             if written is not None:
                 written.result()
-            written = background.submit(_write, writer, scored, logged, log_dir)
+            written = background.submit(_write, writer, scored, logged)
             outcome.scored += len(features)
         if written is not None:
             written.result()
@@ -96,10 +112,11 @@ def _request_ids(run_id: str, rows: pd.Index) -> pd.Index:
     return pd.Index(pc.binary_join_element_wise(f"{run_id}-", numbers, "").to_pandas())
 
 
-def _write(writer: "_Writer", scored: pd.DataFrame, logged: pd.DataFrame | None, log_dir: str) -> None:
+def _write(writer: "_Writer", scored: pd.DataFrame, log: Callable[[], str] | None) -> None:
+    """Append the scored rows to the output, then write the batch to the prediction log."""
     writer.write(scored)
-    if logged is not None:
-        prediction_log.write_batch(logged, log_dir)
+    if log is not None:
+        log()
 
 
 def read_batches(source: Path, batch_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
