@@ -172,3 +172,23 @@ def test_http_smoke_names_an_unreachable_service(trained):
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(UserError, match=r"/health is unreachable .* after 1 s: is the service running\?"):
         serve.smoke_http(trained.data.target, url, wait=1)
+
+
+DOCS = ["/docs", "/redoc", "/openapi.json"]
+
+
+def test_the_interactive_docs_are_off_by_default(client):
+    assert [client.get(path).status_code for path in DOCS] == [404, 404, 404]
+
+
+def test_the_owner_turns_the_interactive_docs_on(trained, monkeypatch):
+    monkeypatch.setenv("SERVE_DOCS", "on")
+    client = TestClient(serve.create_app())
+    assert [client.get(path).status_code for path in DOCS] == [200, 200, 200]
+    assert "/predict" in client.get("/openapi.json").json()["paths"]
+
+
+def test_an_unclear_docs_setting_is_refused(trained, monkeypatch):
+    monkeypatch.setenv("SERVE_DOCS", "yes please")
+    with pytest.raises(UserError, match=r"^SERVE_DOCS is 'yes please': give on or off"):
+        serve.create_app()

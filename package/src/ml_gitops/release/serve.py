@@ -7,11 +7,23 @@ does not fit gets 422 with the field named. The model is loaded with skops' trus
 
 Every prediction gets an id, returned in `request_ids` (the caller's X-Request-ID when it sends one), and is
 written to the prediction log (release/prediction_log.py) when the service runs with one: the monitor joins it
-with the true outcomes that arrive later.
+with the true outcomes that arrive later. `/health` shows the log's counts and the category of its last failure;
+the failure's details go to the service's own log.
+
+Settings, from environment variables read when the service starts (a bad value is refused with one line):
+- SERVE_MAX_BODY_BYTES (default 1048576, 1 MiB): a longer request body gets 413, from its Content-Length or as it
+  streams. A thousand rows of 30 numeric features are about 0.8 MB as JSON; raise it for wider rows.
+- SERVE_MAX_REQUESTS (default 32): requests in progress at once (GET /health aside); one more gets 503 at once.
+  The server also accepts at most 8 times as many connections, and answers 503 beyond.
+- SERVE_BODY_TIMEOUT (seconds, default 10): a request body not fully arrived by then gets 408.
+- SERVE_DOCS (on or off, default off): on serves the interactive docs (/docs, /redoc, /openapi.json).
+- PREDICTION_LOG_DIR, PREDICTION_LOG_KEY, MODEL_VERSION: the prediction log's directory, the key of its hashed
+  columns (release/prediction_log.py) and the model version it records.
 """
 
 import datetime
 import json
+import logging
 import os
 import re
 import time
@@ -32,17 +44,26 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .. import UserError, project
 from ..core import files, paths
-from .prediction_log import PredictionLog, new_ids
+from .limits import Limits, LimitsMiddleware
+from .prediction_log import PredictionLog, configured_columns, new_ids
 
 MAX_ROWS = 1000
 MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
 MAX_MESSAGE = 200
 REQUEST_ID = r"^[A-Za-z0-9._:-]+$"  # a caller's X-Request-ID: it becomes the prediction's id in the log
+CONNECTIONS_PER_REQUEST = 8  # the server's connections at most, per request SERVE_MAX_REQUESTS allows
 
 
 def create_app(
-    model_path: Path = paths.MODEL, checksums: Path | None = None, log: PredictionLog | None = None
+    model_path: Path = paths.MODEL,
+    checksums: Path | None = None,
+    log: PredictionLog | None = None,
+    limits: Limits | None = None,
+    docs: bool | None = None,
 ) -> FastAPI:
+    """The service; `limits` and `docs` (the interactive docs served or not) default to the environment's."""
+    limits = Limits.from_environment() if limits is None else limits
+    docs = docs_wanted() if docs is None else docs
     model = files.load_model(model_path, project.pipeline("train").MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
@@ -63,7 +84,9 @@ def create_app(
         title=project.pipeline_package().partition(".")[0],
         description=__doc__,
         lifespan=lifespan,
+        **({} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
+    app.add_middleware(LimitsMiddleware, limits=limits)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -90,6 +113,14 @@ def create_app(
         return JSONResponse(status_code=422, content={"detail": short_errors(error.errors())})
 
     return app
+
+
+def docs_wanted(environ=os.environ) -> bool:
+    """SERVE_DOCS: on serves /docs, /redoc and /openapi.json; off or unset does not."""
+    value = environ.get("SERVE_DOCS", "").strip().lower()
+    if value not in ("", "on", "off"):
+        raise UserError(f"SERVE_DOCS is {value!r}: give on or off (off, the default, serves no /docs)")
+    return value == "on"
 
 
 def answer_of(model, frame: pd.DataFrame) -> pd.DataFrame:
@@ -263,10 +294,20 @@ def http_json(url: str, body: Any = None) -> tuple[int, Any]:
 def run(host: str, port: int, checksums: Path | None, log_dir: str | None) -> None:
     import uvicorn
 
+    limits = Limits.from_environment()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = prediction_log(log_dir, files.sha256(paths.MODEL))
+    app = create_app(checksums=checksums, log=log, limits=limits)
     where = f"writing the prediction log to {log.directory}" if log else "without a prediction log"
     print(f"serving {paths.MODEL} on http://{host}:{port}, {where}", flush=True)
-    uvicorn.run(create_app(checksums=checksums, log=log), host=host, port=port, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        limit_concurrency=CONNECTIONS_PER_REQUEST * limits.max_requests,
+        timeout_keep_alive=5,
+    )
 
 
 def prediction_log(log_dir: str | None, digest: str) -> PredictionLog | None:
@@ -282,8 +323,7 @@ def prediction_log(log_dir: str | None, digest: str) -> PredictionLog | None:
         {
             "batch_rows": settings.batch_rows,
             "flush_seconds": settings.flush_seconds,
-            "exclude": settings.exclude,
-            "hashed": settings.hash,
+            "columns": configured_columns(settings),  # refuses hashing without its key
         }
         if settings
         else {}
