@@ -88,7 +88,8 @@ def champion(params):
     from ml_gitops.core import paths
 
     paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
-    paths.METRICS.write_text(json.dumps({"roc_auc": 0.9, "accuracy": 0.85}))
+    paths.METRICS.write_text(json.dumps({params.gate.metric: 0.9, "other_metric": 0.85}))
+    return params.gate.metric
 
 
 def posted(tmp_path, report: str, images: str = "mermaid", verdict: Verdict = FAILED, **summary) -> str:
@@ -148,11 +149,11 @@ def test_the_headline_and_verdict_are_the_trusted_side_s_even_with_a_file_name_t
 
 
 def test_the_metrics_are_the_checked_numbers_against_main_s_committed_champion(tmp_path, champion):
-    body = posted(tmp_path, "report", metrics={"roc_auc": 0.8, "accuracy": 0.86, "x<img src=y>": 1.0})
+    body = posted(tmp_path, "report", metrics={champion: 0.8, "other_metric": 0.86, "x<img src=y>": 1.0})
     shown = render(body)
     table = "".join(shown.text)
-    assert "roc_auc (gate)0.90000.8000-0.1000" in table.replace("\n", "")
-    assert "accuracy0.85000.8600+0.0100" in table.replace("\n", "")
+    assert f"{champion} (gate)0.90000.8000-0.1000" in table.replace("\n", "")
+    assert "other_metric0.85000.8600+0.0100" in table.replace("\n", "")
     assert "img" not in table, "a name that is no metric is left out"
     assert shown.raw_tags == ["details", "summary"]
 
@@ -226,9 +227,9 @@ def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_tabled(tmp_pat
         tmp_path,
         "report",
         comparison=checks.RESCORED,
-        metrics={"roc_auc": 0.8},
-        champion_metrics={"roc_auc": 0.7},
+        metrics={champion: 0.8},
+        champion_metrics={champion: 0.7},
     )
     said = "".join(render(body).text).replace("\n", "")
     assert "scored again by the run" in said
-    assert "roc_auc (gate)0.70000.8000+0.1000" in said
+    assert f"{champion} (gate)0.70000.8000+0.1000" in said
