@@ -107,16 +107,13 @@ def test_an_unwritable_sink_keeps_serving_and_says_so_on_health(trained, rows, t
         health = client.get("/health")
     assert statuses == [200] * 6
     assert health.json()["status"] == "ok"
-    assert health.json()["prediction_log"] == {
-        "written": 0,
-        "dropped": 6,
-        "files": 0,
-        "failed_writes": 3,
-        "error": "bad path",
-    }
+    logged_state = health.json()["prediction_log"]
+    failed = logged_state.pop("failed_writes")
+    assert logged_state == {"written": 0, "dropped": 6, "files": 0, "error": "bad path"}
+    assert 3 <= failed <= 6  # batches of 2 rows, or fewer when flush_seconds passes first
     assert "secret-bucket-name" not in health.text
     details = [record.getMessage() for record in caplog.records if record.name.endswith("prediction_log")]
-    assert len(details) == 3
+    assert len(details) == failed
     assert all(str(blocker / "log") in line and "Error" in line for line in details), details
 
 
