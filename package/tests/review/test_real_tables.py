@@ -180,3 +180,62 @@ def test_auto_adapts_to_a_small_table_and_says_what_it_chose(workdir, capsys):
         in capsys.readouterr().out
     )
     assert paths.MODEL.exists()
+
+
+def random_split_as_before(settings) -> None:
+    """The champion's tables as prepare split them before issue 27: scikit-learn's train_test_split (stratified
+    for classification), the split of every champion trained before this version."""
+    from sklearn.model_selection import train_test_split
+
+    frame = pd.concat([pd.read_parquet(paths.TRAIN), pd.read_parquet(paths.TEST)]).sort_index()
+    target = frame[settings.data.target] if TASK == "classification" else None
+    train_rows, test_rows = train_test_split(
+        frame, test_size=settings.test_size, random_state=settings.seed, stratify=target
+    )
+    train_rows.to_parquet(paths.TRAIN)
+    test_rows.to_parquet(paths.TEST)
+
+
+@pytest.mark.parametrize("champion_split", ["by key", "random, before issue 27"])
+def test_fairs_deduplication_pull_request(workdir, capsys, champion_split):
+    """The closing note's figures: the champion trained on Fair's whole table, the candidate on it deduplicated
+    (the defaults otherwise). The champion's score on rows it never trained on is computed here again, from its
+    model file and training set, and must be the report's. Run with -s to see the figures."""
+    from fixture_model.pipeline import evaluate
+
+    from ml_gitops import metrics
+    from ml_gitops.core import files
+    from ml_gitops.review import champion as base
+
+    frame, target = tables.fair()
+    settings = tables.project(frame, target, "fair")
+    prepare.run(settings)
+    if champion_split != "by key":
+        random_split_as_before(settings)
+    train.run(settings)
+    evaluate.run(settings)
+    champion_train, own = pd.read_parquet(paths.TRAIN), json.loads(paths.METRICS.read_text())
+    commit = tables.commit_champion()
+    settings = tables.project(frame.drop_duplicates(), target, "fair")
+    tables.stages(settings)
+    report.run(settings, commit, "mermaid", None, None)
+    summary = json.loads(paths.REPORT_SUMMARY.read_text())
+
+    test = pd.read_parquet(paths.TEST)
+    never = test[~np.isin(keys(test, target), keys(champion_train, target))]
+    model = files.load_model(base.model_file(commit), train.MODEL_TYPES)
+    positive = metrics.positive_label(never[target], "") if TASK == "classification" else ""
+    scored = evaluate.predict(model, never.drop(columns=[target]), never[target], positive)
+    metric = settings.gate.metric
+    assert summary["champion_metrics"][metric] == metrics.compute(TASK, scored)[metric]
+    assert summary["judged_rows"] == len(never)
+    with capsys.disabled():
+        print(
+            f"\nFair's deduplication ({TASK}, champion split {champion_split}): {len(frame):,} -> {len(frame.drop_duplicates()):,} rows; "
+            f"champion's {metric} on its own {own['test_rows']:,} test rows {own[metric]:.4f}; "
+            f"on the candidate's {len(test):,} test rows, {len(test) - len(never):,} of which it trained on: "
+            f"{summary['champion_metrics'][metric]:.4f} on the {summary['judged_rows']:,} it never trained on; "
+            f"candidate {summary['compared_metrics'][metric]:.4f}; interval of the delta "
+            f"{summary['interval']['low']:+.4f} to {summary['interval']['high']:+.4f}; verdict {summary['outcome']} "
+            f"(gate {summary['gate']})\n{paths.REPORT.read_text().split(chr(10) + chr(10))[1]}"
+        )

@@ -103,10 +103,9 @@ def more_rows(interval, gap: float, rows: int) -> str:
     if rows <= 0 or gap <= 0 or half <= 0:
         return "More test rows would decide it."
     needed = rows * (half / gap) ** 2
-    if needed > 100 * rows:
-        return f"Far more test rows than the {rows:,} here would be needed: the loss is about the tolerance."
     more = int(float(f"{max(needed - rows, 1):.2g}"))
-    return f"About {more:,} more test rows (about {rows + more:,} in all, now {rows:,}) would decide it."
+    close = " (the loss is close to the tolerance)" if needed > 100 * rows else ""
+    return f"About {more:,} more test rows (about {rows + more:,} in all, now {rows:,}) would decide it{close}."
 
 
 def run(config: Config, base: str) -> int:
