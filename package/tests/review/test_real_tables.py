@@ -239,3 +239,46 @@ def test_fairs_deduplication_pull_request(workdir, capsys, champion_split):
             f"{summary['interval']['low']:+.4f} to {summary['interval']['high']:+.4f}; verdict {summary['outcome']} "
             f"(gate {summary['gate']})\n{paths.REPORT.read_text().split(chr(10) + chr(10))[1]}"
         )
+
+
+def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(respondent=[f"R{number:05d}" for number in range(len(frame))])
+
+
+def test_an_id_keys_the_split_and_is_no_feature(workdir):
+    """With data.id, a row keeps its side when its own values are corrected, and the model never sees the id."""
+    frame, target = tables.fair()
+    frame = with_ids(frame)
+    settings = tables.project(frame, target, "fair", **{"data.id": "respondent"})
+    prepare.run(settings)
+    before = pd.read_parquet(paths.TEST)
+    assert before.index.name == "respondent"
+    assert "respondent" not in before.columns
+    corrected = frame.assign(age=frame["age"] + 1)
+    prepare.run(tables.project(corrected, target, "fair", **{"data.id": "respondent"}))
+    assert pd.read_parquet(paths.TEST).index.equals(before.index)
+    train.run(settings)
+    from ml_gitops.core import files
+
+    model = files.load_model(paths.MODEL, train.MODEL_TYPES)
+    assert "respondent" not in model.feature_names_in_
+
+
+def test_the_data_section_says_what_changed(workdir):
+    frame, target = tables.fair()
+    frame = with_ids(frame)
+    tables.stages(tables.project(frame, target, "fair", **{"data.id": "respondent"}))
+    commit = tables.commit_champion()
+    added = frame.sample(50, random_state=0).assign(respondent=[f"N{number}" for number in range(50)])
+    changed = pd.concat([frame.iloc[100:], added]).drop(columns=["occupation_husb"])
+    changed["children"] = changed["children"].round().astype("int64")
+    settings = tables.project(changed, target, "fair", **{"data.id": "respondent"})
+    tables.stages(settings)
+    report.run(settings, commit, "mermaid", None, None)
+    section = paths.REPORT.read_text().split("### Data (changed)")[1].split("###")[0]
+    assert "- rows added: 50; rows removed: 100" in section
+    assert "- columns removed: `occupation_husb`" in section
+    assert "- columns retyped: `children` float64 -> int64" in section
+    assert "| missing_share | 0.0% | 0.0% |" in section
+    if TASK == "classification":
+        assert "- class balance: `0` " in section
