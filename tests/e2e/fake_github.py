@@ -894,7 +894,20 @@ class FakeGitHub:
             if pull["head_repo"] == self.repository or author.role in WRITE_ROLES
             else "CONTRIBUTOR",
             draft=False,
+            **self._diff_counts(pull),
         )
+
+    def _diff_counts(self, pull: dict) -> dict:
+        """What GitHub counts of a pull request's diff (base...head): its files, commits and lines."""
+        merge_base = self._git("merge-base", pull["base_sha"], pull["head_sha"])
+        numstat = self._git("diff", "--numstat", merge_base, pull["head_sha"]).splitlines()
+        lines = [line.split("\t", 2) for line in numstat]
+        return {
+            "changed_files": len(lines),
+            "commits": int(self._git("rev-list", "--count", f"{merge_base}..{pull['head_sha']}")),
+            "additions": sum(int(added) for added, _, _ in lines if added.isdigit()),
+            "deletions": sum(int(deleted) for _, deleted, _ in lines if deleted.isdigit()),
+        }
 
     def _comment_json(self, comment: dict) -> dict:
         user = self.users.get(comment["user"]) or Identity(
