@@ -12,7 +12,7 @@ documentation (tests/README.md lists the pages, tests/e2e/test_rules.py shows ea
 - `branches`, `tags`, `paths` (and their -ignore forms) and activity `types` filter as GitHub's filter patterns do;
   path filters are not evaluated for tag pushes; a workflow they skip reports no status or check at all;
 - workflow_run chains at most three levels deep;
-- a pull request from a fork gets a read-only GITHUB_TOKEN and no secrets;
+- a pull request from a fork gets a read-only GITHUB_TOKEN, no secrets and no configuration variables;
 - a job's environment decides whether it may deploy: the environment's branch and tag policies, and its required
   reviewers (never the person who started the run when prevent_self_review is set).
 Payloads are checked against octokit's webhook schemas before a run starts.
@@ -291,7 +291,7 @@ class GitHub:
             token,
             event.who.login,
             secrets,
-            dict(self.variables),
+            {} if fork else dict(self.variables),  # a fork's run gets no configuration variables either
             run_id,
             called,
         )
