@@ -18,8 +18,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ml_gitops import UserError
 from ml_gitops.core import paths
 from ml_gitops.release import serve
+from ml_gitops.release.limits import Limits
 
 OVERSIZE = 23 * 1024 * 1024  # the attack's body: 23 MB
 CHUNK = 64 * 1024
@@ -236,3 +238,22 @@ def test_more_requests_than_allowed_get_503_at_once_and_health_still_answers(ser
     assert (health, seconds < 0.5) == (200, True), f"/health took {seconds:.2f} s"
     assert [read_answer(sock)[0] for sock in stalled] == [408] * MAX_REQUESTS
     assert predict(port, json.dumps({"rows": rows[:1]}).encode())[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        (
+            "SERVE_MAX_BODY_BYTES",
+            "1MB",
+            "SERVE_MAX_BODY_BYTES is '1MB': give a positive whole number, e.g. 1048576",
+        ),
+        ("SERVE_MAX_REQUESTS", "0", "SERVE_MAX_REQUESTS is '0': give a positive whole number, e.g. 32"),
+        ("SERVE_BODY_TIMEOUT", "nan", "SERVE_BODY_TIMEOUT is 'nan': give a positive number, e.g. 10.0"),
+    ],
+)
+def test_a_limit_that_is_no_positive_number_is_refused_at_start(name, value, refusal):
+    assert Limits.from_environment({}) == Limits(1_048_576, 32, 10.0)
+    with pytest.raises(UserError) as refused:
+        Limits.from_environment({name: value})
+    assert str(refused.value) == refusal

@@ -13,7 +13,7 @@ The settings come from environment variables, read once when the service starts 
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +141,7 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return receive_again
 
 
-async def refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def refuse(send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """A short JSON answer that closes the connection: what is left of the request is never read."""
     content = json.dumps({"detail": detail}).encode()
     await send(
