@@ -69,3 +69,23 @@ def test_a_continuous_classification_target_is_named(params):
     frame["target"] = frame["x"] / 3
     with pytest.raises(UserError, match=r"^data.target 'target' holds continuous numbers \(e.g. "):
         prepare.split(frame, params)
+
+
+def test_a_model_that_learned_nothing_is_refused_with_what_to_change(params):
+    """40 rows of the bundled data: min_samples_leaf 20 leaves no split, so every row gets the same answer."""
+    from ml_gitops.core import paths
+
+    from {{ cookiecutter.module_name }}.pipeline import data
+
+    frame = data.load(params.data).sample(40, random_state=0)
+    settings = replace(
+        params, model=replace(params.model, params={**params.model.params, "min_samples_leaf": 20})
+    )
+    train_rows, _ = prepare.split(frame, settings)
+    paths.TRAIN.parent.mkdir(parents=True)
+    train_rows.to_parquet(paths.TRAIN)
+    with pytest.raises(
+        UserError, match=f"min_samples_leaf 20 leaves no split on {len(train_rows)} training rows"
+    ):
+        train.run(settings)
+    assert not paths.MODEL.exists()

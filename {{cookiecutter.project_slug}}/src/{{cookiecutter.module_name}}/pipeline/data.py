@@ -70,10 +70,14 @@ def read_file(path: Path) -> pd.DataFrame:
 def _index_by_id(frame: pd.DataFrame, column: str, source: str) -> pd.DataFrame:
     """The id column becomes the index: it names the row (its key for the split), the model never sees it."""
     if column not in frame.columns:
-        raise UserError(f"data.id names column '{column}' that {source} does not have: fix data.id in params.yaml")
+        raise UserError(
+            f"data.id names column '{column}' that {source} does not have: fix data.id in params.yaml"
+        )
     missing = int(frame[column].isna().sum())
     if missing:
-        raise UserError(f"{source}: id column '{column}' is missing in {missing} row(s): give every row an id")
+        raise UserError(
+            f"{source}: id column '{column}' is missing in {missing} row(s): give every row an id"
+        )
     return frame.set_index(column)
 
 
