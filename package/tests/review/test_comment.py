@@ -233,3 +233,13 @@ def test_a_champion_scored_again_on_a_changed_test_set_is_the_one_tabled(tmp_pat
     said = "".join(render(body).text).replace("\n", "")
     assert "scored again by the run" in said
     assert f"{champion} (gate)0.70000.8000+0.1000" in said
+
+
+@pytest.mark.parametrize(
+    ("state", "mark"), [("success", "which passes"), ("failure", "which blocks the merge")]
+)
+def test_an_inconclusive_gate_is_headlined_as_the_verdict_names_it(tmp_path, champion, state, mark):
+    inconclusive = Verdict(7, HEAD, state, "The gate is inconclusive", True, "", outcome=comment.INCONCLUSIVE)
+    assert render(posted(tmp_path, "report", verdict=inconclusive)).headings[0] == (
+        f"Model report: ❔ gate inconclusive, {mark}"
+    )
