@@ -26,6 +26,24 @@ def test_csv_and_parquet_give_the_same_frame(params, tmp_path):
     pd.testing.assert_frame_equal(check(params, tmp_path / "d.csv"), check(params, tmp_path / "d.parquet"))
 
 
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_csv_with_another_separator_reads_as_with_commas(params, tmp_path, separator):
+    """Spreadsheets in many languages write `;`-separated CSV: read as one column, nothing would make sense."""
+    frame = data.read_bundled().head(50)
+    frame.to_csv(tmp_path / "commas.csv", index=False)
+    frame.to_csv(tmp_path / "other.csv", index=False, sep=separator)
+    pd.testing.assert_frame_equal(
+        check(params, tmp_path / "other.csv"), check(params, tmp_path / "commas.csv")
+    )
+
+
+def test_a_target_that_differs_only_in_case_gets_did_you_mean(params, tmp_path):
+    frame = data.read_bundled().head(50)
+    frame.rename(columns={"target": "Target"}).to_csv(tmp_path / "cased.csv", index=False)
+    with pytest.raises(UserError, match="has no target column 'target': did you mean 'Target'\\?"):
+        check(params, tmp_path / "cased.csv")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -9,7 +9,19 @@ from ml_gitops.core.config import DataConfig
 from . import TASK, columns
 
 BUNDLED = "the bundled {{ 'breast cancer' if cookiecutter.task == 'classification' else 'diabetes' }} dataset"
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+SEPARATORS = (",", ";", "\t", "|")  # a CSV's separator: the one its header line holds most of
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with the separator its header shows (a comma, or a semicolon as spreadsheets write it in many
+    languages, a tab, a bar)."""
+    with path.open(encoding="utf-8") as text:
+        header = text.readline()
+    separator = max(SEPARATORS, key=header.count)
+    return pd.read_csv(path, sep=separator if header.count(separator) else ",")
+
+
+READERS = {".csv": read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
 
 
 def load(config: DataConfig) -> pd.DataFrame:
@@ -101,6 +113,12 @@ def validate(frame: pd.DataFrame, config: DataConfig, source: str) -> columns.Ro
 
 def _check_columns(frame: pd.DataFrame, config: DataConfig, source: str) -> None:
     if config.target not in frame.columns:
+        same_but_case = [str(c) for c in frame.columns if str(c).casefold() == config.target.casefold()]
+        if same_but_case:
+            raise UserError(
+                f"{source} has no target column '{config.target}': did you mean '{same_but_case[0]}'? "
+                "Set data.target in params.yaml to it (column names are case-sensitive)"
+            )
         raise UserError(
             f"{source} has no target column '{config.target}' (columns: {_names(frame.columns[:10])}): "
             "set data.target in params.yaml"
