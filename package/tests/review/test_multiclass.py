@@ -84,3 +84,15 @@ def test_the_stages_evaluate_a_text_target_of_three_classes(params, tmp_path):
     scores = json.loads(paths.METRICS.read_text())
     assert 0.5 < scores["roc_auc"] <= 1
     assert list(pd.read_parquet(paths.PREDICTIONS).columns[-3:]) == [f"proba_{colour}" for colour in COLOURS]
+
+
+def test_the_metrics_table_says_how_each_multiclass_metric_averages(params, three_classes):
+    """Multiclass f1 and roc_auc are averages over the classes: the table says which, so nobody reads them as the
+    binary metrics of one class."""
+    scores = metrics.compute("classification", three_classes)
+    diff = {name: {"old": value, "new": value} for name, value in scores.items()}
+    table = report._metrics_table(params, diff, {}, multiclass=True)
+    assert "| **roc_auc** (gate) (one-vs-rest, macro) |" in table
+    assert "| f1 (macro) |" in table
+    assert "| balanced_accuracy (macro recall) |" in table
+    assert "(macro)" not in report._metrics_table(params, diff, {}, multiclass=False)

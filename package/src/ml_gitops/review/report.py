@@ -67,7 +67,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         _uncommitted_results(),
         small_test_set_warning(config, candidate),
         positive_class_note(config, candidate),
-        _metrics_table(config, diff, intervals),
+        _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
         _params_section(commit),
         _data_section(commit, config),
         _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
@@ -203,7 +203,14 @@ def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
     )
 
 
-def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
+MULTICLASS_AVERAGES = {  # how a metric of one class against the rest becomes one number over three or more
+    "f1": "macro",
+    "roc_auc": "one-vs-rest, macro",
+    "balanced_accuracy": "macro recall",
+}
+
+
+def _metrics_table(config: Config, diff: dict, intervals: dict, multiclass: bool = False) -> str:
     rows = [
         "| metric | better | champion | candidate | delta | 95% interval of delta |",
         "|---|:-:|--:|--:|--:|:-:|",
@@ -212,6 +219,8 @@ def _metrics_table(config: Config, diff: dict, intervals: dict) -> str:
         values = diff.get(name, {})
         old, new = values.get("old"), values.get("new")
         label = f"**{name}** (gate)" if name == config.gate.metric else name
+        if multiclass and name in MULTICLASS_AVERAGES:
+            label += f" ({MULTICLASS_AVERAGES[name]})"
         interval = intervals.get(name)
         rows.append(
             f"| {label} | {'↑' if direction > 0 else '↓'} | {_number(old)} | {_number(new)} | "
