@@ -484,10 +484,10 @@ PROJECT = [
     ),
     Case(
         "workflow event",
-        "a comment without a token",
-        "GITHUB_TOKEN must be set (inside GitHub Actions it is; locally: export GITHUB_TOKEN=$(gh auth token))",
-        files={"report-artifact/report.md": REPORT_OK},
-        command=("python", "-m", "{module}", "comment", "report-artifact/report.md", "--pull-request", "1"),
+        "a staging comment whose artifact holds no model",
+        "the staging-model artifact has no file models/model.skops: nothing to comment",
+        files={"staging/reports/smoke.md": b"Smoke test passed\n"},
+        command=("python", "-m", "{module}", "staging-comment", "staging", "--pull-request", "1"),
     ),
     Case(
         "drift check",

@@ -57,6 +57,15 @@ def register(commands) -> None:
     smoke.add_argument("--checksums", type=Path, help=CHECKSUMS_HELP)
     smoke.set_defaults(handler=run_smoke)
 
+    staging = commands.add_parser(
+        "staging-comment", help="comment the staging result from the checked staging-model artifact (CI)"
+    )
+    staging.add_argument(
+        "directory", type=Path, help="the downloaded staging-model artifact (models/, reports/)"
+    )
+    staging.add_argument("--pull-request", type=int, required=True)
+    staging.set_defaults(handler=run_staging_comment)
+
     image = commands.add_parser(
         "image-ref",
         help="the service image: <IMAGE or ghcr.io/owner/repo>:<IMAGE_TAG or TAG's version or dev>",
@@ -156,6 +165,12 @@ def run_release_version(args: argparse.Namespace) -> None:
     from .tags import release_version
 
     release_version(args.version)
+
+
+def run_staging_comment(args: argparse.Namespace) -> None:
+    from . import staging
+
+    staging.post_smoke_comment(args.pull_request, args.directory)
 
 
 def run_image_ref(args: argparse.Namespace) -> None:
