@@ -102,17 +102,4 @@ def run_post_report(args: argparse.Namespace) -> None:
     from . import comment, verdict
 
     decided = verdict.read(args.verdict)
-    mark = "✅ gate passed" if decided.state == "success" else "❌ gate failed"
-    if decided.outcome == verdict.INCONCLUSIVE:
-        mark = "❔ gate inconclusive, which " + (
-            "passes" if decided.state == "success" else "blocks the merge"
-        )
-    headline = (
-        f"## Model report: {mark}\n\n"
-        f"> **model-gate: {decided.state}**, decided by model-report.yml on the default branch. {decided.detail}"
-    )
-    print(
-        comment.post_report(
-            decided.pull_request, args.directory, args.images, headline if decided.detail else ""
-        )
-    )
+    print(comment.post_report(decided.pull_request, args.directory, args.images, comment.headline(decided)))
