@@ -37,6 +37,8 @@ from . import github_schemas as schemas
 from .shared_workflows import CALLER
 from .tls import make_certificates
 
+MAX_PULL_FILES = 3000  # "Responses include a maximum of 3000 files" (REST: list pull request files)
+
 ZERO = "0" * 40
 
 
@@ -1086,7 +1088,7 @@ class FakeGitHub:
                 raw_url="https://github.com/",
                 contents_url="https://github.com/",
             )
-            for name in self.changed_files(int(number))
+            for name in self.changed_files(int(number))[:MAX_PULL_FILES]  # GitHub lists at most 3,000
         ]
         page, links = self._page(files, query, f"/repos/{self.repository}/pulls/{number}/files")
         return 200, page, links

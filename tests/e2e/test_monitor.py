@@ -169,8 +169,10 @@ def test_the_released_retrained_version_gets_its_issue_and_the_old_one_is_closed
 ):
     (old,) = monitoring_issues(fake)
     (pull,) = fake.pulls.values()
-    carol = people["carol"]
+    carol, ada = people["carol"], people["ada"]
     assert carol.review(pull["number"], "APPROVE")[0] == 200
+    assert started(github.settle()) == [("promote.yml", "success")]
+    assert ada.review(pull["number"], "APPROVE")[0] == 200  # the code owner of dvc.lock and the metrics
     assert started(github.settle()) == [("promote.yml", "success")]
     merged, _ = merge_and_release(carol, github, pull["number"])
     assert fake._git("rev-list", "-n", "1", "model#prod#2") == merged["sha"]

@@ -157,8 +157,13 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     assert "open=true" in again.output
     assert "Data drift" not in again.output, "one retraining pull request at a time"
 
-    carol = people["carol"]
+    carol, ada = people["carol"], people["ada"]
     assert carol.review(pull["number"], "APPROVE")[0] == 200
+    assert started(github.settle()) == [("promote.yml", "success")]
+    assert "a code owner's review is required (ada)" in carol.merge(pull["number"])[1]["message"], (
+        "the champion's figures (dvc.lock, metrics) have a code owner"
+    )
+    assert ada.review(pull["number"], "APPROVE")[0] == 200
     assert started(github.settle()) == [("promote.yml", "success")]
     merged, _ = merge_and_release(carol, github, pull["number"])
     assert fake._git("rev-list", "-n", "1", "model@v0.2.0") == merged["sha"]
