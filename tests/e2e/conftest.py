@@ -1,13 +1,14 @@
 """Fixtures of the workflow tests: the fake of GitHub, GitHub's rules around it, the people, and a project whose
 main holds a trained champion with the repository settings applied (make github-setup)."""
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ..conftest import CACHE, HOST_PYTHON, bake, run, tool_env
+from ..conftest import CACHE, HOST_PYTHON, TEMPLATE, bake, run, tool_env
 from .fake_github import FakeGitHub
 from .github_rules import GitHub
 from .harness import Harness, git
@@ -29,6 +30,11 @@ OPENS_A_RETRAINING_PULL_REQUEST = [
     ("model-report.yml", "success"),
 ]
 ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mallory": "read"}
+ASSET_HOST = "https://asset.cml.dev/"  # where CML publishes the report's plots
+# A posted comment as GitHub shows it (cmark-gfm): the package's test helper, package/tests/rendered.py.
+_RENDERED = importlib.util.spec_from_file_location("rendered", TEMPLATE / "package" / "tests" / "rendered.py")
+rendered = importlib.util.module_from_spec(_RENDERED)
+_RENDERED.loader.exec_module(rendered)
 
 
 def set_model(project, params):

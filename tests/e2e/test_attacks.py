@@ -6,7 +6,7 @@ Shown elsewhere: model files that run code when loaded (tests/test_faults.py, pa
 test_model_files.py); a planted report comment and approvals by non-writers or of an older commit
 (test_pr_review.py); a poisoned DVC remote, a fork's `retrain/` branch and tags only the automation's App may
 create (test_retrain.py); event values re-expanded by make (tests/test_options.py); a published image tag
-overwritten (tests/test_project.py).
+overwritten (package/tests/release/test_images.py).
 """
 
 import base64
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ..conftest import TEMPLATE, run
-from .conftest import WORSE, set_model
+from .conftest import ASSET_HOST, WORSE, rendered, set_model
 from .people import commit_change, sync_main
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,11 @@ def cheat(project):
         params.write_text(yaml.safe_dump(data, sort_keys=False))
         machinery = bring_own_machinery(project)
         review = machinery / "src" / "ml_gitops" / "review"
-        rewrite(review / "gate.py", "if loss > config.gate.allowed_loss(old):", "if False:")
+        rewrite(  # its gate passes whatever it is given
+            review / "gate.py",
+            "    metric = config.gate.metric\n    direction = DIRECTIONS[config.task][metric]\n",
+            '    return PASSED, "within the tolerance"\n    metric = config.gate.metric\n',
+        )
         rewrite(
             review / "report.py",
             "_reproduce_section(head_sha),",
@@ -114,19 +118,20 @@ def test_a_fork_cannot_pass_the_gate_with_its_own_gate_code_tolerance_or_report(
 
 
 def test_a_fork_s_report_carries_no_html_outside_links_or_mentions(fork_pull, fake):
+    """The posted comment as GitHub renders it (cmark-gfm with its autolink and tagfilter extensions): what the
+    fork's report wrote is there as text, and none of it is a link, an image, raw HTML, a heading or a mention."""
     number, _, _ = fork_pull
     (comment,) = [c for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"]
-    body = comment["body"]
-    assert "&lt;a href=" in body, "raw HTML is shown as text"
-    assert "&lt;picture>" in body
-    for tag in ("<a ", "<picture", "<source", "<b>"):
-        assert tag not in body
-    assert "](https://evil.example" not in body, "no link or image to another site"
-    assert "`https://evil.example/bare`" in body, "a bare address is inert text"
-    assert "\\~~~" in body, "the fence that would swallow the rest of the comment opens nothing"
-    assert "@acme/ml-team" not in body, "nobody is notified"
-    assert "@ada" not in body
-    assert "@&#8203;acme/ml-team" in body
+    shown = rendered.render(comment["body"])
+    assert any('<a href="https://evil.example/login">' in code for code in shown.code), "shown as text"
+    assert not [link for link in shown.links if "evil.example" in link], "no link to another site"
+    assert not [image for image in shown.images if not image.startswith(ASSET_HOST)], (
+        "images are published plots"
+    )
+    assert set(shown.raw_tags) <= {"details", "summary"}, "no raw HTML of the fork's"
+    assert shown.headings[0] == "Model report: ❌ gate failed", "the trusted verdict heads the comment"
+    assert set(shown.headings[1:]) <= {"Metrics", "Plots"}, "every heading is the trusted side's"
+    assert shown.mentions == [], "nobody is notified"
 
 
 def test_a_report_with_an_image_from_another_site_is_refused_and_its_status_fails(
