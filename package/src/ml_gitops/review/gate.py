@@ -105,7 +105,9 @@ def more_rows(interval, gap: float, rows: int) -> str:
     needed = rows * (half / gap) ** 2
     more = int(float(f"{max(needed - rows, 1):.2g}"))
     close = " (the loss is close to the tolerance)" if needed > 100 * rows else ""
-    return f"About {more:,} more test rows (about {rows + more:,} in all, now {rows:,}) would decide it{close}."
+    return (
+        f"About {more:,} more test rows (about {rows + more:,} in all, now {rows:,}) would decide it{close}."
+    )
 
 
 def run(config: Config, base: str) -> int:
