@@ -123,3 +123,31 @@ def test_the_report_says_what_a_reviewer_does_when_nothing_compares():
         "'spend'. Judge the candidate on its own metrics"
     )
     assert "bypass list" in caution
+
+
+def test_the_champions_prepare_stage_runs_again_when_its_training_rows_are_nowhere(trained, tmp_path):
+    """In CI the cache starts empty and a remote may hold the champion's predictions but not its prepared tables:
+    its prepare stage (the cheap one) runs again in its worktree, with its own code, and gives the same rows."""
+    import jinja2
+    from conftest import CONTEXT, FIXTURE, TEMPLATE
+
+    environment = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    worktree = paths.PARAMS.parent.resolve()
+    shutil.copytree(FIXTURE / "src", worktree / "src")
+    main = TEMPLATE / "src" / "{{cookiecutter.module_name}}" / "__main__.py"
+    (worktree / "src" / "fixture_model" / "__main__.py").write_text(
+        environment.from_string(main.read_text()).render(CONTEXT)
+    )
+    (worktree / "dvc.yaml").write_text(
+        environment.from_string((TEMPLATE / "dvc.yaml").read_text()).render(CONTEXT)
+    )
+    (worktree / "data" / "raw").mkdir(parents=True)
+    (worktree / "pyproject.toml").write_text('[project]\nname = "fixture"\ndependencies = []\n')
+    subprocess.run(["git", "init", "-q"], check=True)
+    from ml_gitops.core.shell import tool
+
+    tool("dvc", "init", "-q")
+    before = pd.read_parquet(paths.TRAIN)
+    shutil.rmtree(paths.PREPARED)
+    comparable._prepare_again(worktree)
+    pd.testing.assert_frame_equal(pd.read_parquet(paths.TRAIN), before)
