@@ -33,14 +33,14 @@ def fetch_data() -> int:
     from ..core import remote
 
     if remote.remote_url() is not None:
-        status = remote.run(["pull", "--quiet"])
+        status = remote.run(["pull"])  # DVC names what failed: a poisoned object, a missing one
     else:
-        status = remote.run(["repro", "--quiet", "prepare"], credentials="")
+        status = remote.run(["repro", "prepare"], credentials="")
     imports = sorted(str(path) for path in remote.RAW.glob("*.dvc"))
     if status or not imports:
         return status
     print(f"dvc update {' '.join(imports)}: the newest version of the data's source")
-    return remote.run(["update", "--quiet", *imports])
+    return remote.run(["update", *imports])
 
 
 def open_pull_request() -> dict | None:
