@@ -353,7 +353,7 @@ PROJECT = [
         "an invented key",
         {"data.exclude": ["customer_id"]},
         "params.yaml: unknown key data.exclude: section data takes path, target, categorical, datetime, drop, "
-        "positive_label, reference_rows",
+        "positive_label, reference_rows, id, duplicate_share",
     ),
     params(
         "an unknown section",
