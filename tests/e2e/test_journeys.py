@@ -56,9 +56,13 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assert "| **roc_auc** (gate) |" in body
     assert "`model.params.n_estimators` | `20` | `150` |" in body
     assert "<details><summary>Reproduce this run</summary>" in body
-    images = rendered.render(body).images
-    assert len(images) >= 4
-    assert all(image.startswith(ASSET_HOST) for image in images), "every plot is published"
+    shown = rendered.render(body)
+    assert len(shown.images) >= 4
+    assert all(image.startswith(ASSET_HOST) for image in shown.images), "every plot is published"
+    charts = [
+        code for code, language in zip(shown.code, shown.languages, strict=True) if language == "mermaid"
+    ]
+    assert [chart.count("    line [") for chart in charts] == [2], "beside them, the key curve of both models"
     assert len(fake.cml_assets) >= 4, "real CML uploaded the plots to its asset host"
     (status,) = fake.statuses_of(head, "model-gate")
     assert (status["state"], status["app_id"], status["created_by"]["kind"]) == (

@@ -189,6 +189,18 @@ def test_private_plots_are_the_report_s_charts_drawn_again_from_their_numbers(tm
     assert "evil.example" in shown.code[-1], "what is not redrawn stays in the report shown as text"
 
 
+def test_published_plots_come_with_the_chart_of_both_models(tmp_path, champion, cml):
+    """Issue 27: with published images the comment showed the candidate's plots only; the report's chart of both
+    models is drawn again beside them."""
+    shown = render(posted(tmp_path, f"### Plots\n\n{CHART}\n\n![roc](plots/roc.png)\n", images="publish"))
+    charts_shown = [
+        code for code, language in zip(shown.code, shown.languages, strict=True) if language == "mermaid"
+    ]
+    assert len(charts_shown) == 1
+    assert charts_shown[0].count("    line [") == 2, "the candidate and the champion"
+    assert shown.images == ["https://asset.cml.dev/roc?cml=png"]
+
+
 def test_a_report_of_any_size_fits_one_comment(tmp_path, champion):
     report = (
         "@ada " * 10 + "\u202e\n"

@@ -2,9 +2,9 @@
 
 The comment says only what model-report.yml decided or checked. Its headline and verdict come from the verdict
 (review/verdict.py); its metrics table from report.json's numbers, checked to be finite numbers by name; its plots
-are the artifact's checked plots/*.png, published with CML (`cml asset publish`) and linked by this code, or, when
-the project keeps them private (REPORT_IMAGES=mermaid), the report's own charts drawn again from their numbers
-(review/charts.py). The report the pull request's code wrote follows, collapsed and inert: a code block no line of
+are the report's key chart of both models drawn again from its numbers (review/charts.py) and, unless the project
+keeps images private (REPORT_IMAGES=mermaid), the artifact's checked plots/*.png of the candidate, published with
+CML (`cml asset publish`) and linked by this code. The report the pull request's code wrote follows, collapsed and inert: a code block no line of
 it can close (review/markdown.py), so none of its links, images, HTML, headings or mentions is rendered.
 
 The comment to update is the newest one written by the GitHub Actions bot that starts with the marker, found on
@@ -88,7 +88,7 @@ def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
     """The comment's Markdown: the headline, the checked numbers, the plots, then the run's report as inert text."""
     summary = artifact.read_summary(directory / "report.json")
     report = (directory / "report.md").read_text(encoding="utf-8")
-    plots = published_plots(directory) if images == "publish" else charts.redraw(report)
+    plots = charts.redraw(report) + (published_plots(directory) if images == "publish" else [])
     sections = [
         trusted_headline
         or "## Model report\n\n> The verdict is this commit's model-gate status, set by model-report.yml.",

@@ -70,7 +70,8 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
         _params_section(commit),
         _data_section(commit, config),
-        _plots_section(config, baseline, candidate) if images == "mermaid" else _images_section(),
+        _plots_section(config, baseline, candidate),
+        _images_section() if images == "publish" else "",
         _reproduce_section(head_sha),
     ]
     files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
@@ -334,7 +335,8 @@ def _images_section() -> str:
 
 
 def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
-    """Key curves as mermaid charts, which GitHub renders: no image leaves the repository."""
+    """The key curve of both models as a mermaid chart, which GitHub renders from its numbers (no image leaves the
+    repository); with published images, the candidate's own plots follow (_images_section)."""
     models = {"candidate": candidate, **({"champion": baseline} if baseline is not None else {})}
     if config.task == "classification" and len(probability_columns(candidate)) == 2:
         title, x_label, y_label = "ROC curve", "false positive rate", "true positive rate"
