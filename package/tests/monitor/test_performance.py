@@ -167,7 +167,9 @@ def test_logs_of_another_model_version_are_refused_or_left_out(production):
 
 def test_unknown_and_conflicting_labels_and_reused_ids_are_left_out_and_said(production):
     params, truth, where = production
-    other = flipped(truth, DAYS[0], share=1.0, task=params.task).iloc[[0]]  # the first request, another outcome
+    other = flipped(truth, DAYS[0], share=1.0, task=params.task).iloc[
+        [0]
+    ]  # the first request, another outcome
     unknown = pd.DataFrame({"request_id": ["nobody-1"], "label": truth["label"].head(1)})
     arrive(pd.concat([truth, other, unknown]), where)
     logged = pd.read_parquet(where / "log").drop(columns="date")
