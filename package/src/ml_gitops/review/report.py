@@ -360,13 +360,21 @@ def _plots_section(config: Config, baseline, candidate: pd.DataFrame) -> str:
 
 
 def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
-    from sklearn.metrics import roc_curve
-
+    """The ROC curve's true positive rate at each false positive rate of `grid` (as scikit-learn's roc_curve, one
+    point per distinct score), in one sort: a million rows take a tenth of a second, not a second."""
     positive = probability_columns(frame)[-1]
-    fpr, tpr, _ = roc_curve(
-        frame["y_true"].astype(str), frame[positive], pos_label=positive.removeprefix("proba_")
+    codes, classes = pd.factorize(frame["y_true"])
+    is_positive = np.isin(
+        codes, [i for i, c in enumerate(classes) if str(c) == positive.removeprefix("proba_")]
     )
-    return np.interp(grid, fpr, tpr)
+    order = np.argsort(-frame[positive].to_numpy(float), kind="stable")
+    scores, hits = frame[positive].to_numpy(float)[order], is_positive[order]
+    last_of_each_score = np.r_[scores[1:] != scores[:-1], True]
+    true_positives = np.r_[0, np.cumsum(hits)[last_of_each_score]]
+    false_positives = np.r_[0, np.cumsum(~hits)[last_of_each_score]]
+    return np.interp(
+        grid, false_positives / max(false_positives[-1], 1), true_positives / max(true_positives[-1], 1)
+    )
 
 
 def _confidence(frame: pd.DataFrame) -> pd.DataFrame:
