@@ -100,7 +100,7 @@ class MonitoringConfig:
     batch_rows: int  # rows per log file at most: a crash loses at most this many (or flush_seconds' worth)
     flush_seconds: float
     exclude: tuple[str, ...]  # features never written to the log
-    hash: tuple[str, ...]  # features written as a salted SHA-256
+    hash: tuple[str, ...]  # features written as an HMAC-SHA256 keyed with PREDICTION_LOG_KEY
     labels: str  # the true outcomes: a CSV or Parquet file or a directory (request_id, label[, time])
     window: str  # the monitor's time window, a pandas frequency: 1D, 7D, 1h
     min_labels: int  # a window with fewer labelled predictions gets no verdict on performance
