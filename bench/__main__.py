@@ -19,6 +19,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="name", help=f"some of {', '.join(NAMES)} (default: all)")
     parser.add_argument("--workdir", type=Path, default=TEMPLATE / "build" / "bench")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where to write the results (default: bench/results.md)"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(NAMES))
     if unknown:
@@ -27,10 +30,10 @@ def main() -> None:
     args.workdir.mkdir(parents=True)
     started = time.perf_counter()
     figures, sections = measure(set(args.names or NAMES), args.workdir)
-    RESULTS.write_text(
+    args.results.write_text(
         render(figures, sections, time.perf_counter() - started, args.workdir), encoding="utf-8"
     )
-    print(RESULTS.read_text(encoding="utf-8"))
+    print(args.results.read_text(encoding="utf-8"))
 
 
 def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, list[str]]]:
