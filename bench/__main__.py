@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import act_pr, bake, drift, monitoring, pipeline, report_gate, serving
+from . import act_pr, bake, drift, history, monitoring, pipeline, report_gate, serving
 from .common import TEMPLATE, Figure, in_project, machine, run
 
 RESULTS = Path(__file__).parent / "results.md"
@@ -29,9 +29,10 @@ def main() -> None:
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     started = time.perf_counter()
+    last = history.previous(RESULTS.relative_to(TEMPLATE))
     figures, sections = measure(set(args.names or NAMES), args.workdir)
     args.results.write_text(
-        render(figures, sections, time.perf_counter() - started, args.workdir), encoding="utf-8"
+        render(figures, sections, time.perf_counter() - started, args.workdir, last), encoding="utf-8"
     )
     print(args.results.read_text(encoding="utf-8"))
 
@@ -74,28 +75,38 @@ def measure(names: set[str], workdir: Path) -> tuple[list[Figure], dict[str, lis
     return figures, sections
 
 
-def render(figures: list[Figure], sections: dict[str, list[str]], seconds: float, workdir: Path) -> str:
+def render(
+    figures: list[Figure],
+    sections: dict[str, list[str]],
+    seconds: float,
+    workdir: Path,
+    last: history.Previous,
+) -> str:
     facts = machine()
+    here = f"{facts['cores']} cores ({facts['cpu']}), {facts['memory']}"
     lines = [
         "# Benchmark results",
         "",
         "Written by `make bench` (`python -m bench`); every ratio is measured in the same run on this machine.",
+        f"The last column compares each figure with the last committed run (its ratio; an absolute figure only on "
+        f"the same kind of machine) and marks one that got worse by more than {history.WORSE:.0%}.",
         "",
-        f"Machine: {facts['cores']} cores ({facts['cpu']}), {facts['memory']} memory, {facts['os']}, "
+        f"Machine: {here} memory, {facts['os']}, "
         f"Python {facts['python']}. Versions: {versions(workdir)}. The whole run took {seconds / 60:.1f} min.",
         "",
-        "| benchmark | ours | baseline | baseline time | ratio | target | met |",
-        "|---|---:|---|---:|---:|---|---|",
+        "| benchmark | ours | baseline | baseline time | ratio | target | met | last run |",
+        "|---|---:|---|---:|---:|---|---|---|",
     ]
     for figure in figures:
         baseline = f"{figure.baseline_value:.2f} {figure.unit}" if figure.baseline_value else ""
         ratio = f"{figure.ratio:.2f}x" if figure.ratio else ""
         lines.append(
             f"| {figure.name} | {figure.value:.2f} {figure.unit} | {figure.baseline} | {baseline} | {ratio} | "
-            f"{figure.target} | {'yes' if figure.met else '**no**'} |"
+            f"{figure.target} | {'yes' if figure.met else '**no**'} | {history.change(figure, last, here)} |"
         )
     for title, rows in sections.items():
         lines += ["", f"## {title}", "", *rows]
+    lines += ["", f"## {history.HISTORY_TITLE}", "", *history.history_lines(figures, last, history.stamp())]
     return "\n".join(lines) + "\n"
 
 
