@@ -3,6 +3,7 @@
 import difflib
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ KEYS = {
     "split": ("test_size", "time"),
     "model": ("name", "params"),
     "evaluate": ("importance_repeats", "importance_max_rows"),
-    "gate": ("metric", "tolerance", "inconclusive"),
+    "gate": ("metric", "tolerance", "inconclusive", "segments"),
+    "segments": ("columns", "min_rows"),
     "drift": ("p_value", "psi", "share"),
     "monitoring": (
         "log_dir",
@@ -88,6 +90,25 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class SegmentColumn:
+    """A column whose values split the test rows into segments: each value its own segment, or cut at `bins`."""
+
+    name: str
+    bins: tuple[float, ...] | tuple[pd.Timestamp, ...] = ()  # increasing edges; empty: one segment per value
+    tolerance: GateConfig | None = None  # how much worse a segment may be (None: the gate's tolerance)
+
+
+@dataclass(frozen=True)
+class SegmentsConfig:
+    columns: tuple[SegmentColumn, ...] = ()
+    min_rows: int = 100  # a smaller segment is shown and marked, never judged
+    blocks: bool = True  # gate.segments: block (a segment surely worse fails the gate) or report (shown only)
+
+    def tolerance(self, column: SegmentColumn, gate: GateConfig) -> GateConfig:
+        return column.tolerance or gate
+
+
+@dataclass(frozen=True)
 class DriftConfig:
     p_value: float
     psi: float
@@ -123,6 +144,9 @@ class Config:
     drift: DriftConfig
     monitoring: MonitoringConfig
     split_time: str = ""  # split.time: a date column whose newest test_size of the rows is the test set
+    segments: SegmentsConfig = (
+        SegmentsConfig()
+    )  # the groups of rows the report, the gate and the monitor show
 
 
 def load(path: Path = paths.PARAMS) -> Config:
@@ -142,6 +166,7 @@ def load(path: Path = paths.PARAMS) -> Config:
         gate=gate,
         drift=_drift(_section(raw, "drift")),
         monitoring=_monitoring(_section(raw, "monitoring"), gate.metric),
+        segments=_segments(raw.get("segments"), _section(raw, "gate"), gate, data),
     )
 
 
@@ -324,6 +349,93 @@ def _tolerance(section: dict[str, Any], key: str, metric: str) -> GateConfig:
             f"params.yaml: {key} must be a number >= 0 or a percentage such as 2%, got {tolerance!r}"
         )
     return GateConfig(metric=metric, tolerance=float(tolerance))
+
+
+SEGMENT_KEYS = ("bins", "tolerance")
+MAX_SEGMENT_COLUMNS = 10
+
+
+def _segments(raw: Any, gate_section: dict[str, Any], gate: GateConfig, data: DataConfig) -> SegmentsConfig:
+    """The segments section (optional) and gate.segments: which columns, cut how, judged from how many rows."""
+    mode = gate_section.get("gate.segments", "block")
+    if mode not in ("block", "report"):
+        raise UserError(f"params.yaml: gate.segments must be block or report, got {mode!r}")
+    if raw is None:
+        return SegmentsConfig(blocks=mode == "block")
+    if not isinstance(raw, dict):
+        raise UserError("params.yaml: section 'segments' must be a mapping (columns, min_rows)")
+    section = {f"segments.{key}": value for key, value in raw.items()}
+    columns = section.get("segments.columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(name, str) and name for name in columns):
+        raise UserError(
+            "params.yaml: segments.columns must map column names to their settings, e.g. region: {} or "
+            f"age: {{bins: [30, 50, 70]}}, got {columns!r}"
+        )
+    if len(columns) > MAX_SEGMENT_COLUMNS:
+        raise UserError(
+            f"params.yaml: segments.columns names {len(columns)} columns: at most {MAX_SEGMENT_COLUMNS}"
+        )
+    min_rows = _integer(section, "segments.min_rows", minimum=10) if "segments.min_rows" in section else 100
+    return SegmentsConfig(
+        columns=tuple(_segment_column(name, value, gate, data) for name, value in columns.items()),
+        min_rows=min_rows,
+        blocks=mode == "block",
+    )
+
+
+def _segment_column(name: str, settings: Any, gate: GateConfig, data: DataConfig) -> SegmentColumn:
+    key = f"segments.columns.{name}"
+    if name in (data.target, data.id):
+        role = "data.target" if name == data.target else "data.id"
+        raise UserError(
+            f"params.yaml: {key}: '{name}' is {role}; segments are groups of rows by another column"
+        )
+    settings = {} if settings is None else settings
+    if not isinstance(settings, dict):
+        raise UserError(
+            f"params.yaml: {key} must be a mapping: {{}} (each value a segment), {{bins: [...]}} or "
+            f"{{tolerance: ...}}, got {settings!r}"
+        )
+    for unknown in sorted(set(settings) - set(SEGMENT_KEYS), key=str):
+        raise UserError(
+            f"params.yaml: unknown key {key}.{unknown}: {_suggestion(f'{key}.{unknown}', [f'{key}.{k}' for k in SEGMENT_KEYS])}"
+        )
+    tolerance = (
+        _tolerance({f"{key}.tolerance": settings["tolerance"]}, f"{key}.tolerance", gate.metric)
+        if "tolerance" in settings
+        else None
+    )
+    return SegmentColumn(name=name, bins=_bins(settings.get("bins"), f"{key}.bins"), tolerance=tolerance)
+
+
+def _bins(value: Any, key: str) -> tuple:
+    """Increasing edges: all numbers, or all dates (YYYY-MM-DD, quoted or not)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise UserError(f"params.yaml: {key} must be a list of increasing numbers or dates, got {value!r}")
+    if all(isinstance(edge, int | float) and not isinstance(edge, bool) for edge in value):
+        edges: list = [float(edge) for edge in value]
+    elif all(isinstance(edge, str | date) and not isinstance(edge, bool) for edge in value):
+        edges = [_date(edge, key) for edge in value]
+    else:
+        raise UserError(f"params.yaml: {key} must be all numbers or all dates, got {value!r}")
+    for before, after, shown in zip(edges, edges[1:], value[1:], strict=False):
+        if not after > before:
+            raise UserError(
+                f"params.yaml: {key} must increase: {shown!r} does not come after the edge before it"
+            )
+    return tuple(edges)
+
+
+def _date(edge: Any, key: str) -> pd.Timestamp:
+    try:
+        moment = pd.Timestamp(edge)
+    except (ValueError, TypeError):
+        moment = pd.NaT
+    if pd.isna(moment):
+        raise UserError(f"params.yaml: {key}: {edge!r} is neither a number nor a date such as 2024-01-31")
+    return moment.tz_localize(None) if moment.tzinfo else moment
 
 
 def _drift(section: dict[str, Any]) -> DriftConfig:

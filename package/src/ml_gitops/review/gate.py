@@ -9,6 +9,8 @@ from ..core.config import Config
 from ..core.shell import show
 from ..metrics import DIRECTIONS, check_metric
 from . import champion
+from .markdown import text
+from .segments import Judgement, failure_reason
 
 PASSED, FAILED, INCONCLUSIVE, NOT_COMPARABLE = "passed", "failed", "inconclusive", "not comparable"
 
@@ -37,9 +39,17 @@ def metrics_diff(base: str) -> dict[str, dict]:
     return {name: {"old": old.get(name), "new": new.get(name)} for name in sorted({*old, *new})}
 
 
-def verdict(config: Config, diff: dict[str, dict], comparison=None, interval=None, rows: int = 0) -> Verdict:
-    """The gate on the diff; `comparison` (review/comparable.py) says whether the champion's numbers apply, and
-    `interval` (review/compare.py) how sure the delta is, on `rows` test rows."""
+def verdict(
+    config: Config,
+    diff: dict[str, dict],
+    comparison=None,
+    interval=None,
+    rows: int = 0,
+    segments: Judgement | None = None,
+) -> Verdict:
+    """The gate on the diff; `comparison` (review/comparable.py) says whether the champion's numbers apply,
+    `interval` (review/compare.py) how sure the delta is, on `rows` test rows, and `segments`
+    (review/segments.py) whether a segment fails it."""
     metric = config.gate.metric
     check_metric(config.task, metric)
     values = diff.get(metric, {})
@@ -57,8 +67,23 @@ def verdict(config: Config, diff: dict[str, dict], comparison=None, interval=Non
             False, f"not comparable with the champion: {comparison.detail}", False, outcome=NOT_COMPARABLE
         )
     outcome, reason = judge(config, old, new, interval, rows)
+    outcome, reason = with_segments(outcome, reason, segments, config.segments.blocks)
     allowed = outcome == PASSED or (outcome == INCONCLUSIVE and not config.gate.blocks_inconclusive)
     return Verdict(allowed, reason, outcome=outcome)
+
+
+def with_segments(outcome: str, reason: str, judgement: Judgement | None, blocks: bool) -> tuple[str, str]:
+    """The overall outcome, failed when a segment is surely worse by more than its tolerance (gate.segments:
+    block), whatever the overall metric did; with gate.segments: report, the reason says so and the outcome stays."""
+    if judgement is None or not judgement.failures or outcome == FAILED:
+        return outcome, reason
+    if blocks:
+        return FAILED, failure_reason(judgement, reason)
+    worst = judgement.failures[0].segment
+    return (
+        outcome,
+        f"{reason} (segment {text(worst.column)} = {text(worst.value)} is worse, shown only: gate.segments: report)",
+    )
 
 
 def judge(config: Config, old: float, new: float, interval=None, rows: int = 0) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from ..core import files, paths, split
 from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS, probability_columns
-from . import champion, comparable, compare, gate, inputs
+from . import champion, comparable, compare, gate, inputs, segments
 from .verdict import WHAT_TO_DO
 
 PLOT_TITLES = {
@@ -59,7 +59,10 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         else {}
     )
     interval = intervals.get(config.gate.metric)
-    verdict = gate.verdict(config, diff, comparison, interval, len(judged))
+    comparable_champion = baseline if comparison is None or comparison.comparable else None
+    measured = _segments(config, judged, comparable_champion)
+    judgement = segments.judge(config.task, config.gate.metric, measured, config.segments, config.gate)
+    verdict = gate.verdict(config, diff, comparison, interval, len(judged), judgement)
     sections = [
         _headline(config, intervals, verdict),
         _not_comparable(comparison),
@@ -68,6 +71,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         small_test_set_warning(config, candidate),
         positive_class_note(config, candidate),
         _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
+        segments.markdown(judgement),
         _params_section(commit),
         _data_section(commit, config),
         _plots_section(config, baseline, candidate),
@@ -85,6 +89,8 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         "gate_reason": verdict.reason,
         "metrics": _numbers(own, "new"),
     }
+    if measured:
+        summary["segments"] = segments.to_summary(config.gate.metric, measured)
     if interval is not None:
         summary["interval"] = {"low": interval.low, "high": interval.high}
         summary["judged_rows"] = len(judged)
@@ -94,6 +100,13 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
             summary["champion_metrics"] = _numbers(diff, "old")
             summary["compared_metrics"] = _numbers(diff, "new")
     files.write_json(summary, paths.REPORT_SUMMARY)
+
+
+def _segments(config: Config, judged: pd.DataFrame, champion: pd.DataFrame | None) -> list[segments.Segment]:
+    """The gate metric per segment of segments.columns, on the rows both models are judged on."""
+    if not config.segments.columns:
+        return []
+    return segments.measure(config, judged, champion, segments.read_labels(config, judged.index))
 
 
 def _numbers(diff: dict, side: str) -> dict[str, float]:

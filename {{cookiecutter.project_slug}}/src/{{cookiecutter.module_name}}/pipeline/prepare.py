@@ -1,6 +1,7 @@
 """Stage prepare: validate the data and split it into the train and test sets."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,16 @@ from ml_gitops.core.config import Config
 
 from . import data
 
+SEGMENTS = paths.PREPARED / "segments.parquet"  # the test rows' segment columns (ml_gitops.review.segments)
+
 
 def run(config: Config) -> None:
     frame = data.load(config.data)
-    train, test = split(frame, config)
+    in_test = test_rows(frame, config)
+    train, test = frame[~in_test], frame[in_test]
     files.write_parquet(train, paths.TRAIN)
     files.write_parquet(test, paths.TEST)
+    files.write_parquet(segment_values(frame, in_test, config), SEGMENTS)
     reference = train.sample(n=min(len(train), config.data.reference_rows), random_state=config.seed)
     files.write_parquet(reference, paths.REFERENCE)
     summary = summarize(frame, train, test, reference, config)
@@ -28,9 +33,33 @@ def run(config: Config) -> None:
 
 
 def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hold out `split.test_size` of the rows: those whose key (data.id, else the row's features) hashes below it
-    with the seed, or the newest rows (split.time). A row's side never depends on the other rows or on how the
-    target's classes are spelt, and identical rows share a side."""
+    """The training rows and the test rows (test_rows)."""
+    in_test = test_rows(frame, config)
+    return frame[~in_test], frame[in_test]
+
+
+def segment_values(frame: pd.DataFrame, in_test: np.ndarray, config: Config) -> pd.DataFrame:
+    """The test rows' columns of segments.columns, indexed as the test set: features as prepared, and columns under
+    data.drop (which the model never sees) read again from the source, matched by position."""
+    names = [column.name for column in config.segments.columns]
+    values = frame.loc[in_test, [name for name in names if name in frame.columns]]
+    dropped = [name for name in names if name not in frame.columns]
+    if dropped:
+        raw = data.read_file(Path(config.data.path)) if config.data.path else data.read_bundled()
+        absent = [name for name in dropped if name not in raw.columns]
+        if absent:
+            raise UserError(
+                f"segments.columns names '{absent[0]}', which {config.data.path or data.BUNDLED} does not have: "
+                "fix segments.columns in params.yaml"
+            )
+        values = values.assign(**{name: raw[name].to_numpy()[in_test] for name in dropped})
+    return values[names]
+
+
+def test_rows(frame: pd.DataFrame, config: Config) -> np.ndarray:
+    """Which rows to hold out: `split.test_size` of them, those whose key (data.id, else the row's features)
+    hashes below it with the seed, or the newest rows (split.time). A row's side never depends on the other rows
+    or on how the target's classes are spelt, and identical rows share a side."""
     target = frame[config.data.target]
     if config.task == "classification":
         _refuse_a_continuous_target(target)
@@ -54,7 +83,7 @@ def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFra
         )
     if config.task == "classification":
         _refuse_a_class_on_one_side(target, test, how)
-    return frame[~test], frame[test]
+    return np.asarray(test)
 
 
 def _refuse_a_class_on_one_side(target: pd.Series, test: np.ndarray, how: str) -> None:
