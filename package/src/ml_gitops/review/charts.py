@@ -14,6 +14,7 @@ KNOWN = {
     ("ROC curve", "false positive rate", "true positive rate"),
     ("Share correct by decile of confidence", "decile", "share correct"),
     ("Mean actual by decile of prediction", "decile", "mean actual"),
+    ("What the model relies on", "feature by rank", "score drop when shuffled"),  # review/reliance.py
 }
 NUMBERS = r"\[([-0-9., e+]{0,600})\]"
 CHART = re.compile(

@@ -1,10 +1,10 @@
-"""Stage evaluate: score the model on the test set and write metrics, predictions and plots."""
+"""Stage evaluate: score the model on the test set and write metrics, predictions, what it relies on and plots."""
 
-import numpy as np
 import pandas as pd
 from ml_gitops import metrics
 from ml_gitops.core import files, paths
 from ml_gitops.core.config import Config
+from ml_gitops.review import reliance
 
 from . import plots
 from .train import MODEL_TYPES
@@ -19,8 +19,16 @@ def run(config: Config) -> None:
     )
     predictions = predict(model, features, target, positive)
     scores = metrics.compute(config.task, predictions)
-    importance = permutation_importance(model, features, target, config)
+    importance = reliance.measure(
+        model,
+        features,
+        target,
+        config.evaluate.importance_repeats,
+        config.evaluate.importance_max_rows,
+        config.seed,
+    )
     files.write_parquet(predictions, paths.PREDICTIONS)
+    reliance.write(importance)  # reports/importance.json: the report measures the champion on the same rows
     plots.write_all(config.task, predictions, importance, paths.PLOTS)
     files.write_json({**scores, "test_rows": len(test)}, paths.METRICS)
 
@@ -38,19 +46,3 @@ def predict(model, features: pd.DataFrame, target: pd.Series, positive: str = ""
         for position in order:
             predictions[f"proba_{model.classes_[position]}"] = probabilities[:, position]
     return predictions
-
-
-def permutation_importance(model, features: pd.DataFrame, target: pd.Series, config: Config) -> pd.Series:
-    """Mean drop in the model's score when each feature is shuffled, on a bounded sample of rows."""
-    from sklearn.inspection import permutation_importance as shuffle_importance
-
-    result = shuffle_importance(
-        model,
-        features,
-        target,
-        n_repeats=config.evaluate.importance_repeats,
-        max_samples=min(len(features), config.evaluate.importance_max_rows),
-        random_state=config.seed,
-        n_jobs=1,
-    )
-    return pd.Series(np.asarray(result.importances_mean), index=features.columns).sort_values()

@@ -1,6 +1,7 @@
 """The evaluation plots, as PNG files that DVC tracks and the pull-request report shows."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -12,10 +13,13 @@ import pandas as pd  # noqa: E402
 from ml_gitops.core import files  # noqa: E402
 from ml_gitops.metrics import probability_columns  # noqa: E402
 
+if TYPE_CHECKING:
+    from ml_gitops.review.reliance import Importance
+
 TOP_FEATURES = 15
 
 
-def write_all(task: str, predictions: pd.DataFrame, importance: pd.Series, directory: Path) -> None:
+def write_all(task: str, predictions: pd.DataFrame, importance: "Importance", directory: Path) -> None:
     figures = classification(predictions) if task == "classification" else regression(predictions)
     figures["feature_importance"] = feature_importance(importance)
     for name, figure in figures.items():
@@ -83,9 +87,20 @@ def regression(predictions: pd.DataFrame) -> dict[str, plt.Figure]:
     return {"predicted_vs_actual": scatter, "residuals": residual}
 
 
-def feature_importance(importance: pd.Series) -> plt.Figure:
-    top = importance.tail(TOP_FEATURES)
-    figure, axes = plt.subplots(figsize=(6, 0.3 * len(top) + 1))
-    axes.barh([str(name) for name in top.index], top.to_numpy())
-    axes.set(xlabel="mean score drop when shuffled", title="Permutation feature importance")
+def feature_importance(importance: "Importance") -> plt.Figure:
+    """The strongest features' mean drop, each with the range of its shuffles. The champion's, measured on the same
+    rows with the same shuffles, is drawn next to it in the pull request's report (review/reliance.py)."""
+    means = importance.means().sort_values(kind="stable").tail(TOP_FEATURES)
+    drops = [np.asarray(importance.drops[name], dtype=float) for name in means.index]
+    spread = [means.to_numpy() - [d.min() for d in drops], [d.max() for d in drops] - means.to_numpy()]
+    figure, axes = plt.subplots(figsize=(6, 0.3 * len(means) + 1))
+    axes.barh([str(name) for name in means.index], means.to_numpy(), xerr=spread, capsize=2)
+    axes.set(
+        xlabel=f"{importance.score} drop when shuffled (bar: mean; line: range of {_repeats(importance)} shuffles)",
+        title="Permutation feature importance",
+    )
     return figure
+
+
+def _repeats(importance: "Importance") -> int:
+    return len(next(iter(importance.drops.values()), []))
