@@ -93,6 +93,7 @@ def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
         trusted_headline
         or "## Model report\n\n> The verdict is this commit's model-gate status, set by model-report.yml.",
         metrics_section(summary),
+        segments_section(summary),
         "### Plots\n\n" + "\n\n".join(plots) if plots else "",
     ]
     trusted = "\n\n".join(section for section in sections if section)
@@ -139,6 +140,38 @@ def metrics_section(summary: dict) -> str:
     return (
         f"### Metrics\n\nChampion: {whose}. Candidate: as the pull request's run reported them (checked to be "
         "numbers; whether its code computes them is the reviewers' to judge).\n\n" + "\n".join(rows)
+    )
+
+
+def segments_section(summary: dict) -> str:
+    """The segments of the columns the default branch names, as the verdict judged them (review/segments.py: every
+    value through markdown.text); the other columns the run measured are named, shown in its report below."""
+    from ..core import config
+    from . import segments
+    from .verdict import segments_again
+
+    settings = config.load()
+    try:
+        judgement, missing = segments_again(settings, summary)
+        _, found = segments.from_summary(summary)
+    except UserError as refusal:
+        return f"### Segments\n\n{markdown.text(str(refusal))}"
+    if missing:
+        return f"### Segments\n\n{markdown.text(missing)}"
+    trusted = {column.name for column in settings.segments.columns}
+    others = sorted({segment.column for segment in found} - trusted)
+    note = (
+        f"\n\nThe run also measured {', '.join(markdown.text(name) for name in others[:10])}, which the default "
+        "branch does not name: see its report below."
+        if others
+        else ""
+    )
+    table = segments.markdown(judgement) if judgement is not None else ""
+    if not table:
+        return f"### Segments{note}" if note else ""
+    return (
+        f"{table}\n\nNumbers as the pull request's run measured them; judged with the default branch's "
+        f"params.yaml (segments, gate.segments: {'block' if settings.segments.blocks else 'report'}).{note}"
     )
 
 

@@ -20,6 +20,7 @@ Public API (the report, the gate, the trusted verdict, the comment, the model ca
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -261,14 +262,15 @@ def _why_not(segment: Segment, settings: SegmentsConfig) -> str:
     return "no interval"
 
 
-def failure_reason(judgement: Judgement, overall: str) -> str:
-    """The gate's reason when segments fail it: the worst one named, by how much, then the overall verdict."""
+def failure_reason(judgement: Judgement, overall: str, shown: Callable[[str], str] = inert.text) -> str:
+    """The gate's reason when segments fail it: the worst one named (its value `shown` as inert Markdown, or as
+    it is for a caller that escapes the whole), by how much, then the overall verdict."""
     failures = judgement.failures
     worst = failures[0]
     s = worst.segment
     more = f"; {len(failures) - 1} more segment(s) fail too" if len(failures) > 1 else ""
     return (
-        f"segment {inert.text(s.column)} = {inert.text(s.value)} is worse: {judgement.metric} {s.champion:.4f} -> "
+        f"segment {shown(s.column)} = {shown(s.value)} is worse: {judgement.metric} {s.champion:.4f} -> "
         f"{s.candidate:.4f} ({worst.delta:+.4f}) on {s.rows:,} rows, more than the tolerance {worst.tolerance}, and "
         f"its {judgement.level:.2%} interval {worst.low:+.4f} to {worst.high:+.4f} excludes zero "
         f"({CORRECTION} over {judgement.judged} segments){more}. Overall: {overall}"

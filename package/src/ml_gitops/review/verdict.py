@@ -12,8 +12,12 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import artifact, comment, inputs
+
+if TYPE_CHECKING:
+    from .segments import Judgement
 
 INCONCLUSIVE = "inconclusive"  # review/gate.py's, named here so the module needs only the standard library
 
@@ -89,7 +93,7 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
     models' numbers on the rows both were judged on (as much the pull request's word as the candidate's own), with
     the report's interval of the delta when it gives a valid one. None: not comparable. Also the gate's outcome."""
     from ..core import config, paths
-    from . import gate
+    from . import gate, segments
 
     settings = config.load()
     metric = settings.gate.metric
@@ -117,6 +121,10 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
         new = _number(summary.get("compared_metrics", {}), metric, new)
     interval, rows = _interval(summary)
     outcome, _ = gate.judge(settings, old, new, interval, rows)
+    judgement, missing = segments_again(settings, summary)
+    if missing:
+        return False, missing, gate.FAILED
+    outcome, by_segment = gate.with_segments(outcome, "", judgement, settings.segments.blocks)
     passed = outcome == gate.PASSED or (outcome == INCONCLUSIVE and not settings.gate.blocks_inconclusive)
     compared = f", the {comparison}" if comparison == artifact.RESCORED else ""
     judged = f" on {rows:,} rows" if rows else ""
@@ -128,7 +136,34 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
         if outcome == INCONCLUSIVE
         else ""
     )
-    return passed, f"{change} {word}{blocks}: {rule}.", outcome
+    overall = f"{change} {word}{blocks}: {rule}."
+    if by_segment and outcome == gate.FAILED and judgement is not None and judgement.failures:
+        reason = segments.failure_reason(judgement, overall, shown=str)  # comment.headline escapes it all
+        return passed, f"{reason} (gate.segments: block)", outcome
+    return passed, overall, outcome
+
+
+def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
+    """The report's segments of the columns the default branch's params.yaml names, judged with its settings
+    (tolerances, segments.min_rows, gate.segments, and the Bonferroni correction over its own count); and why
+    the gate fails closed when the report lacks one of them ("" when it does not)."""
+    from . import segments
+
+    names = [column.name for column in settings.segments.columns]
+    if not names:
+        return None, ""
+    metric, found = segments.from_summary(summary)
+    given = {segment.column for segment in found}
+    absent = [name for name in names if name not in given]
+    if metric != settings.gate.metric or absent:
+        what = f"no {settings.gate.metric} per segment" if found else "no segments"
+        return None, (
+            f"The report gives {what} of {', '.join(repr(name) for name in (absent or names))}, which params.yaml on "
+            "the default branch names under segments.columns: the gate fails closed. Merge the default branch into "
+            "the pull request, so its run measures them."
+        )
+    kept = [segment for segment in found if segment.column in names]
+    return segments.judge(settings.task, metric, kept, settings.segments, settings.gate), ""
 
 
 def _number(values: object, name: str, default: float) -> float:
