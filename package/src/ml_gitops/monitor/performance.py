@@ -18,7 +18,7 @@ import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,8 +64,10 @@ def run(
     log = Log(settings.log_dir, digest, since, until)
     notes: list[str] = []
     log.require_the_champion(notes)
+    segment_columns = logged_segments(config, log.dataset.schema.names, notes)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        answered = pool.submit(log.answered)  # Arrow reads without the GIL, while scikit-learn is imported
+        # Arrow reads without the GIL, while scikit-learn is imported
+        answered = pool.submit(log.answered, segment_columns)
         labels = usable_labels(read_labels(settings.labels), notes)
         inputs = join(log.labelled(answered.result(), labels["request_id"]), labels, config, notes)
     release = _release_metrics()
@@ -154,12 +156,12 @@ class Log:
                 "(check out its tag)"
             )
 
-    def answered(self) -> "pa.Table":
-        """The champion's predictions in the period: request_id, time and the answer columns."""
+    def answered(self, extra: tuple[str, ...] = ()) -> "pa.Table":
+        """The champion's predictions in the period: request_id, time, the answer columns and `extra` ones."""
         answer = [
             name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
         ]
-        return self.read(["request_id", "time", *answer], self._in_period(self._champion()))
+        return self.read(["request_id", "time", *answer, *extra], self._in_period(self._champion()))
 
     @staticmethod
     def labelled(
@@ -350,6 +352,60 @@ def _release_metrics() -> dict:
     return json.loads(paths.METRICS.read_text())
 
 
+def logged_segments(config: Config, logged: list[str], notes: list[str]) -> tuple[str, ...]:
+    """The columns of segments.columns the log holds as served; a note for each it does not (a column under
+    data.drop is no feature, so never logged; monitoring.exclude leaves one out, monitoring.hash hides its values)."""
+    kept = []
+    for column in config.segments.columns:
+        name = column.name
+        if name in config.monitoring.hash:
+            notes.append(
+                f"segment column {name} is hashed in the log (monitoring.hash): its segments are not shown"
+            )
+        elif name in config.monitoring.exclude or name not in logged or name in META or name == "prediction":
+            why = (
+                "monitoring.exclude leaves it out"
+                if name in config.monitoring.exclude
+                else "it is under data.drop, so never a feature"
+                if name in config.data.drop
+                else "the log does not hold it"
+            )
+            notes.append(
+                f"segment column {name} is not in the prediction log ({why}): its segments are not shown"
+            )
+        else:
+            kept.append(name)
+    return tuple(kept)
+
+
+def score_segments(labelled: pd.DataFrame, config: Config, probabilities: list[str], weights) -> dict:
+    """The gate metric of one window's labelled predictions per segment of each logged segment column, with its 95%
+    interval (not corrected for the number of segments: shown, never a verdict)."""
+    from ..review import segments
+    from ..review.compare import metric_intervals
+
+    columns = [column for column in config.segments.columns if column.name in labelled.columns]
+    if not columns:
+        return {}
+    name = config.gate.metric
+    settings = replace(config, segments=replace(config.segments, columns=tuple(columns)))
+    groups = segments.labels(settings, labelled)
+    found: dict[str, list[dict]] = {}
+    for column in groups.columns:
+        for value, rows in groups.groupby(column, observed=True).groups.items():
+            part = _as_predictions(labelled.loc[rows], config.task, probabilities)
+            row = {"segment": str(value)[: segments.MAX_VALUE_CHARS], "labelled": len(part)}
+            if len(part) >= config.segments.min_rows:
+                value_of = segments.score(config.task, part, name)
+                interval = metric_intervals(config.task, part, weights=weights, names=[name]).get(name)
+                if value_of is not None:
+                    row["value"] = round(value_of, 6)
+                if interval is not None and np.isfinite([interval.low, interval.high]).all():
+                    row |= {"low": round(interval.low, 6), "high": round(interval.high, 6)}
+            found.setdefault(column, []).append(row)
+    return found
+
+
 def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
     """One row per window: predictions, share labelled, the metrics and the gate metric's interval and status."""
     from ..review.compare import group_weights
@@ -369,6 +425,9 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
         }
         if len(group) >= config.monitoring.min_labels:
             row |= _judge(_as_predictions(group, config.task, probabilities), config, release, weights)
+            per_segment = score_segments(group, config, probabilities, weights)
+            if per_segment:
+                row["segments"] = per_segment
         rows.append(row)
     return rows
 
@@ -465,6 +524,7 @@ def markdown(summary: dict, plot: str | None) -> str:
             f"| {window['window'][:16]} | {window['predictions']:,} | {window['share_labelled']:.0%} | "
             f"{_number(value)} | {interval} | {window['status']} |"
         )
+    lines += segments_markdown(summary)
     drifted = summary["drift"]
     lines += [
         "",
@@ -482,6 +542,35 @@ def markdown(summary: dict, plot: str | None) -> str:
     if plot:
         lines += ["", f"![{name} over time]({plot})"]
     return "\n".join(lines) + "\n"
+
+
+def segments_markdown(summary: dict) -> list[str]:
+    """One table per segment column: each judged window's segments, their labelled predictions, the metric and its
+    95% interval; a segment of fewer than segments.min_rows labels is shown, marked. Values are data: inert."""
+    from ..review.markdown import text
+
+    name = summary["metric"]
+    tables: dict[str, list[str]] = {}
+    for window in summary["windows"]:
+        for column, rows in window.get("segments", {}).items():
+            for row in rows:
+                interval = f"[{row['low']:.4f}, {row['high']:.4f}]" if "low" in row else ""
+                mark = "" if "value" in row else "too few labels to judge"
+                tables.setdefault(column, []).append(
+                    f"| {window['window'][:16]} | {text(row['segment'])} | {row['labelled']:,} | "
+                    f"{_number(row.get('value'))} | {interval} | {mark} |"
+                )
+    lines = []
+    for column, rows in tables.items():
+        lines += [
+            "",
+            f"{name} per segment of {text(column)} (95% intervals, not corrected for the number of segments):",
+            "",
+            f"| window | segment | labelled | {name} | 95% interval | |",
+            "|---|---|---:|---:|---|---|",
+            *rows,
+        ]
+    return lines
 
 
 def _number(value: float | None) -> str:

@@ -13,6 +13,7 @@ review/markdown.py's `text`.
 Public API (the report, the gate, the trusted verdict, the comment, the model card):
 - `labels(config, frame)`: each row's segment per column, as text;
 - `measure(config, candidate, champion, labels)`: the `Segment`s, both models' numbers on each;
+- `score(task, predictions, metric)`: one metric on some rows, None where it is undefined;
 - `judge(task, metric, segments, settings, gate)`: the `Judgement` (corrected intervals, the segments that fail);
 - `to_summary` / `from_summary`: the segments in report.json and back, checked;
 - `markdown(judgement)`: one table per column.
@@ -199,7 +200,7 @@ def measure(config: Config, candidate, champion, segment_labels) -> list["Segmen
                 continue
             mine = candidate.iloc[rows]
             theirs = champion.iloc[rows] if champion is not None else None
-            new, old = _score(config.task, mine, metric), _score(config.task, theirs, metric)
+            new, old = score(config.task, mine, metric), score(config.task, theirs, metric)
             low = high = None
             if old is not None and new is not None and len(rows) >= config.segments.min_rows:
                 interval = delta_intervals(config.task, theirs, mine, config.seed).get(metric)
@@ -209,7 +210,7 @@ def measure(config: Config, candidate, champion, segment_labels) -> list["Segmen
     return found
 
 
-def _score(task: str, predictions, metric: str) -> float | None:
+def score(task: str, predictions, metric: str) -> float | None:
     """The metric on these rows, or None where it is undefined (a segment of one class has no ROC AUC)."""
     if predictions is None or predictions.empty:
         return None
