@@ -99,6 +99,155 @@ def test_an_interval_asked_for_alone_is_the_one_computed_with_the_others(task):
 def test_resampled_counts_are_exact_in_float32():
     weights = compare.group_weights(seed=0)
     counts = np.random.default_rng(1).integers(0, 500, (compare.GROUPS, 256)).astype(float)
-    assert np.array_equal(compare._resample(weights, counts), weights @ counts)
+    assert np.array_equal(compare._resample(weights, {"counts": counts})["counts"], weights @ counts)
     fractions = counts / 7  # not counts: float64 as ever
-    assert np.array_equal(compare._resample(weights, fractions), weights @ fractions)
+    assert np.array_equal(
+        compare._resample(weights, {"fractions": fractions})["fractions"], weights @ fractions
+    )
+
+
+def weighted_reference(task, frame, weights):
+    """scikit-learn's metrics of one resample: each row weighted by how often the resample picked its group."""
+    from sklearn import metrics as reference
+
+    truth, predicted = frame["y_true"].astype(str), frame["y_pred"].astype(str)
+    if task == "regression":
+        actual, prediction = frame["y_true"], frame["y_pred"]
+        return {
+            "rmse": reference.root_mean_squared_error(actual, prediction, sample_weight=weights),
+            "mae": reference.mean_absolute_error(actual, prediction, sample_weight=weights),
+            "r2": reference.r2_score(actual, prediction, sample_weight=weights),
+        }
+    columns = metrics.probability_columns(frame)
+    labels = [column.removeprefix("proba_") for column in columns]
+    in_order = np.argsort(labels)
+    proba = frame[columns].to_numpy()[:, in_order]
+    binary = len(labels) == 2
+    return {
+        "roc_auc": (
+            reference.roc_auc_score(truth == labels[-1], frame[columns[-1]], sample_weight=weights)
+            if binary
+            else reference.roc_auc_score(truth, proba, multi_class="ovr", sample_weight=weights)
+        ),
+        "accuracy": reference.accuracy_score(truth, predicted, sample_weight=weights),
+        "balanced_accuracy": reference.balanced_accuracy_score(truth, predicted, sample_weight=weights),
+        "f1": (
+            reference.f1_score(truth, predicted, pos_label=labels[-1], sample_weight=weights)
+            if binary
+            else reference.f1_score(truth, predicted, average="macro", sample_weight=weights)
+        ),
+        "log_loss": reference.log_loss(truth, proba, labels=sorted(labels), sample_weight=weights),
+    }
+
+
+def tied_classes(rows, classes, seed):
+    """Text classes (the first written last as the positive one when binary) with few distinct scores: ties."""
+    rng = np.random.default_rng(seed)
+    truth = np.random.default_rng(0).integers(0, classes, rows)
+    proba = rng.dirichlet(np.ones(classes), rows)
+    proba[np.arange(rows), truth] += 0.4
+    proba = np.round(proba / proba.sum(axis=1, keepdims=True), 2)
+    proba[:, -1] = 1 - proba[:, :-1].sum(axis=1)
+    names = np.array([f"class {k}" for k in range(classes)])
+    frame = pd.DataFrame({"y_true": names[truth], "y_pred": names[proba.argmax(axis=1)]})
+    order = [*range(1, classes), 0] if classes == 2 else range(classes)
+    return frame.assign(**{f"proba_{names[k]}": proba[:, k] for k in order})
+
+
+@pytest.mark.parametrize(
+    ("task", "make"),
+    [
+        ("classification", lambda seed: tied_classes(5_000, 2, seed)),
+        ("classification", lambda seed: tied_classes(5_000, 3, seed)),
+        ("classification", lambda seed: tied_classes(1_000, 2, seed)),
+        ("regression", lambda seed: regression(5_000, 10, seed)),
+    ],
+    ids=["binary, tied scores", "three classes, tied scores", "binary, rows below groups", "regression"],
+)
+def test_each_resample_is_scikit_learn_s_metric_with_rows_weighted_by_their_group_s_draws(task, make):
+    """Every bootstrap replicate equals scikit-learn's metric of the test set weighted by how often the resample
+    drew each row's group (exact score bins: fewer distinct scores than MAX_SCORE_BINS)."""
+    frame = make(1)
+    membership, weights = compare._draw(len(frame), np.random.default_rng(2))
+    resamples = weights[:25]
+    sums = compare._resampled_sums(task, frame, membership, resamples)
+    for row, resample in enumerate(resamples):
+        expected = weighted_reference(task, frame, resample[membership])
+        for name, value in expected.items():
+            assert sums.metric(name)[row] == pytest.approx(value, rel=1e-9, abs=1e-12), (name, row)
+
+
+def test_group_draws_are_uniform_multinomial_counts():
+    weights = compare.group_weights(seed=5, groups=400)
+    assert weights.shape == (compare.RESAMPLES, 400)
+    assert (weights.sum(axis=1) == 400).all()
+    assert np.array_equal(weights, np.round(weights))
+    assert weights.min() >= 0
+    # Multinomial(n, 1/n): each count has mean 1 and variance 1 - 1/n; counts of two groups correlate at -1/(n-1)
+    assert weights.mean() == pytest.approx(1, abs=1e-12)
+    assert weights.var() == pytest.approx(1 - 1 / 400, rel=0.01)
+    assert np.corrcoef(weights[:, 0], weights[:, 1])[0, 1] == pytest.approx(0, abs=0.1)
+    assert not np.array_equal(weights, compare.group_weights(seed=6, groups=400))
+    assert np.array_equal(weights, compare.group_weights(seed=5, groups=400))
+
+
+@pytest.mark.parametrize("task", MAKERS)
+def test_intervals_agree_with_a_bootstrap_of_numpy_s_multinomial_draws(task):
+    """The group draws (picks counted by bincount) give the intervals a textbook multinomial draw gives."""
+    noise = (0.25, 0.3) if task == "classification" else (10, 11)
+    champion, candidate = (MAKERS[task](20_000, n, seed) for n, seed in zip(noise, (1, 2), strict=True))
+    ours = compare.delta_intervals(task, champion, candidate, seed=7)
+    rng = np.random.default_rng(8)
+    membership = rng.permutation(len(champion)) % compare.GROUPS
+    reference = rng.multinomial(
+        compare.GROUPS, np.full(compare.GROUPS, 1 / compare.GROUPS), size=compare.RESAMPLES
+    ).astype(float)
+    before, after = (compare._resampled_sums(task, f, membership, reference) for f in (champion, candidate))
+    for name, interval in ours.items():
+        low, high = np.nanpercentile(after.metric(name) - before.metric(name), [2.5, 97.5])
+        assert interval.low == pytest.approx(low, abs=0.1 * (high - low)), name
+        assert interval.high == pytest.approx(high, abs=0.1 * (high - low)), name
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        ([0, 1, 1], [0, 1, 1], True),
+        ([0, 1, 1], [0, 1, 0], False),
+        ([0, 1, 1], ["0", "1", "1"], True),  # text and numbers: compared as text, as ever
+        ([0.5, np.nan, 2.0], [0.5, np.nan, 2.0], True),
+        ([0.5, np.nan, 2.0], [0.5, 1.0, 2.0], False),
+        ([0.0, 1.0], [-0.0, 1.0], False),  # "-0.0" is not "0.0"
+        ([1, 2], [1.0, 2.0], False),  # "1" is not "1.0"
+        ([True, False], [True, False], True),
+        (["a", None], ["a", None], True),
+    ],
+)
+def test_same_rows_compares_true_values_as_text(before, after, same):
+    champion, candidate = pd.DataFrame({"y_true": before}), pd.DataFrame({"y_true": after})
+    assert compare.same_rows(champion, candidate) is same
+    assert champion["y_true"].astype(str).equals(candidate["y_true"].astype(str)) is same
+
+
+def test_same_rows_needs_the_same_index():
+    frame = pd.DataFrame({"y_true": [0, 1, 1]})
+    assert not compare.same_rows(frame, frame.set_axis([1, 2, 3]))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series([3, 1, 2, 3, 7]),
+        pd.Series(["3", "1", "x", None, "2"]),
+        pd.Series([1.0, 3.0, np.nan, 2.0, 1.0]),
+        pd.Series([True, False, True, True, False]),
+        pd.Series([3, "1", 2.0, None, "3"], dtype=object),
+        pd.Series(["2", "1", "3", "1", "9"], dtype="category"),
+        pd.Series([1, 2, None, 3, 1], dtype="Int64"),
+    ],
+)
+def test_class_index_matches_the_rows_labels_as_text(values):
+    labels = ["1", "2", "3", "True", "1.0", "x"]
+    expected = [labels.index(t) if t in labels else len(labels) for t in values.astype(str)]
+    expected = [len(labels) if pd.isna(v) else e for v, e in zip(values, expected, strict=True)]
+    assert compare.class_index(values, labels).tolist() == expected

@@ -3,6 +3,7 @@
 Paired when both models scored the same test rows (each resample picks the same rows for both), unpaired
 otherwise. Vectorised: rows fall into at most GROUPS random groups (one row per group for small test sets);
 each metric is a function of per-group sums, so 1,000 resamples are one matrix product, whatever the row count.
+A classifier's sums are counts: each group's confusion matrix and score histograms, one bincount each.
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from ..metrics import DIRECTIONS, probability_columns
 GROUPS = 2000
 RESAMPLES = 1000
 MAX_SCORE_BINS = 256
+FLOAT32_EXACT = 2**24  # every integer below it is a float32, so sums of counts below it are exact
 STATISTICS = {  # what each metric is computed from (a prefix for the per-class histograms)
     "accuracy": ("n", "correct"),
     "balanced_accuracy": ("class_correct", "class_count"),
@@ -55,10 +57,24 @@ def delta_intervals(
 
 
 def same_rows(champion: pd.DataFrame, candidate: pd.DataFrame) -> bool:
-    """Whether both models scored the same test rows, with the same true values: then they can be paired."""
-    return champion.index.equals(candidate.index) and champion["y_true"].astype(str).equals(
-        candidate["y_true"].astype(str)
-    )
+    """Whether both models scored the same test rows, with the same true values as text: then they can be
+    paired. Numbers of one NumPy type are compared as numbers, which says the same without writing them out."""
+    if not champion.index.equals(candidate.index):
+        return False
+    before, after = champion["y_true"], candidate["y_true"]
+    if before.dtype == after.dtype and isinstance(before.dtype, np.dtype) and before.dtype.kind in "biuf":
+        return _same_numbers(before.to_numpy(), after.to_numpy())
+    return before.astype(str).equals(after.astype(str))
+
+
+def _same_numbers(before: np.ndarray, after: np.ndarray) -> bool:
+    """Equal as text: equal values, NaN as NaN, and zero's sign kept ("-0.0" is not "0.0")."""
+    if before.dtype.kind != "f":
+        return np.array_equal(before, after)
+    if not np.array_equal(before, after, equal_nan=True):
+        return False
+    zeros = before == 0
+    return np.array_equal(np.signbit(before[zeros]), np.signbit(after[zeros]))
 
 
 def metric_intervals(
@@ -126,8 +142,15 @@ class _Sums:
 
 def group_weights(seed: int = 0, groups: int = GROUPS) -> np.ndarray:
     """How often each resample picks each of `groups` row groups: shape (RESAMPLES, groups)."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(groups, np.full(groups, 1 / groups), size=RESAMPLES).astype(np.float64)
+    return _group_counts(np.random.default_rng(seed), groups)
+
+
+def _group_counts(rng: np.random.Generator, groups: int) -> np.ndarray:
+    """Each resample picks `groups` groups uniformly with replacement: multinomial counts, drawn as picks (a
+    quarter of the time of numpy's multinomial, which draws group after group)."""
+    picks = rng.integers(0, groups, size=(RESAMPLES, groups)) + groups * np.arange(RESAMPLES)[:, None]
+    counts = np.bincount(picks.ravel(), minlength=RESAMPLES * groups)
+    return counts.reshape(RESAMPLES, groups).astype(np.float64)
 
 
 def _draw(
@@ -137,7 +160,7 @@ def _draw(
     groups = min(rows, GROUPS)
     membership = rng.permutation(rows) % groups
     if weights is None or weights.shape[1] != groups:
-        weights = rng.multinomial(groups, np.full(groups, 1 / groups), size=RESAMPLES).astype(np.float64)
+        weights = _group_counts(rng, groups)
     return membership, weights
 
 
@@ -148,92 +171,138 @@ def _resampled_sums(
     weights: np.ndarray,
     needed: set[str] | None = None,
 ) -> _Sums:
-    per_row = _regression_stats(predictions) if task == "regression" else _classification_stats(predictions)
-    if needed is not None:
-        per_row = {
-            name: v for name, v in per_row.items() if name in needed or name.rstrip("0123456789") in needed
-        }
     groups = weights.shape[1]
-    stats = {name: _resample(weights, _group(values, membership, groups)) for name, values in per_row.items()}
-    return _Sums(stats=stats, task=task)
+    if task == "regression":
+        per_row = _regression_stats(predictions)
+        if needed is not None:
+            per_row = {name: values for name, values in per_row.items() if name in needed}
+        grouped = {name: np.bincount(membership, values, groups)[:, None] for name, values in per_row.items()}
+        return _Sums(_resample(weights, grouped), task)
+    counts, neg_log_p = _classification_groups(predictions, membership, groups, needed)
+    stats = _classification_stats(_resample(weights, counts))
+    if neg_log_p is not None:
+        stats["neg_log_p"] = weights @ neg_log_p
+    return _Sums(stats, task)
 
 
-def _resample(weights: np.ndarray, grouped: np.ndarray) -> np.ndarray:
-    """`weights @ grouped`. Wide tables of counts (the score histograms) in float32, which halves the time: exact,
-    since every product and partial sum is an integer below 2**24 (each resample picks `groups` groups)."""
-    counts = grouped.shape[1] > 2 and np.array_equal(grouped, np.round(grouped))
-    if counts and grouped.sum(axis=1).max() * weights.sum(axis=1).max() < 2**24:
-        return (weights.astype(np.float32) @ grouped.astype(np.float32)).astype(np.float64)
-    return weights @ grouped
-
-
-@dataclass(frozen=True)
-class _Binned:
-    """A per-row one-hot histogram, kept as bin indices (a dense one-hot would not fit at a million rows)."""
-
-    bins: np.ndarray
-    count: int
-    weights: np.ndarray
-
-
-def _group(values: "np.ndarray | _Binned", membership: np.ndarray, groups: int) -> np.ndarray:
-    """Sum per-row statistics within each group: shape (groups, k)."""
-    if isinstance(values, _Binned):
-        flat = membership * values.count + values.bins
-        return np.bincount(flat, weights=values.weights, minlength=groups * values.count).reshape(groups, -1)
-    columns = [
-        np.bincount(membership, weights=values[:, j], minlength=groups) for j in range(values.shape[1])
-    ]
-    return np.stack(columns, axis=1)
+def _resample(weights: np.ndarray, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`weights @ table` for every table, in one matrix product. In float32 (half the time) when that is exact:
+    counts resampled by counts, no sum reaching 2**24 (a resample's weights sum to the number of groups)."""
+    together = np.concatenate(list(tables.values()), axis=1)
+    counts = np.array_equal(together, np.round(together)) and np.array_equal(weights, np.round(weights))
+    largest = np.abs(together).max(initial=0) * np.abs(weights).sum(axis=1).max(initial=0)
+    if counts and largest < FLOAT32_EXACT:
+        resampled = (weights.astype(np.float32) @ together.astype(np.float32)).astype(np.float64)
+    else:
+        resampled = weights @ together
+    ends = np.cumsum([table.shape[1] for table in tables.values()])[:-1]
+    return dict(zip(tables, np.split(resampled, ends, axis=1), strict=True))
 
 
 def _regression_stats(predictions: pd.DataFrame) -> dict[str, np.ndarray]:
     actual = predictions["y_true"].to_numpy(float)
     error = predictions["y_pred"].to_numpy(float) - actual
-    columns = {
+    return {
         "n": np.ones_like(actual),
         "sse": error**2,
         "sae": np.abs(error),
         "sy": actual,
         "syy": actual**2,
     }
-    return {name: values[:, None] for name, values in columns.items()}
 
 
-def _classification_stats(predictions: pd.DataFrame) -> dict[str, "np.ndarray | _Binned"]:
+def _classification_groups(
+    predictions: pd.DataFrame, membership: np.ndarray, groups: int, needed: set[str] | None
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Per group: its confusion matrix (classes and 'no class' both ways, flattened), the score histograms of
+    each class's positive and negative rows (roc_auc), and the sum of -log p(true class) (log_loss)."""
     columns = probability_columns(predictions)
-    labels = np.array([column.removeprefix("proba_") for column in columns])
-    actual = predictions["y_true"].astype(str).to_numpy()[:, None] == labels[None, :]
-    predicted = predictions["y_pred"].astype(str).to_numpy()[:, None] == labels[None, :]
-    proba = predictions[columns].to_numpy(float)
+    labels = [column.removeprefix("proba_") for column in columns]
+    actual = class_index(predictions["y_true"], labels)
+    predicted = class_index(predictions["y_pred"], labels)
+    size = len(labels) + 1
+    cells = np.bincount(membership * size**2 + actual * size + predicted, minlength=groups * size**2)
+    counts = {"confusion": cells.reshape(groups, size**2)}
+    if needed is None or "positive_hist_" in needed:
+        for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
+            score = predictions[columns[k]].to_numpy(float)
+            counts[f"hist_{k}"] = _score_histograms(score, actual == k, membership, groups)
+    neg_log_p = None
+    if needed is None or "neg_log_p" in needed:
+        probability = _probability_of(predictions[columns].to_numpy(float), actual)
+        neg_log_p = np.bincount(membership, -np.log(np.clip(probability, 1e-15, 1)), groups)[:, None]
+    return counts, neg_log_p
+
+
+def class_index(values: pd.Series, labels: list[str]) -> np.ndarray:
+    """Each row's class as its position in `labels`, matched as text (3 and "3" are one class); len(labels) for a
+    value of no label, a missing one included. Only the distinct values are written out as text."""
+    codes, distinct = pd.factorize(values)  # a missing value's code is -1
+    position = {label: i for i, label in enumerate(labels)}
+    texts = pd.Series(distinct, dtype=values.dtype).astype(str)
+    lookup = np.array([position.get(text, len(labels)) for text in texts] + [len(labels)], dtype=np.intp)
+    return lookup[codes]
+
+
+def _probability_of(proba: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Each row's probability of its true class (0 when its class has no column)."""
+    known = actual < proba.shape[1]
+    picked = np.take_along_axis(proba, np.where(known, actual, 0)[:, None], axis=1)[:, 0]
+    return np.where(known, picked, 0.0)
+
+
+def _classification_stats(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every classification statistic of each resample, from its resampled confusion matrix and histograms."""
+    confusion = counts.pop("confusion")
+    size = int(round(np.sqrt(confusion.shape[1])))
+    matrix = confusion.reshape(len(confusion), size, size)[:, : size - 1]  # rows: a true class (not 'none')
+    diagonal = np.diagonal(matrix[:, :, : size - 1], axis1=1, axis2=2)
+    true_count = matrix.sum(axis=2)
+    predicted_count = confusion.reshape(len(confusion), size, size)[:, :, : size - 1].sum(axis=1)
     stats = {
-        "n": np.ones((len(predictions), 1)),
-        "correct": (actual & predicted).any(axis=1, keepdims=True).astype(float),
-        "class_correct": (actual & predicted).astype(float),
-        "class_count": actual.astype(float),
-        "tp": (actual & predicted).astype(float),
-        "fp": (~actual & predicted).astype(float),
-        "fn": (actual & ~predicted).astype(float),
-        "neg_log_p": -np.log(np.clip((proba * actual).sum(axis=1, keepdims=True), 1e-15, 1)),
+        "n": confusion.sum(axis=1, keepdims=True),
+        "correct": diagonal.sum(axis=1, keepdims=True),
+        "class_correct": diagonal,
+        "class_count": true_count,
+        "tp": diagonal,
+        "fp": predicted_count - diagonal,
+        "fn": true_count - diagonal,
     }
-    for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
-        stats[f"positive_hist_{k}"], stats[f"negative_hist_{k}"] = _score_histograms(
-            proba[:, k], actual[:, k]
-        )
+    for name, table in counts.items():
+        k, half = name.removeprefix("hist_"), table.shape[1] // 2
+        stats[f"negative_hist_{k}"], stats[f"positive_hist_{k}"] = table[:, :half], table[:, half:]
     return stats
 
 
-def _score_histograms(score: np.ndarray, positive: np.ndarray) -> tuple[_Binned, _Binned]:
-    """Score bins of the positive and the negative rows: exact for few distinct scores, quantile bins otherwise."""
-    distinct = np.unique(score)
+def _score_histograms(
+    score: np.ndarray, positive: np.ndarray, membership: np.ndarray, groups: int
+) -> np.ndarray:
+    """Per group, the score bins of its negative rows then of its positive ones: shape (groups, 2 * bins)."""
+    bins, count = score_bins(score)
+    cells = np.bincount((membership * 2 + positive) * count + bins, minlength=groups * 2 * count).reshape(
+        groups, 2 * count
+    )
+    return cells
+
+
+def score_bins(score: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each score's bin, and how many bins: one per distinct score when there are few, else quantile bins. One
+    sort gives both the distinct scores and the quantiles (np.quantile of sorted values is the same number)."""
+    ordered = np.sort(score)
+    distinct = ordered[_first_of_each_value(ordered)]
     if len(distinct) <= MAX_SCORE_BINS:
-        bins = np.searchsorted(distinct, score)
-        count = len(distinct)
-    else:
-        edges = np.unique(np.quantile(score, np.linspace(0, 1, MAX_SCORE_BINS + 1)[1:-1]))
-        bins = np.searchsorted(edges, score, side="right")
-        count = len(edges) + 1
-    return _Binned(bins, count, positive.astype(float)), _Binned(bins, count, (~positive).astype(float))
+        return np.searchsorted(distinct, score), len(distinct)
+    edges = np.unique(np.quantile(ordered, np.linspace(0, 1, MAX_SCORE_BINS + 1)[1:-1]))
+    return np.searchsorted(edges, score, side="right"), len(edges) + 1
+
+
+def _first_of_each_value(ordered: np.ndarray) -> np.ndarray:
+    """Where each distinct value of a sorted array starts (NaNs, sorted last, count as one value)."""
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    if len(ordered) and np.isnan(ordered[-1]):
+        nan = np.isnan(ordered)
+        first[1:] &= ~(nan[1:] & nan[:-1])
+    return first
 
 
 def _auc_from_histograms(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
