@@ -30,6 +30,12 @@ CONTEXT = json.loads({{cookiecutter | jsonify | tojson}})
 # The callers in .github/workflows name the shared workflows by these placeholders; the hook pins them.
 SHARED_REPOSITORY, SHARED_COMMIT = "TEMPLATE_REPOSITORY", "TEMPLATE_COMMIT"
 GITHUB_REPOSITORY = re.compile(r"github\.com[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+# cookiecutter's own abbreviations (cookiecutter.config.BUILTIN_ABBREVIATIONS), as a template address names them.
+ABBREVIATIONS = {
+    "gh": "https://github.com/{0}.git",
+    "gl": "https://gitlab.com/{0}.git",
+    "bb": "https://bitbucket.org/{0}",
+}
 
 
 def package_source() -> tuple[str, str | None]:
@@ -48,46 +54,65 @@ def package_source() -> tuple[str, str | None]:
     ) + ', subdirectory = "package", tag = "v' + version + '" }', None
 
 
-def shared_workflows() -> tuple[str, str]:
+def template_checkout() -> Path:
+    """The template's folder: where cookiecutter ran from, or cloned it to."""
+    return from_where_cookiecutter_ran(CONTEXT.get("_repo_dir") or CONTEXT.get("_template", ""))
+
+
+def shared_workflows(checkout: Path, tagged: str | None, head: str | None) -> tuple[str, str]:
     """The repository and commit whose shared workflows the callers use: the template's own. Its repository is the
     GitHub address it was cloned from (a local checkout: its origin, else _template_repository in
-    cookiecutter.json); its commit is the tag of the pinned version when the checkout has it, else the checkout's."""
-    version = PACKAGE_PIN.search(Path("pyproject.toml").read_text(encoding="utf-8")).group(1)
-    checkout = from_where_cookiecutter_ran(CONTEXT.get("_repo_dir") or CONTEXT.get("_template", ""))
+    cookiecutter.json); its commit is the tag of the pinned version when the checkout has it (tagged), else the
+    checkout's (head)."""
     repository = github_repository(checkout) or CONTEXT["_template_repository"]
-    for revision in ("v" + version + "^{commit}", "HEAD"):
-        found = git_output(checkout, "rev-parse", "--verify", "--quiet", revision)
-        if found:
-            if revision == "HEAD":
-                print(f"note: the template has no tag v{version}: the workflows use its commit {found[:12]}")
-            return repository, found
+    if tagged:
+        return repository, tagged
+    if head:
+        print(f"note: the template has no tag v{package_version()}: the workflows use its commit {head[:12]}")
+        return repository, head
     raise SystemExit(
         f"error: {checkout} is not a Git checkout, so no commit of the shared workflows can be pinned: bake from "
         "a clone of the template (cookiecutter gh:<owner>/<repository>)"
     )
 
 
+def package_version() -> str:
+    return PACKAGE_PIN.search(Path("pyproject.toml").read_text(encoding="utf-8")).group(1)
+
+
 def github_repository(checkout: Path) -> str | None:
-    """owner/name of the GitHub repository the template was cloned from, or its checkout's origin, if either is."""
-    template = template_address(CONTEXT.get("_template", ""), str(checkout))
-    for address in (template, git_output(checkout, "remote", "get-url", "origin") or ""):
-        match = GITHUB_REPOSITORY.search(address)
-        if match:
-            return f"{match[1]}/{match[2]}"
-    return None
+    """owner/name of the GitHub repository the template was cloned from, or its checkout's origin, if either is.
+    The origin is only asked for when the address is not GitHub's (one git process fewer for gh: templates)."""
+    match = GITHUB_REPOSITORY.search(template_address(CONTEXT.get("_template", ""), str(checkout)))
+    if not match:
+        match = GITHUB_REPOSITORY.search(git_output(checkout, "remote", "get-url", "origin") or "")
+    return f"{match[1]}/{match[2]}" if match else None
 
 
-def git_output(directory: Path, *args: str) -> str | None:
+def git_output(directory: Path | str, *args: str) -> str | None:
     found = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True)
     return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None
 
 
-def pin_shared_workflows() -> None:
-    """Point every caller in .github/workflows at the shared workflows' repository and commit, and Dependabot's
-    ml-gitops group at that repository."""
-    repository, commit = shared_workflows()
+def git_commits(directory: Path, *revisions: str) -> list[str | None]:
+    """The commit each revision names in the checkout (None where it names none, or it is no checkout), from one git
+    process where `git rev-parse --verify --quiet` would take one each: every git process is a share of the bake."""
+    found = subprocess.run(
+        ["git", "-C", str(directory), "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        input="".join(revision + "\n" for revision in revisions),
+        capture_output=True,
+        text=True,
+    )
+    lines = found.stdout.splitlines() if found.returncode == 0 else []
+    commits = [line.split()[0] if line.endswith(" commit") else None for line in lines]
+    return commits if len(commits) == len(revisions) else [None] * len(revisions)
+
+
+def pin_shared_workflows(repository: str, commit: str) -> None:
+    """Point every caller in .github/workflows (the deployment's, once keep_deployment_files has run) at the shared
+    workflows' repository and commit, and Dependabot's ml-gitops group at that repository."""
     dependabot = Path(".github/dependabot.yml")
-    for path in [*WORKFLOWS.glob("*.yml"), *CONTAINER_WORKFLOWS.glob("*.yml"), dependabot]:
+    for path in [*WORKFLOWS.glob("*.yml"), dependabot]:
         text = path.read_text(encoding="utf-8")
         path.write_text(
             text.replace(SHARED_REPOSITORY, repository).replace(SHARED_COMMIT, commit), encoding="utf-8"
@@ -154,19 +179,21 @@ def set_retrain_schedule() -> None:
     )
 
 
-def record_template_origin() -> None:
+def record_template_origin(checkout: Path, head: str | None) -> None:
     """Write .cruft.json (the template's address, its commit, the answers) so that `cruft update` can bring the
-    project the template's later changes, however it was baked. cruft writes its own when it drives the bake."""
+    project the template's later changes, however it was baked. cruft writes its own when it drives the bake.
+    head is the commit of the checkout, already looked up, which is _repo_dir when that is an absolute path."""
     if "_commit" in CONTEXT:
         return
     repo_dir = CONTEXT.get("_repo_dir") or "."
-    found = subprocess.run(["git", "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True)
-    if found.returncode != 0:
+    if not (os.path.isabs(repo_dir) and Path(repo_dir) == checkout):
+        head = git_output(repo_dir, "rev-parse", "--verify", "--quiet", "HEAD")
+    if not head:
         print(
             "note: the template is not a Git checkout, so no .cruft.json was written: `cruft link` adds one"
         )
         return
-    template, commit = template_address(CONTEXT["_template"], repo_dir), found.stdout.strip()
+    template, commit = template_address(CONTEXT["_template"], repo_dir), head
     answers = {key: value for key, value in CONTEXT.items() if not key.startswith("_")}
     answers.update(
         _copy_without_render=CONTEXT.get("_copy_without_render", []), _template=template, _commit=commit
@@ -185,12 +212,11 @@ def template_address(template: str, repo_dir: str) -> str:
     """A local template as an absolute path; `gh:owner/name` and the like as the URL cookiecutter cloned."""
     if Path(template).expanduser().is_dir():
         return str(Path(template).expanduser().resolve())
-    try:
-        from cookiecutter.config import BUILTIN_ABBREVIATIONS
-        from cookiecutter.repository import expand_abbreviations
-    except ImportError:
-        return template
-    return expand_abbreviations(template, BUILTIN_ABBREVIATIONS)
+    # cookiecutter.repository.expand_abbreviations, done here: importing it (requests, yaml) cost a bake ~0.1 s.
+    if template in ABBREVIATIONS:
+        return ABBREVIATIONS[template]
+    prefix, _, rest = template.partition(":")
+    return ABBREVIATIONS[prefix].format(rest) if prefix in ABBREVIATIONS else template
 
 
 def init_git() -> None:
@@ -204,10 +230,13 @@ def init_git() -> None:
 
 def main() -> int:
     install_lockfile(write_package_source())
-    pin_shared_workflows()
+    checkout = template_checkout()
+    tagged, head = git_commits(checkout, "v" + package_version() + "^{commit}", "HEAD")
+    repository, commit = shared_workflows(checkout, tagged, head)
     keep_deployment_files()
+    pin_shared_workflows(repository, commit)
     set_retrain_schedule()
-    record_template_origin()
+    record_template_origin(checkout, head)
     init_git()
     print(
         f"\nCreated {PROJECT_SLUG}. Next:\n"
