@@ -8,7 +8,7 @@ import pytest
 from ml_gitops import UserError
 from ml_gitops.core import paths
 from ml_gitops.metrics import DIRECTIONS
-from ml_gitops.release import assets
+from ml_gitops.release import assets, card
 from ml_gitops.review import compare
 
 
@@ -23,12 +23,14 @@ def test_metric_intervals_contain_the_metrics(trained):
 
 
 def test_model_card_names_the_version_data_and_uncertainty(trained, monkeypatch):
-    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)
-    card = assets.model_card("model@v1.2.0", json.loads(paths.METRICS.read_text()))
-    assert card.startswith("# Model card: model@v1.2.0")
-    assert f"| {trained.gate.metric} |" in card
-    assert "95% bootstrap interval" in card
-    assert "## Intended use and limits" in card
+    monkeypatch.setattr(card, "git", lambda *args: "f" * 40)
+    written = assets.model_card("model@v1.2.0", json.loads(paths.METRICS.read_text()))
+    assert written.startswith("---\n")  # front matter: tests/release/test_model_card.py
+    assert written.split("\n---\n", 1)[1].lstrip().startswith("# Model card: model@v1.2.0")
+    assert f"| **{trained.gate.metric}** (the gate's) |" in written
+    assert "95% bootstrap interval" in written
+    assert "## Intended use" in written
+    assert "## Known limitations" in written
 
 
 def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
@@ -46,7 +48,7 @@ def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
 def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypatch):
     monkeypatch.setattr(assets, "show", lambda *args: paths.METRICS.read_text())
     monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
-    monkeypatch.setattr(assets, "git", lambda *args: "f" * 40)
+    monkeypatch.setattr(card, "git", lambda *args: "f" * 40)
     monkeypatch.setattr(assets, "tool", lambda *args: "")
     assets.assets("model@v1.2.0")
     names = sorted(p.name for p in paths.RELEASE_ASSETS.iterdir())

@@ -7,13 +7,10 @@ Publishing them is `publish.publish_release`; production is `production.promote`
 
 import json
 
-import pandas as pd
-import yaml
-
 from .. import UserError, project
 from ..core import config, files, paths, remote
-from ..core.shell import git, show, tool
-from ..review import compare
+from ..core.shell import show, tool
+from .card import model_card
 from .tags import check_on_main, check_version_tag
 
 TOLERANCE = 1e-9
@@ -53,40 +50,3 @@ def assets(tag: str) -> None:
     print(
         f"{tag}: metrics reproduced; assets in {directory}/: {', '.join(p.name for p in assets)}, SHA256SUMS"
     )
-
-
-def model_card(tag: str, metrics: dict) -> str:
-    settings = config.load()
-    params = yaml.safe_load(paths.PARAMS.read_text())
-    summary = json.loads(paths.DATA_SUMMARY.read_text())
-    intervals = compare.metric_intervals(settings.task, pd.read_parquet(paths.PREDICTIONS), settings.seed)
-    rows = "\n".join(
-        f"| {name} | {metrics[name]:.4f} | {intervals[name].low:.4f} – {intervals[name].high:.4f} |"
-        for name in intervals
-    )
-    return f"""# Model card: {tag}
-
-## Model
-{settings.task.capitalize()} with `{settings.model.name}` (scikit-learn), parameters:
-
-```yaml
-{yaml.safe_dump(params["model"], sort_keys=False).strip()}
-```
-
-Commit: `{git("rev-list", "-n", "1", tag)}`. File: `model.skops` (skops; load it with skops' trusted types only).
-
-## Data
-Source: {summary["source"]}; {summary["rows"]:,} rows, {summary["columns"]} columns (target `{settings.data.target}`);
-{summary["train_rows"]:,} rows for training, {summary["test_rows"]:,} held out for evaluation (seed {settings.seed}).
-Content SHA-256: `{summary["sha256"]}`.
-
-## Metrics on the held-out test set
-| metric | value | 95% bootstrap interval |
-|---|--:|:-:|
-{rows}
-
-## Intended use and limits
-Scores rows shaped like the training data (the same columns and types; categories seen in training). It has not
-been evaluated on data from another population or period; check drift before trusting it on new data, and read
-the metrics' intervals as the uncertainty that a test set of {summary["test_rows"]:,} rows leaves.
-"""

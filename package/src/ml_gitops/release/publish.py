@@ -5,6 +5,7 @@ Standard library only: the publish job downloads the release assets and runs thi
 
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,6 +14,8 @@ from pathlib import Path
 from .. import UserError
 from ..core import files
 from ..github.client import NotFound, api, paginate, write_outputs
+
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)  # the model card's YAML metadata
 
 
 def upload(url: str, path: Path) -> dict:
@@ -86,7 +89,9 @@ def find_release(tag: str) -> dict | None:
 
 
 def release_notes(directory: Path) -> str:
-    card = (directory / "model-card.md").read_text(encoding="utf-8")
+    """The release's text: the model card without its front matter (metadata for tools: the asset keeps it), then
+    the checksums."""
+    card = FRONT_MATTER.sub("", (directory / "model-card.md").read_text(encoding="utf-8"), count=1)
     return f"{card}\n## Checksums (SHA-256)\n```\n{(directory / 'SHA256SUMS').read_text()}```\n"
 
 
