@@ -2,14 +2,14 @@
 data.datetime; data.drop removes a column) or, for a column it does not name, as its values say. `check-params
 --data` (the first step of `make repro`) prints the roles, so a user sees what the model will use."""
 
+import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from ml_gitops import UserError
 from ml_gitops.core.config import DataConfig
-
-from .features import as_categories, as_dates
 
 MIN_ROWS_FOR_IDENTIFIERS = 20  # below this, a column of distinct values may be chance, not an identifier
 IDENTIFIER_NAME = re.compile(r"(?i)(.*[^a-z0-9])?(id|uuid|guid|key)|.*[a-z0-9](Id|ID)")
@@ -108,6 +108,36 @@ def apply(frame: pd.DataFrame, roles: Roles) -> pd.DataFrame:
     return frame.assign(**changed) if changed else frame
 
 
+def category_text(value: object) -> object:
+    """One text per category: 3, 3.0, "3" and numpy's 3 are all "3"; True is "True"; missing stays NaN."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return np.nan
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def as_categories(values: pd.Series) -> pd.Series:
+    """A column of category texts (object dtype, NaN where missing). Each distinct value is turned into text once,
+    and rows of one category share one text object: millions of rows cost one code each."""
+    categories = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    texts = np.asarray([*map(category_text, categories.cat.categories), np.nan], dtype=object)
+    return pd.Series(texts[categories.cat.codes.to_numpy()], index=values.index, name=values.name)
+
+
+def as_dates(values: pd.Series) -> pd.Series:
+    """Timestamps in UTC without a time zone; text must be ISO 8601 (YYYY-MM-DD, optionally with a time)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, utc=True, format="ISO8601").dt.tz_localize(None)
+
+
 def _numbers(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
@@ -157,13 +187,26 @@ def _refuse_other_date_formats(present: pd.Series, column: object, source: str) 
 
 def _refuse_numbers_with_text(present: pd.Series, column: object, source: str) -> None:
     """A column of numbers with a stray word is a typo, not a category per number."""
-    numbers = pd.to_numeric(present, errors="coerce")
-    words = present[numbers.isna()]
-    if len(present) and len(words) <= 0.1 * len(present):
+    if present.empty:
+        return
+    words, first = _words(present)
+    if words <= 0.1 * len(present):
         raise UserError(
-            f"{source}: column '{column}' holds numbers and text (e.g. {str(words.iloc[0])[:40]!r}): fix the "
+            f"{source}: column '{column}' holds numbers and text (e.g. {str(first)[:40]!r}): fix the "
             "text, or list the column under data.categorical if its values are codes"
         )
+
+
+def _words(present: pd.Series) -> tuple[int, object]:
+    """How many values do not read as numbers, and the first of them (else the first value). A column of texts
+    reads each distinct text once, however many rows repeat it."""
+    if pd.api.types.infer_dtype(present, skipna=True) == "string":
+        codes, texts = pd.factorize(present)  # texts in the order they first appear
+        word = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").isna().to_numpy()
+        first = texts[word][0] if word.any() else present.iloc[0]
+        return int(np.bincount(codes, minlength=len(texts))[word].sum()), first
+    words = present[pd.to_numeric(present, errors="coerce").isna()]
+    return len(words), words.iloc[0] if len(words) else present.iloc[0]
 
 
 def _refuse_identifier(values: pd.Series, source: str) -> None:

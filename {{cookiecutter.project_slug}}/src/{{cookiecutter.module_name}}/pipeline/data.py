@@ -1,7 +1,14 @@
 """Load the dataset (the bundled one, or data.path) and check it before anything learns from it."""
 
+{% if cookiecutter.task == "classification" -%}
+import csv
+{%- else -%}
+import gzip
+{%- endif %}
+import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from ml_gitops import UserError
 from ml_gitops.core.config import DataConfig
@@ -9,6 +16,17 @@ from ml_gitops.core.config import DataConfig
 from . import TASK, columns
 
 BUNDLED = "the bundled {{ 'breast cancer' if cookiecutter.task == 'classification' else 'diabetes' }} dataset"
+{%- if cookiecutter.task == "classification" %}
+MEASURES = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity")
+MEASURES += ("concave points", "symmetry", "fractal dimension")
+BUNDLED_FEATURES = [
+    *(f"mean {measure}" for measure in MEASURES),
+    *(f"{measure} error" for measure in MEASURES),
+    *(f"worst {measure}" for measure in MEASURES),
+]
+{%- else %}
+BUNDLED_FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+{%- endif %}
 SEPARATORS = (",", ";", "\t", "|")  # a CSV's separator: the one its header line holds most of
 
 
@@ -44,16 +62,22 @@ def load_with_roles(config: DataConfig) -> tuple[pd.DataFrame, columns.Roles]:
 
 
 def read_bundled() -> pd.DataFrame:
-    """The dataset that ships inside scikit-learn: no download."""
+    """The dataset that ships inside scikit-learn: no download. Its files are read as scikit-learn's loader reads
+    them, without importing scikit-learn (prepare needs nothing else of it): the same frame, as
+    tests/pipeline/test_bundled_data.py checks."""
+    folder = Path(importlib.util.find_spec("sklearn").submodule_search_locations[0]) / "datasets" / "data"
 {%- if cookiecutter.task == "classification" %}
-    from sklearn.datasets import load_breast_cancer
-
-    return load_breast_cancer(as_frame=True).frame
+    with (folder / "breast_cancer.csv").open(encoding="utf-8") as text:
+        rows = list(csv.reader(text))[1:]  # the first line holds the counts and the class names
+    frame = pd.DataFrame(np.asarray([row[:-1] for row in rows], dtype=np.float64), columns=BUNDLED_FEATURES)
+    frame["target"] = np.asarray([row[-1] for row in rows], dtype=int)
 {%- else %}
-    from sklearn.datasets import load_diabetes
-
-    return load_diabetes(as_frame=True, scaled=False).frame
+    with gzip.open(folder / "diabetes_data_raw.csv.gz", mode="rt", encoding="utf-8") as text:
+        frame = pd.DataFrame(np.loadtxt(text), columns=BUNDLED_FEATURES)
+    with gzip.open(folder / "diabetes_target.csv.gz", mode="rt", encoding="utf-8") as text:
+        frame["target"] = np.loadtxt(text)
 {%- endif %}
+    return frame
 
 
 def read_file(path: Path) -> pd.DataFrame:

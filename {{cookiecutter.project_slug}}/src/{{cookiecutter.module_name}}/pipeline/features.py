@@ -4,11 +4,13 @@ Both steps live inside the saved model, so a row is read the same way wherever i
 the number 3, as 3.0 or as the text "3" is the same category, and a date is always turned into the same numbers.
 """
 
-import math
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+
+# How a category and a date are read lives in columns (prepare reads them without scikit-learn); ml-gitops finds
+# category_text and as_categories here, as its contract (ml_gitops.project) names them.
+from .columns import as_categories, as_dates, category_text  # noqa: F401
 
 EPOCH = pd.Timestamp("1970-01-01")
 DATE_PARTS = {
@@ -18,36 +20,6 @@ DATE_PARTS = {
     "weekday": "day_of_week",
     "yearday": "day_of_year",
 }
-
-
-def category_text(value: object) -> object:
-    """One text per category: 3, 3.0, "3" and numpy's 3 are all "3"; True is "True"; missing stays NaN."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return np.nan
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def as_categories(values: pd.Series) -> pd.Series:
-    """A column of category texts (object dtype, NaN where missing). Each distinct value is turned into text once,
-    and rows of one category share one text object: millions of rows cost one code each."""
-    categories = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
-    texts = np.asarray([*map(category_text, categories.cat.categories), np.nan], dtype=object)
-    return pd.Series(texts[categories.cat.codes.to_numpy()], index=values.index, name=values.name)
-
-
-def as_dates(values: pd.Series) -> pd.Series:
-    """Timestamps in UTC without a time zone; text must be ISO 8601 (YYYY-MM-DD, optionally with a time)."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    return pd.to_datetime(values, utc=True, format="ISO8601").dt.tz_localize(None)
 
 
 class AsCategories(TransformerMixin, BaseEstimator):
