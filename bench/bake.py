@@ -11,23 +11,24 @@ from .common import TEMPLATE, Figure, ratio_target, run
 LIMIT = 1.5
 
 
-def bake(workdir: Path, repeat: int = 7) -> list[Figure]:
+def bake(workdir: Path, repeat: int = 9) -> list[Figure]:
     minimal = minimal_template(workdir / "minimal-template")
     without_hooks = template_without_hooks(workdir / "template-without-hooks")
-    ours = median_bake(TEMPLATE, workdir / "bake-ours", repeat)
+    ours, minimal_seconds, without_hooks_seconds = median_bakes(
+        [
+            (TEMPLATE, workdir / "bake-ours"),
+            (minimal, workdir / "bake-minimal"),
+            (without_hooks, workdir / "bake-without-hooks"),
+        ],
+        repeat,
+    )
     return [
-        ratio_target(
-            "bake the default project",
-            ours,
-            "a minimal one-file template",
-            median_bake(minimal, workdir / "bake-minimal", repeat),
-            LIMIT,
-        ),
+        ratio_target("bake the default project", ours, "a minimal one-file template", minimal_seconds, LIMIT),
         Figure(
             "bake the default project: the hooks' share",
             ours,
             "this template without its hooks",
-            median_bake(without_hooks, workdir / "bake-without-hooks", repeat),
+            without_hooks_seconds,
             "(reported)",
             True,
         ),
@@ -51,10 +52,14 @@ def template_without_hooks(path: Path) -> Path:
     return path
 
 
-def median_bake(template: Path, output: Path, repeat: int) -> float:
-    def once() -> float:
-        shutil.rmtree(output, ignore_errors=True)
-        command = ["cookiecutter", "--no-input", "--output-dir", str(output), str(template)]
-        return run(command, template).seconds
-
-    return statistics.median(once() for _ in range(repeat))
+def median_bakes(bakes: list[tuple[Path, Path]], repeat: int) -> list[float]:
+    """The median seconds of each (template, output) bake, the bakes taken in turn in every round: a machine whose
+    load changes during the run (other jobs on its cores) then weighs on each template alike, not on whichever ran
+    while it was busy."""
+    seconds: list[list[float]] = [[] for _ in bakes]
+    for _ in range(repeat):
+        for (template, output), taken in zip(bakes, seconds, strict=True):
+            shutil.rmtree(output, ignore_errors=True)
+            command = ["cookiecutter", "--no-input", "--output-dir", str(output), str(template)]
+            taken.append(run(command, template).seconds)
+    return [statistics.median(taken) for taken in seconds]
