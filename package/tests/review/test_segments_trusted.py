@@ -4,9 +4,13 @@ pull request's; a report without a segment the default branch names fails closed
 the judged one, every value inert."""
 
 import json
+import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from fixture_model.pipeline import TASK
 from rendered import render
 from test_segments import HOSTILE, two_models, with_segments
 
@@ -110,3 +114,25 @@ def test_a_column_only_the_pull_request_names_is_named_not_judged(params, tmp_pa
     assert section == (
         "### Segments\n\nThe run also measured region, which the default branch does not name: see its report below."
     )
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "getting-started.md"
+
+
+@pytest.mark.skipif(TASK != "classification", reason="the docs show the default project, a classifier")
+def test_the_getting_started_page_shows_the_comment_s_segments_as_this_code_writes_them(params):
+    """docs/getting-started.md quotes the comment's segment table of the example here: regenerate it with
+    `ML_GITOPS_DOCS=write` when this code changes the table."""
+    old, new, values = two_models(params.task)
+    values["plan"] = np.where(np.arange(len(values)) % 100 == 0, "enterprise", "standard")
+    settings = with_segments(params, {"region": {}, "plan": {}})
+    section = comment.segments_section(summary_of(settings, old, new, values))
+    if os.environ.get("ML_GITOPS_DOCS") == "write":
+        page = DOCS.read_text(encoding="utf-8")
+        start, end = page.index(DOCS_START) + len(DOCS_START), page.index(DOCS_END)
+        DOCS.write_text(f"{page[:start]}\n{section}\n{page[end:]}", encoding="utf-8")
+    assert f"{DOCS_START}\n{section}\n{DOCS_END}" in DOCS.read_text(encoding="utf-8")
+
+
+DOCS_START = "<!-- segments example: package/tests/review/test_segments_trusted.py -->"
+DOCS_END = "<!-- end of the segments example -->"
