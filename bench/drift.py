@@ -1,4 +1,8 @@
-"""`drift` on 1M x 20 against Evidently's DataDriftPreset and scipy's per-column ks_2samp, same data, same verdicts."""
+"""`drift` on 1M x 20 against Evidently's DataDriftPreset and scipy's per-column ks_2samp, same data, same verdicts.
+
+Like with like: all three compare the whole reference file (1M rows) with the whole current one (1M rows); the
+product's own reference is a sample (data.reference_rows, 10,000 by default), which would only flatter it here.
+"""
 
 import json
 import sys
@@ -11,6 +15,7 @@ from .common import Figure, in_project, project, run, scripts
 ROWS, FEATURES, SHIFTED = 1_000_000, 20, 5
 EVIDENTLY = ("evidently==0.7.23", "pandas<3", "pyarrow")  # Evidently 0.7 does not import with pandas 3
 LIMIT = 2.0
+FASTER_THAN_SCIPY, FASTER_THAN_EVIDENTLY = 3, 40
 
 
 def drift(workdir: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
@@ -64,16 +69,16 @@ def drift(workdir: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
             seconds,
             "Evidently",
             evidently["seconds"],
-            "<= 0.025x (40x faster)",
-            seconds * 40 <= evidently["seconds"] and same,
+            f"<= {1 / FASTER_THAN_EVIDENTLY:.3g}x ({FASTER_THAN_EVIDENTLY}x faster)",
+            seconds * FASTER_THAN_EVIDENTLY <= evidently["seconds"] and same,
         ),
         Figure(
             "drift check vs scipy ks_2samp per column",
             seconds,
             "scipy",
             ours["scipy"]["seconds"],
-            "(reference)",
-            same,
+            f"<= {1 / FASTER_THAN_SCIPY:.3g}x ({FASTER_THAN_SCIPY}x faster)",
+            seconds * FASTER_THAN_SCIPY <= ours["scipy"]["seconds"] and same,
         ),
         Figure(
             "`python -m churn_model drift` end to end (read, check, plot, write)",
@@ -86,7 +91,11 @@ def drift(workdir: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
     ]
     details = ["| method | drifted columns |", "|---|---|"]
     details += [f"| {name} | {', '.join(columns) or 'none'} |" for name, columns in verdicts.items()]
-    title = f"Drifted columns found by each (the first {SHIFTED} are shifted by one standard deviation)"
+    title = (
+        f"Drifted columns found by each (the first {SHIFTED} are shifted by one standard deviation; each compares "
+        f"all {ours['rows']['reference']:,} reference rows with all {ours['rows']['current']:,} current rows; ours "
+        "and scipy's times are the median of 3 runs in turns)"
+    )
     return figures, (title, details)
 
 
