@@ -185,6 +185,7 @@ def test_numbers_and_dates_are_cut_into_the_bins_given(params):
         ),
         ({"target": {}}, "segments.columns.target: 'target' is data.target"),
         (["age"], "segments.columns must map column names to their settings"),
+        ({f"c{k}": {} for k in range(6)}, "segments.columns names 6 columns: at most 5"),
     ],
 )
 def test_bad_segment_settings_are_refused_in_one_line(params, columns, message):
@@ -219,7 +220,7 @@ def test_a_column_the_test_rows_lack_a_number_column_without_bins_and_text_in_nu
     with pytest.raises(UserError, match="segments.columns names 'age', which the test rows do not have"):
         segments.labels(settings, pd.DataFrame({"region": ["a"]}))
     with pytest.raises(
-        UserError, match=r"segments.columns.age has 200 distinct values \(at most 50\): give bins"
+        UserError, match=r"segments.columns.age has 200 distinct values \(at most 30\): give bins"
     ):
         segments.labels(settings, pd.DataFrame({"age": np.arange(200.0)}))
     settings = with_segments(params, {"age": {"bins": [30]}})

@@ -352,7 +352,9 @@ def _tolerance(section: dict[str, Any], key: str, metric: str) -> GateConfig:
 
 
 SEGMENT_KEYS = ("bins", "tolerance")
-MAX_SEGMENT_COLUMNS = 10
+MAX_SEGMENT_COLUMNS = (
+    5  # with review/segments.py's MAX_SEGMENTS, the report's tables stay well inside a comment
+)
 
 
 def _segments(raw: Any, gate_section: dict[str, Any], gate: GateConfig, data: DataConfig) -> SegmentsConfig:

@@ -30,12 +30,12 @@ import pandas as pd
 
 from .. import UserError
 from ..core import paths
-from ..core.config import Config, GateConfig, SegmentColumn, SegmentsConfig
+from ..core.config import MAX_SEGMENT_COLUMNS, Config, GateConfig, SegmentColumn, SegmentsConfig
 from ..metrics import DIRECTIONS, compute
 from . import markdown as inert
 
 SEGMENTS_FILE = paths.PREPARED / "segments.parquet"  # the test rows' segment columns, written by prepare
-MAX_SEGMENTS = 50  # per column: a column with more distinct values needs bins
+MAX_SEGMENTS = 30  # per column: a column with more distinct values needs bins
 MAX_VALUE_CHARS = 80  # a segment's value as report.json carries it
 MISSING = "(missing)"
 LEVEL = 0.95  # the family-wise confidence of the segments' intervals
@@ -206,7 +206,7 @@ def measure(config: Config, candidate, champion, segment_labels) -> list["Segmen
                 interval = delta_intervals(config.task, theirs, mine, config.seed).get(metric)
                 if interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high):
                     low, high = interval.low, interval.high
-            found.append(Segment(column, str(value), len(rows), old, new, low, high))
+            found.append(Segment(column, str(value)[:MAX_VALUE_CHARS], len(rows), old, new, low, high))
     return found
 
 
@@ -302,7 +302,7 @@ def from_summary(summary: dict) -> tuple[str, list[Segment]]:
         return "", []
     columns = given.get("columns") if isinstance(given, dict) else None
     metric = given.get("metric") if isinstance(given, dict) else None
-    if not isinstance(metric, str) or not isinstance(columns, dict) or len(columns) > 2 * MAX_SEGMENTS:
+    if not isinstance(metric, str) or not isinstance(columns, dict) or len(columns) > MAX_SEGMENT_COLUMNS:
         raise UserError("report.json has segments of a shape the report never writes: refusing the artifact")
     found = []
     for column, rows in columns.items():
