@@ -4,6 +4,7 @@ every key stays exactly the key of the canonical text form, so each row keeps it
 import numpy as np
 import pandas as pd
 import pytest
+
 from ml_gitops.core import split
 
 
