@@ -40,6 +40,7 @@ PARALLEL_MODELS = {"random_forest"}
 # model.params that may be `auto`: a value that adapts to the training rows (the train stage says which it chose)
 AUTO = {"min_samples_leaf": lambda rows: max(1, min(20, rows // 10))}
 AUTO_FOR_CHECKS = 1000  # the rows `auto` assumes when params are checked without data
+DEGENERATE_SAMPLE_ROWS = 10_000  # rows predicted first when checking that the model learned something
 TRIAL_ROWS = 500  # check-params --data fits the pipeline on this many training rows before any stage runs
 # The types a fitted pipeline of MODELS holds that skops does not trust by default: a model file is loaded only
 # when it holds no other (tests/pipeline/test_model_types.py derives them by saving every pipeline this file builds).
@@ -80,11 +81,13 @@ def chosen_automatically(model: ModelConfig, rows: int) -> list[str]:
 
 def refuse_a_degenerate_model(model: Pipeline, features: pd.DataFrame, config: Config) -> None:
     """A model that gives every training row the same answer learned nothing: refuse it, say why and what to
-    change, rather than score it."""
-    predicted = pd.Series(model.predict(features))
-    if TASK == "classification" and (predicted.astype(str) != str(predicted.iloc[0])).any():
+    change, rather than score it. Rows spread over the set are predicted first: if their answers differ, so do the
+    whole set's; only when they agree are all rows predicted."""
+    step = max(1, len(features) // DEGENERATE_SAMPLE_ROWS)
+    if step > 1 and _answers_differ(pd.Series(model.predict(features.iloc[::step]))):
         return
-    if TASK == "regression" and np.ptp(predicted.to_numpy(float)) > 1e-9 * max(1.0, abs(predicted.iloc[0])):
+    predicted = pd.Series(model.predict(features))
+    if _answers_differ(predicted):
         return
     answer = f"class '{predicted.iloc[0]}'" if TASK == "classification" else f"{predicted.iloc[0]:g}"
     rows = len(features)
@@ -99,6 +102,12 @@ def refuse_a_degenerate_model(model: Pipeline, features: pd.DataFrame, config: C
         f"model.name {config.model.name} predicts {answer} for all {rows:,} training rows, so it learned "
         f"nothing: {why}. Refusing to score it: {change}"
     )
+
+
+def _answers_differ(predicted: pd.Series) -> bool:
+    if TASK == "classification":
+        return bool((predicted.astype(str) != str(predicted.iloc[0])).any())
+    return bool(np.ptp(predicted.to_numpy(float)) > 1e-9 * max(1.0, abs(predicted.iloc[0])))
 
 
 def build(config: Config, features: pd.DataFrame) -> Pipeline:
