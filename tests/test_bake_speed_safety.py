@@ -141,7 +141,9 @@ def test_a_bake_starts_three_git_processes(tmp_path):
     (shim / "git").chmod(0o755)
     env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path / "out")]
+    heads = {template_head()}  # the template's HEAD before and after the bake (someone may commit meanwhile)
     result = subprocess.run([*command, str(TEMPLATE)], capture_output=True, text=True, env=env, timeout=120)
+    heads.add(template_head())
     assert result.returncode == 0, result.stdout + result.stderr
     calls = log.read_text().splitlines()
     assert [call.split()[2] if call.startswith("-C") else call.split()[0] for call in calls] == [
@@ -149,12 +151,23 @@ def test_a_bake_starts_three_git_processes(tmp_path):
         "remote",
         "init",
     ], calls
-    assert (tmp_path / "out" / "churn-model" / ".git").is_dir()
-    assert json.loads((tmp_path / "out" / "churn-model" / ".cruft.json").read_text())["commit"] == (
-        subprocess.run(
-            ["git", "-C", str(TEMPLATE), "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-    )
+    project = tmp_path / "out" / "churn-model"
+    assert (project / ".git").is_dir()
+    assert json.loads((project / ".cruft.json").read_text())["commit"] in heads
+    # The callers are pinned to the commit of the version's tag when the template has one, else to its HEAD.
+    pinned, version = re.search(
+        r"@([0-9a-f]{40}) # v(\S+)", (project / ".github/workflows/ci.yml").read_text()
+    ).groups()
+    assert pinned in heads | {template_head(f"v{version}^{{commit}}")}
+
+
+def template_head(revision: str = "HEAD") -> str:
+    """The commit a revision names in the template's checkout ("" when it names none)."""
+    return subprocess.run(
+        ["git", "-C", str(TEMPLATE), "rev-parse", "--verify", "--quiet", revision],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def rendered_post_hook(template: str, repo_dir: Path) -> str:
