@@ -48,7 +48,7 @@ def package_source() -> tuple[str, str | None]:
     if from_where_cookiecutter_ran(template).is_dir() and (local / "package" / "pyproject.toml").is_file():
         folder = str((local / "package").resolve())
         return "ml-gitops = { path = " + json.dumps(folder) + " }", folder
-    url = template_address(template, str(local)).removeprefix("git+").removesuffix("/").removesuffix(".git")
+    url = template_address(template).removeprefix("git+").removesuffix("/").removesuffix(".git")
     return "ml-gitops = { git = " + json.dumps(
         url
     ) + ', subdirectory = "package", tag = "v' + version + '" }', None
@@ -83,7 +83,7 @@ def package_version() -> str:
 def github_repository(checkout: Path) -> str | None:
     """owner/name of the GitHub repository the template was cloned from, or its checkout's origin, if either is.
     The origin is only asked for when the address is not GitHub's (one git process fewer for gh: templates)."""
-    match = GITHUB_REPOSITORY.search(template_address(CONTEXT.get("_template", ""), str(checkout)))
+    match = GITHUB_REPOSITORY.search(template_address(CONTEXT.get("_template", "")))
     if not match:
         match = GITHUB_REPOSITORY.search(git_output(checkout, "remote", "get-url", "origin") or "")
     return f"{match[1]}/{match[2]}" if match else None
@@ -182,18 +182,15 @@ def set_retrain_schedule() -> None:
 def record_template_origin(checkout: Path, head: str | None) -> None:
     """Write .cruft.json (the template's address, its commit, the answers) so that `cruft update` can bring the
     project the template's later changes, however it was baked. cruft writes its own when it drives the bake.
-    head is the commit of the checkout, already looked up, which is _repo_dir when that is an absolute path."""
+    head is the commit of the checkout (_repo_dir, from where cookiecutter ran), already looked up."""
     if "_commit" in CONTEXT:
         return
-    repo_dir = CONTEXT.get("_repo_dir") or "."
-    if not (os.path.isabs(repo_dir) and Path(repo_dir) == checkout):
-        head = git_output(repo_dir, "rev-parse", "--verify", "--quiet", "HEAD")
     if not head:
         print(
             "note: the template is not a Git checkout, so no .cruft.json was written: `cruft link` adds one"
         )
         return
-    template, commit = template_address(CONTEXT["_template"], repo_dir), head
+    template, commit = template_address(CONTEXT["_template"]), head
     answers = {key: value for key, value in CONTEXT.items() if not key.startswith("_")}
     answers.update(
         _copy_without_render=CONTEXT.get("_copy_without_render", []), _template=template, _commit=commit
@@ -208,10 +205,10 @@ def record_template_origin(checkout: Path, head: str | None) -> None:
     Path(".cruft.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
-def template_address(template: str, repo_dir: str) -> str:
+def template_address(template: str) -> str:
     """A local template as an absolute path; `gh:owner/name` and the like as the URL cookiecutter cloned."""
-    if Path(template).expanduser().is_dir():
-        return str(Path(template).expanduser().resolve())
+    if from_where_cookiecutter_ran(template).is_dir():
+        return str(from_where_cookiecutter_ran(template).resolve())
     # cookiecutter.repository.expand_abbreviations, done here: importing it (requests, yaml) cost a bake ~0.1 s.
     if template in ABBREVIATIONS:
         return ABBREVIATIONS[template]

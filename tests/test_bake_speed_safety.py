@@ -197,7 +197,7 @@ def test_template_address_expands_as_cookiecutter_does_without_importing_it(tmp_
         "import json, sys\n"
         f"namespace = {{'__name__': 'post_gen_project'}}\n"
         f"exec(compile(open({str(hook)!r}).read(), 'hook.py', 'exec'), namespace)\n"
-        f"addresses = [namespace['template_address'](address, '.') for address in {ADDRESSES!r}]\n"
+        f"addresses = [namespace['template_address'](address) for address in {ADDRESSES!r}]\n"
         "print(json.dumps([addresses, sorted(name for name in sys.modules if name.startswith('cookiecutter'))]))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)

@@ -75,6 +75,19 @@ def test_cruft_update_keeps_the_users_change_and_brings_the_templates(tmp_path):
     assert not list(project.rglob("*.rej")), "no conflict to resolve by hand"
 
 
+def test_a_bake_from_a_relative_path_records_the_template_not_the_project(tmp_path):
+    """`cookiecutter .` in the template's checkout, into a folder inside it (build/): the hooks run in the new
+    project, so the template's path and commit are found from where cookiecutter ran, not from the project."""
+    template = tmp_path / "template"
+    copy_template(template)
+    first = run(["git", "rev-parse", "HEAD"], cwd=template).stdout.strip()
+    cookiecutter = Path(sys.executable).parent / "cookiecutter"
+    command = [str(cookiecutter), "--no-input", "-o", "build", ".", f"python_version={HOST_PYTHON}"]
+    run(command, cwd=template, env={**tool_env(), "PWD": str(template)})
+    origin = json.loads((template / "build" / "churn-model" / ".cruft.json").read_text())
+    assert (origin["template"], origin["commit"]) == (str(template), first)
+
+
 def bake_from(template: Path, output: Path, check: bool = True):
     command = [
         str(Path(sys.executable).parent / "cookiecutter"),
