@@ -344,3 +344,25 @@ def test_without_segments_the_report_is_as_before(committed_champion):
     assert "segments" not in summary
     assert summary["gate"] == "pass"
     assert "### Segments" not in paths.REPORT.read_text()
+
+
+def test_one_model_alone_gets_its_metric_and_interval_per_segment_small_ones_without(params):
+    """The model card's table: the candidate's own gate metric per segment, as metrics.compute gives it on those
+    rows, inside its 95% interval; a segment below segments.min_rows has its number, no interval."""
+    _, new, values = two_models(params.task)
+    values["plan"] = np.where(np.arange(len(values)) % 100 == 0, "tiny", "big")
+    settings = with_segments(params, {"region": {}, "plan": {}})
+    found = segments.alone(settings, new, segments.labels(settings, values))
+    assert [(row.column, row.value, row.rows) for row in found] == [
+        ("plan", "big", 5940),
+        ("plan", "tiny", 60),
+        *[("region", region, 1500) for region in REGIONS],
+    ]
+    metric = settings.gate.metric
+    for row in found:
+        rows = values[row.column].to_numpy() == row.value
+        assert row.metric == metrics.compute(params.task, new[rows], [metric])[metric]
+        if row.rows >= 100:
+            assert row.low <= row.metric <= row.high
+        else:
+            assert (row.low, row.high) == (None, None)

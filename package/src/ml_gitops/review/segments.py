@@ -12,7 +12,9 @@ review/markdown.py's `text`.
 
 Public API (the report, the gate, the trusted verdict, the comment, the model card):
 - `labels(config, frame)`: each row's segment per column, as text;
+- `read_labels(config, index)`: the segments of the test rows, from the side file prepare writes;
 - `measure(config, candidate, champion, labels)`: the `Segment`s, both models' numbers on each;
+- `alone(config, predictions, labels)`: one model's numbers per segment, with their intervals (the model card);
 - `score(task, predictions, metric)`: one metric on some rows, None where it is undefined;
 - `judge(task, metric, segments, settings, gate)`: the `Judgement` (corrected intervals, the segments that fail);
 - `to_summary` / `from_summary`: the segments in report.json and back, checked;
@@ -182,32 +184,70 @@ def read_labels(config: Config, index) -> pd.DataFrame:
     return labels(config, values)
 
 
-def measure(config: Config, candidate, champion, segment_labels) -> list["Segment"]:
+def measure(
+    config: Config, candidate: pd.DataFrame, champion: pd.DataFrame | None, segment_labels: pd.DataFrame
+) -> list[Segment]:
     """The gate metric of both models on each segment's rows (both frames indexed like `segment_labels`), with the
     95% paired bootstrap interval of the delta (review/compare.py); `champion` None: the candidate's alone."""
     from .compare import delta_intervals
 
     metric = config.gate.metric
     found = []
+    for column, value, rows in _groups(segment_labels):
+        mine = candidate.iloc[rows]
+        theirs = champion.iloc[rows] if champion is not None else None
+        new, old = score(config.task, mine, metric), score(config.task, theirs, metric)
+        low = high = None
+        if old is not None and new is not None and len(rows) >= config.segments.min_rows:
+            interval = delta_intervals(config.task, theirs, mine, config.seed).get(metric)
+            if interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high):
+                low, high = interval.low, interval.high
+        found.append(Segment(column, value, len(rows), old, new, low, high))
+    return found
+
+
+@dataclass(frozen=True)
+class Alone:
+    """One model's gate metric on one segment, with its own 95% bootstrap interval (the model card's table)."""
+
+    column: str
+    value: str  # data: sanitise before showing
+    rows: int
+    metric: float | None  # None: undefined on these rows
+    low: float | None = None  # None: fewer than segments.min_rows rows, or no interval
+    high: float | None = None
+
+
+def alone(config: Config, predictions: pd.DataFrame, segment_labels: pd.DataFrame) -> list[Alone]:
+    """The gate metric of one model (its test predictions, indexed like `segment_labels`) on each segment, with
+    its 95% interval where the segment has at least segments.min_rows rows."""
+    from .compare import group_weights, metric_intervals
+
+    metric, weights = config.gate.metric, group_weights(config.seed)
+    found = []
+    for column, value, rows in _groups(segment_labels):
+        part = predictions.iloc[rows]
+        interval = (
+            metric_intervals(config.task, part, config.seed, weights, [metric]).get(metric)
+            if len(rows) >= config.segments.min_rows
+            else None
+        )
+        finite = interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high)
+        low, high = (interval.low, interval.high) if finite else (None, None)
+        found.append(Alone(column, value, len(rows), score(config.task, part, metric), low, high))
+    return found
+
+
+def _groups(segment_labels: pd.DataFrame):
+    """(column, value, row positions) of every non-empty segment, each segment's rows found by one sort."""
     for column in segment_labels.columns:
         groups = segment_labels[column]
         codes = groups.cat.codes.to_numpy()
-        order = np.argsort(codes, kind="stable")  # each segment's rows as one slice: no mask per segment
+        order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(groups.cat.categories) + 1))
         for code, value in enumerate(groups.cat.categories):
-            rows = order[bounds[code] : bounds[code + 1]]
-            if not len(rows):
-                continue
-            mine = candidate.iloc[rows]
-            theirs = champion.iloc[rows] if champion is not None else None
-            new, old = score(config.task, mine, metric), score(config.task, theirs, metric)
-            low = high = None
-            if old is not None and new is not None and len(rows) >= config.segments.min_rows:
-                interval = delta_intervals(config.task, theirs, mine, config.seed).get(metric)
-                if interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high):
-                    low, high = interval.low, interval.high
-            found.append(Segment(column, str(value)[:MAX_VALUE_CHARS], len(rows), old, new, low, high))
-    return found
+            if bounds[code + 1] > bounds[code]:
+                yield column, str(value)[:MAX_VALUE_CHARS], order[bounds[code] : bounds[code + 1]]
 
 
 def score(task: str, predictions, metric: str) -> float | None:
