@@ -32,7 +32,6 @@ KEYS = {
     "model": ("name", "params"),
     "evaluate": ("importance_repeats", "importance_max_rows"),
     "gate": ("metric", "tolerance", "inconclusive", "segments"),
-    "segments": ("columns", "min_rows"),
     "drift": ("p_value", "psi", "share"),
     "monitoring": (
         "log_dir",
@@ -45,6 +44,7 @@ KEYS = {
         "min_labels",
         "tolerance",
     ),
+    "segments": ("columns", "min_rows"),  # optional: params.yaml before issue 30 has none
 }
 
 
