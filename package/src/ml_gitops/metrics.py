@@ -45,6 +45,106 @@ def compute(task: str, predictions: pd.DataFrame, names: list[str] | None = None
 
 
 def _classification(predictions: pd.DataFrame) -> dict:
+    """scikit-learn's numbers. Computed here from class codes, a confusion matrix and one sort, which give the same
+    floats, when every class has its column, no class is missing and every probability is finite; by scikit-learn
+    otherwise."""
+    columns = probability_columns(predictions)
+    labels = [column.removeprefix("proba_") for column in columns]
+    classes = sorted(labels)  # scikit-learn's order
+    y_true, y_pred = (_codes(predictions[name], classes) for name in ("y_true", "y_pred"))
+    proba = predictions[columns].to_numpy()
+    if y_true is None or y_pred is None or not np.isfinite(proba).all():
+        return _by_scikit_learn(predictions)
+    proba = proba[:, [labels.index(label) for label in classes]]
+    confusion = np.bincount(y_true * len(classes) + y_pred, minlength=len(classes) ** 2).reshape(
+        len(classes), -1
+    )
+    positive = classes.index(labels[-1])
+    binary = len(classes) == 2
+
+    def roc_auc() -> float:
+        if not binary:
+            return _multiclass_roc_auc(y_true, proba)
+        if 0 < np.count_nonzero(y_true == positive) < len(y_true):
+            return _binary_roc_auc(y_true == positive, proba[:, positive])
+        return _by_scikit_learn(predictions)["roc_auc"]()  # one class only: its warning and nan
+
+    return {  # each computed when asked for
+        "roc_auc": roc_auc,
+        "accuracy": lambda: np.count_nonzero(y_true == y_pred) / len(y_true),
+        "balanced_accuracy": lambda: _balanced_accuracy(confusion),
+        "f1": lambda: (
+            _f1(confusion, positive if binary else None)
+            if (confusion[positive].sum() + confusion[:, positive].sum() > 0 or not binary)
+            else _by_scikit_learn(predictions)["f1"]()
+        ),
+        "log_loss": lambda: _log_loss(proba, y_true),
+    }
+
+
+def _codes(values: pd.Series, classes: list[str]) -> np.ndarray | None:
+    """Each row's class as its position in `classes`, matched as text (only the distinct values are written out as
+    text); None when a value is missing or of no class."""
+    codes, distinct = pd.factorize(values)
+    texts = pd.Series(distinct, dtype=values.dtype).astype(str)
+    position = {label: i for i, label in enumerate(classes)}
+    if (codes < 0).any() or not all(text in position for text in texts):
+        return None
+    return np.array([position[text] for text in texts], dtype=np.intp)[codes]
+
+
+def _balanced_accuracy(confusion: np.ndarray) -> float:
+    """The mean recall of the classes that occur (scikit-learn's balanced_accuracy_score)."""
+    occurring = confusion.sum(axis=1)
+    present = occurring > 0
+    return float(np.mean(np.diagonal(confusion)[present] / occurring[present]))
+
+
+def _f1(confusion: np.ndarray, positive: int | None) -> float:
+    """F1 of the positive class (binary), else the mean F1 of the classes that occur in the truth or the
+    predictions (macro): 2 tp / (true + predicted), as scikit-learn divides."""
+    true, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
+    scores = 2.0 * np.diagonal(confusion) / (true.astype(float) + predicted.astype(float))
+    if positive is not None:
+        return float(scores[positive])
+    return float(np.mean(scores[(true + predicted) > 0]))
+
+
+def _log_loss(proba: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean -log p(true class): clipped to [1e-15, 1] and then, as scikit-learn does, to [eps, 1 - eps]."""
+    eps = np.finfo(proba.dtype).eps
+    chosen = np.take_along_axis(proba, y_true[:, None], axis=1)[:, 0]
+    return float(np.mean(-np.log(np.clip(np.clip(chosen, 1e-15, 1), eps, 1 - eps))))
+
+
+def _binary_roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """scikit-learn's roc_auc_score of a binary truth: its ROC curve (one point per distinct score, collinear points
+    dropped), built from the same counts with an unstable sort (ties are counted whole either way), and its area by
+    the trapezoidal rule as scipy sums it (without importing scikit-learn, which costs half a second)."""
+    order = np.argsort(score)[::-1]
+    ranked, hits = score[order], positive[order]
+    ends = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    true_positives = np.cumsum(hits, dtype=np.float64)[ends]
+    false_positives = 1 + ends.astype(np.float64) - true_positives
+    if len(false_positives) > 2:
+        corners = np.r_[True, np.diff(false_positives, 2) != 0, True]
+        corners[1:-1] |= np.diff(true_positives, 2) != 0
+        true_positives, false_positives = true_positives[corners], false_positives[corners]
+    true_positives, false_positives = np.r_[0.0, true_positives], np.r_[0.0, false_positives]
+    x, y = false_positives / false_positives[-1], true_positives / true_positives[-1]
+    return float((np.diff(x) * (y[1:] + y[:-1]) / 2.0).sum())
+
+
+def _multiclass_roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """scikit-learn's roc_auc_score, one class against the rest, macro (or its error, or nan for a class that
+    never occurs, as scikit-learn says)."""
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(y_true, proba, labels=list(range(proba.shape[1])), multi_class="ovr")
+
+
+def _by_scikit_learn(predictions: pd.DataFrame) -> dict:
+    """Every metric by scikit-learn's own functions."""
     from sklearn import metrics
 
     columns = probability_columns(predictions)
