@@ -59,3 +59,15 @@ def test_a_segment_column_the_data_lacks_is_refused_in_one_line(workdir):
         prepare.run(settings(workdir, table(), plan={}))
     assert str(refused.value).startswith("segments.columns names 'plan', which ")
     assert str(refused.value).endswith("does not have: fix segments.columns in params.yaml")
+
+
+def test_bad_segment_settings_stop_prepare_before_any_stage_trains(workdir):
+    with pytest.raises(
+        UserError, match=r"params.yaml: segments.columns.x has \d+ distinct values \(at most 30\)"
+    ):
+        prepare.run(settings(workdir, table(), x={}))
+    assert not paths.PREPARED.exists(), "nothing is written"
+    with pytest.raises(
+        UserError, match="params.yaml: segments.columns.region.bins are numbers, but 'region' holds"
+    ):
+        prepare.run(settings(workdir, table(), region={"bins": [1]}))

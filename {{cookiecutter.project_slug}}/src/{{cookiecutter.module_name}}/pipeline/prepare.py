@@ -9,6 +9,7 @@ from ml_gitops import UserError
 from ml_gitops.core import files, paths
 from ml_gitops.core import split as rows
 from ml_gitops.core.config import Config
+from ml_gitops.review import segments
 
 from . import data
 
@@ -19,9 +20,10 @@ def run(config: Config) -> None:
     frame = data.load(config.data)
     in_test = test_rows(frame, config)
     train, test = frame[~in_test], frame[in_test]
+    kept = segment_values(frame, in_test, config)  # checked before anything is written
     files.write_parquet(train, paths.TRAIN)
     files.write_parquet(test, paths.TEST)
-    files.write_parquet(segment_values(frame, in_test, config), SEGMENTS)
+    files.write_parquet(kept, SEGMENTS)
     reference = train.sample(n=min(len(train), config.data.reference_rows), random_state=config.seed)
     files.write_parquet(reference, paths.REFERENCE)
     summary = summarize(frame, train, test, reference, config)
@@ -40,7 +42,8 @@ def split(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.DataFra
 
 def segment_values(frame: pd.DataFrame, in_test: np.ndarray, config: Config) -> pd.DataFrame:
     """The test rows' columns of segments.columns, indexed as the test set: features as prepared, and columns under
-    data.drop (which the model never sees) read again from the source, matched by position."""
+    data.drop (which the model never sees) read again from the source, matched by position. Cut into segments
+    here once, so that bad settings (a number column without bins, text in bins of numbers) stop `make repro`."""
     names = [column.name for column in config.segments.columns]
     values = frame.loc[in_test, [name for name in names if name in frame.columns]]
     dropped = [name for name in names if name not in frame.columns]
@@ -53,6 +56,7 @@ def segment_values(frame: pd.DataFrame, in_test: np.ndarray, config: Config) -> 
                 "fix segments.columns in params.yaml"
             )
         values = values.assign(**{name: raw[name].to_numpy()[in_test] for name in dropped})
+    segments.labels(config, values[names])
     return values[names]
 
 
