@@ -251,3 +251,28 @@ def test_class_index_matches_the_rows_labels_as_text(values):
     expected = [labels.index(t) if t in labels else len(labels) for t in values.astype(str)]
     expected = [len(labels) if pd.isna(v) else e for v, e in zip(values, expected, strict=True)]
     assert compare.class_index(values, labels).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "score",
+    [
+        np.random.default_rng(3).random(50_000),
+        np.round(np.random.default_rng(4).random(50_000), 3),  # ties, more distinct scores than bins
+        np.round(np.random.default_rng(5).random(50_000), 2),  # 101 distinct scores: a bin each
+        np.r_[np.zeros(30_000), np.random.default_rng(6).random(20_000)],  # a heavy tie at the bottom
+    ],
+    ids=["continuous", "three decimals", "two decimals", "mostly zero"],
+)
+def test_score_bins_are_the_distinct_scores_or_the_quantile_bins(score):
+    ordered = np.sort(score)
+    bins, count = compare.sorted_score_bins(ordered)
+    distinct = np.unique(score)
+    if len(distinct) <= compare.MAX_SCORE_BINS:
+        expected = np.searchsorted(distinct, ordered)
+        assert count == len(distinct)
+    else:
+        quantiles = np.linspace(0, 1, compare.MAX_SCORE_BINS + 1)[1:-1]
+        edges = np.unique(np.quantile(score, quantiles))
+        expected = np.searchsorted(edges, ordered, side="right")
+        assert count == len(edges) + 1
+    assert np.array_equal(bins, expected)

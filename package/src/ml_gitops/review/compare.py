@@ -278,22 +278,22 @@ def _score_histograms(
     score: np.ndarray, positive: np.ndarray, membership: np.ndarray, groups: int
 ) -> np.ndarray:
     """Per group, the score bins of its negative rows then of its positive ones: shape (groups, 2 * bins)."""
-    bins, count = score_bins(score)
-    cells = np.bincount((membership * 2 + positive) * count + bins, minlength=groups * 2 * count).reshape(
-        groups, 2 * count
-    )
-    return cells
+    order = np.argsort(score)
+    bins, count = sorted_score_bins(score[order])
+    cells = (membership[order] * 2 + positive[order]) * count + bins
+    return np.bincount(cells, minlength=groups * 2 * count).reshape(groups, 2 * count)
 
 
-def score_bins(score: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each score's bin, and how many bins: one per distinct score when there are few, else quantile bins. One
-    sort gives both the distinct scores and the quantiles (np.quantile of sorted values is the same number)."""
-    ordered = np.sort(score)
-    distinct = ordered[_first_of_each_value(ordered)]
-    if len(distinct) <= MAX_SCORE_BINS:
-        return np.searchsorted(distinct, score), len(distinct)
+def sorted_score_bins(ordered: np.ndarray) -> tuple[np.ndarray, int]:
+    """The bin of each of the sorted scores, and how many bins: one per distinct score when there are few, else
+    bins between quantiles (a score equal to an edge is above it)."""
+    first = _first_of_each_value(ordered)
+    if np.count_nonzero(first) <= MAX_SCORE_BINS:
+        return np.cumsum(first) - 1, int(np.count_nonzero(first))
     edges = np.unique(np.quantile(ordered, np.linspace(0, 1, MAX_SCORE_BINS + 1)[1:-1]))
-    return np.searchsorted(edges, score, side="right"), len(edges) + 1
+    starts = np.searchsorted(ordered, edges, side="left")  # where the scores reach each edge
+    sizes = np.diff(np.r_[0, starts, len(ordered)])
+    return np.repeat(np.arange(len(edges) + 1), sizes), len(edges) + 1
 
 
 def _first_of_each_value(ordered: np.ndarray) -> np.ndarray:
