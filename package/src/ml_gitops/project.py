@@ -10,13 +10,13 @@ machinery calls: `data` (load, read_file, read_bundled, BUNDLED), `columns` (of,
 (category_text, as_categories), `train` (MODEL_TYPES, the allow-list of types a model file may hold), `evaluate`
 (run, predict) and `commands` (the stages' command line; a command named as one of the machinery's replaces it).
 The metrics are the package's own (`ml_gitops.metrics`).
-The environment variable ML_GITOPS_PIPELINE names the package instead (the package's own tests use it).
+The environment variable ML_GITOPS_PIPELINE names the package instead: the package's own tests set it, and so does
+`python -m <project>` (its `__main__.py`), which spares each stage the scan of every installed distribution.
 """
 
 import importlib
 import os
 from functools import cache
-from importlib.metadata import entry_points
 from types import ModuleType
 
 from . import UserError
@@ -32,6 +32,8 @@ def pipeline_package() -> str:
     """The import name of the project's pipeline package."""
     if named := os.environ.get(ENVIRONMENT):
         return named
+    from importlib.metadata import entry_points  # only here: importing it costs more than most commands
+
     found = sorted({point.value for point in entry_points(group=GROUP, name="pipeline")})
     if not found:
         raise UserError(f"no installed project names its model code: {HOW}")
