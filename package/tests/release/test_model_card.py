@@ -2,7 +2,6 @@
 reviewer, an auditor or the people affected read, text from the data and from a pull request kept inert, and the
 version's lineage with its pull request's approvers read from GitHub's API."""
 
-import importlib.util
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,6 @@ from ml_gitops.release import card, publish
 from ml_gitops.review import reliance
 
 TAG = "model@v1.2.0"
-HAS_SEGMENTS = importlib.util.find_spec("ml_gitops.review.segments") is not None
 HOSTILE = "<img src=x onerror=alert(1)> **[x](https://evil.example)** @admin"
 
 
@@ -194,9 +192,6 @@ def test_the_limitations_name_the_classes_it_saw(written):
     assert f"It predicts only the classes it saw in training ({', '.join(classes)})" in limits
 
 
-@pytest.mark.skipif(
-    not HAS_SEGMENTS, reason="review/segments.py (issue 30's segments) is not in this tree yet"
-)
 def test_each_segment_gets_its_metric_and_a_small_one_is_marked(trained, monkeypatch):
     from fixture_model.pipeline import evaluate, prepare, train
 

@@ -22,7 +22,7 @@ from ..core import config, paths
 from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS
-from ..review import compare, markdown, reliance
+from ..review import compare, markdown, reliance, segments
 
 INTENDED_USE = Path("INTENDED_USE.md")  # the owner's part of the card
 PYPROJECT = Path("pyproject.toml")
@@ -208,44 +208,33 @@ def _metrics_section(settings: Config, metrics: dict, intervals: dict, rows: int
 def segments_section(settings: Config, predictions: pd.DataFrame) -> str:
     """The gate metric on each segment of the test rows (segments.columns in params.yaml), with its interval; a
     segment too small to judge is shown and marked."""
-    columns = getattr(getattr(settings, "segments", None), "columns", ())
-    if not columns:
+    if not settings.segments.columns:
         return (
             "## Metrics per segment\n\nNo segments are named (segments.columns in params.yaml): the card cannot say "
             "how the model does for each group of the people or things it scores."
         )
-    from ..review import segments
-
     metric, minimum = settings.gate.metric, settings.segments.min_rows
     try:
-        labels = segments.read_labels(settings, predictions.index)
+        found = segments.alone(settings, predictions, segments.read_labels(settings, predictions.index))
     except UserError as error:
         return f"## Metrics per segment\n\n{markdown.text(str(error))}"
     parts = [
         f"## Metrics per segment\n\n{metric} on each segment's test rows, with its 95% bootstrap interval. A segment "
-        f"of fewer than {minimum:,} rows (segments.min_rows) is too small to judge: its numbers are shown, marked."
+        f"of fewer than {minimum:,} rows (segments.min_rows) is too small to judge: its number is shown, marked."
     ]
-    for column in labels.columns:
-        rows = ["| segment | rows | value | 95% interval | |", "|---|--:|--:|:-:|---|"]
-        for value, group in predictions.groupby(labels[column], observed=True):
-            rows.append(_segment_row(settings, str(value), group, minimum))
-        parts.append(f"### {markdown.text(column)}\n\n" + "\n".join(rows))
+    tables: dict[str, list[str]] = {}
+    for segment in found:
+        shown = "–" if segment.metric is None else f"{segment.metric:.4f}"
+        span = "–" if segment.low is None else f"{segment.low:.4f} – {segment.high:.4f}"
+        mark = "⚠️ too small to judge" if segment.rows < minimum else ""
+        tables.setdefault(
+            segment.column, ["| segment | rows | value | 95% interval | |", "|---|--:|--:|:-:|---|"]
+        )
+        tables[segment.column].append(
+            f"| {markdown.text(segment.value)} | {segment.rows:,} | {shown} | {span} | {mark} |"
+        )
+    parts += [f"### {markdown.text(column)}\n\n" + "\n".join(rows) for column, rows in tables.items()]
     return "\n\n".join(parts)
-
-
-def _segment_row(settings: Config, value: str, group: pd.DataFrame, minimum: int) -> str:
-    from ..metrics import compute
-
-    metric = settings.gate.metric
-    try:
-        score = compute(settings.task, group, [metric]).get(metric)
-        interval = compare.metric_intervals(settings.task, group, settings.seed, names=[metric]).get(metric)
-    except ValueError:  # a segment of one class has no ROC AUC
-        score, interval = None, None
-    span = f"{interval.low:.4f} – {interval.high:.4f}" if interval and score is not None else "–"
-    mark = "⚠️ too small to judge" if len(group) < minimum else ""
-    shown = "–" if score is None else f"{score:.4f}"
-    return f"| {markdown.text(value)} | {len(group):,} | {shown} | {span} | {mark} |"
 
 
 def relies_on() -> str:
@@ -322,10 +311,8 @@ def limitations(settings: Config, summary: dict, train: pd.DataFrame, prediction
 
 
 def _small_segments(settings: Config, predictions: pd.DataFrame) -> str:
-    if not getattr(getattr(settings, "segments", None), "columns", ()):
+    if not settings.segments.columns:
         return ""
-    from ..review import segments
-
     try:
         labels = segments.read_labels(settings, predictions.index)
     except UserError:
