@@ -60,3 +60,49 @@ def test_a_large_mixed_frame_keeps_every_row_on_its_side():
     assert (keys == keys_of_the_text_form(frame, "target")).all()
     expected = split.in_test_set(keys_of_the_text_form(frame, "target"), 42, 0.2)
     assert (split.in_test_set(keys, 42, 0.2) == expected).all()
+
+
+def negative_zero_and_another_nan() -> np.ndarray:
+    other_nan = np.frombuffer(np.array([0x7FF8000000000001], dtype=np.uint64).tobytes(), dtype=np.float64)[0]
+    return np.array([0.0, -0.0, np.nan, other_nan, 1.5, 1.5])
+
+
+REPEATS = {
+    "floats": negative_zero_and_another_nan(),
+    "Float64": pd.array(negative_zero_and_another_nan(), dtype="Float64"),
+    "integers": np.array([1, 1, 2, 2, 3, 3]),
+    "Int64": pd.array([1, 1, None, None, 3, 3], dtype="Int64"),
+    "object": np.array([1, 1.0, None, np.nan, "a", "a"], dtype=object),
+    "str": pd.array(["a", "a", None, np.nan, "b", "b"], dtype="str"),
+    "category": pd.Categorical(["a", "a", None, None, "b", "b"]),
+    "dates": pd.to_datetime(["2024-01-01", "2024-01-01", None, None, "2024-01-02", "2024-01-02"]),
+    "booleans": np.array([True, True, False, False, True, True]),
+}
+
+
+@pytest.mark.parametrize("kind", REPEATS)
+def test_duplicated_rows_counts_as_duplicated_does(kind):
+    """Each kind of column next to one that makes pairs of rows; equal values that are spelt apart (0.0 and -0.0,
+    two NaNs, 1 and 1.0) count as pandas' duplicated counts them."""
+    frame = pd.DataFrame({"values": REPEATS[kind], "pairs": [0, 0, 1, 1, 2, 2]})
+    expected = int(frame.duplicated(keep="first").sum())
+    assert (
+        expected == 3 or kind == "booleans"
+    )  # each pair repeats, though 0.0 and -0.0 and the NaNs differ in bits
+    assert split.duplicated_rows(frame) == expected
+    assert split.duplicated_rows(frame.set_axis(["same", "same"], axis=1)) == expected
+
+
+def test_duplicated_rows_of_a_large_frame():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.integers(0, 50, 30_000), "y": rng.integers(0, 50, 30_000) * 0.5})
+    frame["text"] = np.where(frame["x"] % 3 == 0, "a", "b")
+    assert split.duplicated_rows(frame) == int(frame.duplicated(keep="first").sum()) > 0
+
+
+def test_rows_whose_hashes_collide_are_compared():
+    """1 and "1" hash alike (pandas hashes a number among texts as its text) but are different values."""
+    frame = pd.DataFrame({"code": np.array([1, "1", 2], dtype=object), "pairs": [0, 0, 0]})
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    assert hashes[0] == hashes[1]
+    assert split.duplicated_rows(frame) == int(frame.duplicated().sum()) == 0
