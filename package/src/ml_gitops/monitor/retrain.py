@@ -16,7 +16,13 @@ from ..github import client
 
 BRANCH_PREFIX = "retrain/"
 TITLE = "Retrain the model on the newest data"
-CHANGED_FILES = ("dvc.lock", "reports/metrics.json", "reports/data.json", "data/raw/*.dvc")
+CHANGED_FILES = (
+    "dvc.lock",
+    "reports/metrics.json",
+    "reports/data.json",
+    "reports/importance.json",
+    "data/raw/*.dvc",
+)
 NO_TOKEN = (
     "Drift was found and the model retrained, but no pull request was opened: GitHub Actions' own token cannot "
     "open one that starts the model report. Give the automation a token, then run retrain again (Actions, "

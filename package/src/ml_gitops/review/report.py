@@ -14,7 +14,7 @@ from ..core import files, paths, split
 from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS, probability_columns
-from . import champion, comparable, compare, gate, inputs, segments
+from . import champion, comparable, compare, gate, inputs, reliance, segments
 from .verdict import WHAT_TO_DO
 
 PLOT_TITLES = {
@@ -72,6 +72,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         positive_class_note(config, candidate),
         _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
         segments.markdown(judgement),
+        reliance.section(config, commit, comparison),
         _params_section(commit),
         _data_section(commit, config),
         _plots_section(config, baseline, candidate),
