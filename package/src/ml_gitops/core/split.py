@@ -69,11 +69,13 @@ def _mix(values: np.ndarray) -> np.ndarray:
 
 def duplicated_rows(frame: pd.DataFrame) -> int:
     """Rows whose every column (the target too, not the id) repeats an earlier row's. Rows that repeat each other
-    hash alike, so only the rows whose hash repeats are compared: millions of distinct rows cost one hash each."""
-    alike = pd.DataFrame(
-        {position: _as_compared(frame.iloc[:, position]) for position in range(frame.shape[1])}
-    )
-    repeated = pd.util.hash_pandas_object(alike, index=False).duplicated(keep=False).to_numpy()
+    hash alike, so only the rows whose hash repeats are compared: millions of distinct rows cost one hash each,
+    computed a column at a time."""
+    hashes = np.zeros(len(frame), dtype=np.uint64)
+    for position in range(frame.shape[1]):
+        column = _as_compared(frame.iloc[:, position])
+        hashes = _mix(hashes ^ pd.util.hash_pandas_object(column, index=False).to_numpy(np.uint64))
+    repeated = pd.Series(hashes).duplicated(keep=False).to_numpy()
     return int(frame[repeated].duplicated(keep="first").sum())
 
 
@@ -86,5 +88,5 @@ def _as_compared(column: pd.Series) -> pd.Series:
         values = column.to_numpy()
         return pd.Series(np.where(np.isnan(values), np.nan, values) + 0.0)
     if isinstance(dtype, pd.CategoricalDtype) or (isinstance(dtype, np.dtype) and dtype.kind in "iubMmO"):
-        return column.reset_index(drop=True)
+        return column
     return pd.Series(pd.factorize(column)[0])
