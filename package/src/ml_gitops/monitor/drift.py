@@ -148,26 +148,30 @@ def compare_column(column: str, reference: np.ndarray, current: np.ndarray, thre
 
 
 def kolmogorov_smirnov(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Two-sample KS statistic of sorted samples, and its asymptotic p-value: scipy's ks_2samp (method asymp),
-    the same numbers from the same counts.
+    """Two-sample KS statistic of sorted samples, and its asymptotic p-value (scipy's ks_2samp, method asymp).
 
-    Both empirical CDFs are step functions that jump only at sample values, so the largest gap is at the last copy
-    of some value. A stable sort of the two sorted samples end to end is one merge; walking the merged values,
-    each sample's count so far is its CDF times its size.
+    Both empirical CDFs are step functions that jump only at sample values, so the largest gap is at one of them:
+    at the last copy of each value of a (and of b) its own CDF is its rank, the other's is one binary search away.
     """
-    together = np.concatenate([a, b])
-    order = np.argsort(together, kind="stable")
-    in_a = np.cumsum(order < len(a), dtype=np.int32 if len(together) < 2**31 else np.int64)
-    merged = together[order]
-    last = np.flatnonzero(np.append(merged[1:] != merged[:-1], True))
-    seen = last + 1  # values of both samples up to the last copy
-    if len(last) < len(merged):  # ties: the CDFs only at the last copy of each value
-        in_a = in_a[last]
-    gaps = in_a / len(a) - (seen - in_a) / len(b)
-    below, above = float(np.clip(-gaps.min(), 0, 1)), float(gaps.max())
-    statistic = below if below > above else above
+    gaps = [
+        np.abs(cdf_at_last_copies(a) - np.searchsorted(b, last_copies(a), side="right") / len(b)).max(),
+        np.abs(cdf_at_last_copies(b) - np.searchsorted(a, last_copies(b), side="right") / len(a)).max(),
+    ]
+    statistic = float(max(gaps))
     effective = round(len(a) * len(b) / (len(a) + len(b)))
     return statistic, float(np.clip(stats.kstwo.sf(statistic, effective), 0, 1))
+
+
+def last_copies(values: np.ndarray) -> np.ndarray:
+    return values[is_last_copy(values)]
+
+
+def cdf_at_last_copies(values: np.ndarray) -> np.ndarray:
+    return (np.flatnonzero(is_last_copy(values)) + 1) / len(values)
+
+
+def is_last_copy(values: np.ndarray) -> np.ndarray:
+    return np.append(values[1:] != values[:-1], True)
 
 
 def numeric_shares(a, b, a_values, b_values) -> tuple[np.ndarray, np.ndarray]:
