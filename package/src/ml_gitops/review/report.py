@@ -204,7 +204,7 @@ def positive_class_note(config: Config, candidate: pd.DataFrame) -> str:
 def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
     """A warning when the test set is too small for its metrics to mean much."""
     rows = len(candidate)
-    smallest = candidate["y_true"].astype(str).value_counts() if config.task == "classification" else None
+    smallest = _class_counts(candidate["y_true"]) if config.task == "classification" else None
     if rows >= MIN_TEST_ROWS and (smallest is None or smallest.min() >= MIN_CLASS_ROWS):
         return ""
     detail = (
@@ -216,6 +216,12 @@ def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
         f"> [!WARNING]\n> The test set is small ({detail}): these metrics and the gate are uncertain, whatever "
         "their intervals say. Add data, or raise split.test_size in params.yaml."
     )
+
+
+def _class_counts(values: pd.Series) -> pd.Series:
+    """Rows of each class, named as text (3 and "3" are one class), without writing every row out as text."""
+    counts = values.value_counts()
+    return counts.groupby(counts.index.astype(str)).sum().sort_values(ascending=False, kind="stable")
 
 
 MULTICLASS_AVERAGES = {  # how a metric of one class against the rest becomes one number over three or more
@@ -381,8 +387,9 @@ def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
     is_positive = np.isin(
         codes, [i for i, c in enumerate(classes) if str(c) == positive.removeprefix("proba_")]
     )
-    order = np.argsort(-frame[positive].to_numpy(float), kind="stable")
-    scores, hits = frame[positive].to_numpy(float)[order], is_positive[order]
+    score = frame[positive].to_numpy(float)
+    order = np.argsort(score)[::-1]  # highest first; the order within ties is irrelevant (counted at their last)
+    scores, hits = score[order], is_positive[order]
     last_of_each_score = np.r_[scores[1:] != scores[:-1], True]
     true_positives = np.r_[0, np.cumsum(hits)[last_of_each_score]]
     false_positives = np.r_[0, np.cumsum(~hits)[last_of_each_score]]
