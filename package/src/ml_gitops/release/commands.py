@@ -93,6 +93,12 @@ def register(commands) -> None:
         help="write the prediction log here, a directory or URL; off: none "
         "(default: PREDICTION_LOG_DIR, else monitoring.log_dir)",
     )
+    serve.add_argument(
+        "--workers",
+        type=workers,
+        default=1,
+        help="service processes sharing the port, each scoring on one core; auto: one per core (default 1)",
+    )
     serve.set_defaults(handler=run_serve)
 
     score = commands.add_parser(
@@ -108,6 +114,17 @@ def register(commands) -> None:
     score.add_argument("--strict", action="store_true", help="refuse the file when a row does not fit")
     score.add_argument("--log-dir", help="the prediction log (default: monitoring.log_dir; off: none)")
     score.set_defaults(handler=run_score)
+
+
+def workers(text: str) -> int:
+    """--workers: a positive whole number, or auto (one per core this process may use)."""
+    if text.strip().lower() == "auto":
+        from .threads import cores
+
+        return cores()
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive whole number of processes, or auto")
+    return int(text)
 
 
 def run_register(args: argparse.Namespace) -> None:
@@ -219,4 +236,4 @@ def run_score(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> None:
     from . import serve
 
-    serve.run(args.host, args.port, args.checksums, args.log_dir)
+    serve.run(args.host, args.port, args.checksums, args.log_dir, args.workers)

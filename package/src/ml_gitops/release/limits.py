@@ -39,13 +39,14 @@ class Limits:
         """SERVE_MAX_BODY_BYTES, SERVE_MAX_REQUESTS and SERVE_BODY_TIMEOUT (seconds), each positive; unset: the
         defaults. A value that is not a positive number is refused with one line."""
         return cls(
-            max_body_bytes=_positive(environ, "SERVE_MAX_BODY_BYTES", int, cls.max_body_bytes),
-            max_requests=_positive(environ, "SERVE_MAX_REQUESTS", int, cls.max_requests),
-            body_seconds=_positive(environ, "SERVE_BODY_TIMEOUT", float, cls.body_seconds),
+            max_body_bytes=positive(environ, "SERVE_MAX_BODY_BYTES", int, cls.max_body_bytes),
+            max_requests=positive(environ, "SERVE_MAX_REQUESTS", int, cls.max_requests),
+            body_seconds=positive(environ, "SERVE_BODY_TIMEOUT", float, cls.body_seconds),
         )
 
 
-def _positive(environ: Mapping[str, str], name: str, kind: type, default: float) -> Any:
+def positive(environ: Mapping[str, str], name: str, kind: type, default: float) -> Any:
+    """The setting `name` as a positive `kind` (int or float), `default` when unset; one line refusing any other."""
     text = environ.get(name, "").strip()
     if not text:
         return default
@@ -68,30 +69,41 @@ class _Disconnected(Exception):
     pass
 
 
-class LimitsMiddleware:
-    """Apply `Limits` to every HTTP request but GET /health."""
+@dataclass
+class Traffic:
+    """Requests in progress (reading a body or being answered), and how many of them are still reading their body:
+    the batcher (release/batching.py) waits a moment for those before it scores."""
 
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
-        self.app, self.limits, self.active = app, limits, 0
+    active: int = 0
+    reading: int = 0
+
+
+class LimitsMiddleware:
+    """Apply `Limits` to every HTTP request but GET /health; count the requests in progress in `traffic`."""
+
+    def __init__(self, app: ASGIApp, limits: Limits, traffic: Traffic | None = None) -> None:
+        self.app, self.limits = app, limits
+        self.traffic = Traffic() if traffic is None else traffic
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (scope["method"], scope["path"]) in UNLIMITED:
             await self.app(scope, receive, send)
             return
-        if self.active >= self.limits.max_requests:
+        if self.traffic.active >= self.limits.max_requests:
             await refuse(send, 503, "the service is busy: retry in a moment", [(b"retry-after", b"1")])
             return
-        self.active += 1  # one event loop: no lock needed
+        self.traffic.active += 1  # one event loop: no lock needed
         try:
             await self._limited(scope, receive, send)
         finally:
-            self.active -= 1
+            self.traffic.active -= 1
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.limits.max_body_bytes
         if declared_length(scope) > limit:
             await refuse(send, 413, f"the request body is over {limit} bytes: send fewer rows per request")
             return
+        self.traffic.reading += 1
         try:
             body = await asyncio.wait_for(read_body(receive, limit), self.limits.body_seconds)
         except _TooLarge:
@@ -102,6 +114,8 @@ class LimitsMiddleware:
             return
         except _Disconnected:
             return
+        finally:
+            self.traffic.reading -= 1
         await self.app(scope, replay(body, receive), send)
 
 

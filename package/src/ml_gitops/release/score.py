@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import UserError, project
 from ..core import files, paths
-from . import prediction_log
+from . import prediction_log, threads
 from .serve import answer_of, feature_schema
 
 SHOWN_PROBLEMS = 20
@@ -61,6 +61,7 @@ def run(
     outcome = Outcome(run_id=uuid.uuid4().hex[:16])
     # one batch is written (output and log) by a thread while the next is scored: at most two in memory
     with (
+        threads.every_core(),  # batches of many rows: worth every core (the service's small ones use one)
         files.atomic_path(output) as temporary,
         _Writer(temporary, output.suffix) as writer,
         ThreadPoolExecutor(max_workers=1) as background,

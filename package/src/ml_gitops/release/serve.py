@@ -5,6 +5,11 @@ null, which the pipeline imputes), categorical ones as one of the categories see
 number code the data holds) and dates as ISO 8601 text. A request that
 does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
 
+Concurrent requests are scored together, in one call of the model (release/batching.py: adaptive micro-batching),
+on a thread of its own that uses one core; each caller gets its own rows' answers and ids, and a request whose rows
+make the model fail gets its error alone. For more cores, run one service process per core (`serve --workers N`
+or `--workers auto`): each process writes its own prediction log files, under names that never collide.
+
 Every prediction gets an id, returned in `request_ids` (the caller's X-Request-ID when it sends one), and is
 written to the prediction log (release/prediction_log.py) when the service runs with one: the monitor joins it
 with the true outcomes that arrive later. `/health` shows the log's counts and the category of its last failure;
@@ -16,6 +21,11 @@ Settings, from environment variables read when the service starts (a bad value i
 - SERVE_MAX_REQUESTS (default 32): requests in progress at once (GET /health aside); one more gets 503 at once.
   The server also accepts at most 8 times as many connections, and answers 503 beyond.
 - SERVE_BODY_TIMEOUT (seconds, default 10): a request body not fully arrived by then gets 408.
+- SERVE_BATCH_ROWS (default 256): rows scored in one call at most; 1 scores each request alone (no batching). A
+  request with more rows is scored alone.
+- SERVE_BATCH_WAIT_MS (milliseconds, default 10): the longest a request waits for others to join its batch. It
+  waits only for requests worth it (still sending their body, or coming closer together than a model call takes):
+  a lone request, or requests one after another, are scored at once.
 - SERVE_DOCS (on or off, default off): on serves the interactive docs (/docs, /redoc, /openapi.json).
 - PREDICTION_LOG_DIR, PREDICTION_LOG_KEY, MODEL_VERSION: the prediction log's directory, the key of its hashed
   columns (release/prediction_log.py) and the model version it records.
@@ -31,7 +41,8 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,7 +55,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .. import UserError, project
 from ..core import files, paths
-from .limits import Limits, LimitsMiddleware
+from .batching import Batcher, BatchSettings
+from .limits import Limits, LimitsMiddleware, Traffic
 from .prediction_log import PredictionLog, configured_columns, new_ids
 
 MAX_ROWS = 1000
@@ -52,6 +64,16 @@ MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_M
 MAX_MESSAGE = 200
 REQUEST_ID = r"^[A-Za-z0-9._:-]+$"  # a caller's X-Request-ID: it becomes the prediction's id in the log
 CONNECTIONS_PER_REQUEST = 8  # the server's connections at most, per request SERVE_MAX_REQUESTS allows
+# --checksums, as `serve --workers N` passes it to its processes
+CHECKSUMS_VARIABLE = "ML_GITOPS_SERVE_CHECKSUMS"
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """One request's validated rows (as the model reads them) and their ids."""
+
+    rows: list[dict[str, Any]]
+    ids: list[str]
 
 
 def create_app(
@@ -60,10 +82,13 @@ def create_app(
     log: PredictionLog | None = None,
     limits: Limits | None = None,
     docs: bool | None = None,
+    batching: BatchSettings | None = None,
 ) -> FastAPI:
-    """The service; `limits` and `docs` (the interactive docs served or not) default to the environment's."""
+    """The service; `limits`, `docs` (the interactive docs served or not) and `batching` default to the
+    environment's."""
     limits = Limits.from_environment() if limits is None else limits
     docs = docs_wanted() if docs is None else docs
+    batching = BatchSettings.from_environment() if batching is None else batching
     model = files.load_model(model_path, project.pipeline("train").MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
@@ -74,9 +99,18 @@ def create_app(
         __config__=ConfigDict(extra="forbid"),
     )
 
+    traffic = Traffic()
+    batcher = Batcher(
+        partial(score_requests, model, features, log),
+        lambda scoring: len(scoring.ids),
+        batching,
+        arriving=lambda: traffic.reading,
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        batcher.close()
         if log is not None:
             log.close()  # write the predictions still in memory
 
@@ -86,26 +120,27 @@ def create_app(
         lifespan=lifespan,
         **({} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
-    app.add_middleware(LimitsMiddleware, limits=limits)
+    app.add_middleware(LimitsMiddleware, limits=limits, traffic=traffic)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
         logged = log.status.as_dict() if log is not None else "off"
-        return {"status": "ok", "model_sha256": digest, "features": len(features), "prediction_log": logged}
+        return {
+            "status": "ok",
+            "model_sha256": digest,
+            "features": len(features),
+            "prediction_log": logged,
+            "batching": batcher.counts.as_dict(),
+        }
 
-    # Scored on the event loop, not in a thread pool: a one-row prediction is mostly Python under the GIL, so a
-    # thread adds a hand-off to every request and no parallelism (more cores: more service processes).
+    # Validated on the event loop, scored in batches on the model's own thread (release/batching.py).
     @app.post("/predict", response_class=JSONResponse)
     async def predict(
         request: PredictRequest,  # type: ignore[valid-type]
         x_request_id: Annotated[str | None, Header(max_length=64, pattern=REQUEST_ID)] = None,
     ) -> JSONResponse:
-        frame = pd.DataFrame([row.model_dump(by_alias=True) for row in request.rows], columns=list(features))
-        answer = answer_of(model, frame)
-        ids = new_ids(len(frame), x_request_id)
-        if log is not None:
-            log.record(frame, answer, ids)
-        return JSONResponse(response_body(answer, ids))
+        rows = [row.model_dump(by_alias=True) for row in request.rows]
+        return await batcher.answer(Scoring(rows, new_ids(len(rows), x_request_id)))
 
     @app.exception_handler(RequestValidationError)
     def refuse(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -123,6 +158,32 @@ def docs_wanted(environ=os.environ) -> bool:
     return value == "on"
 
 
+def score_requests(
+    model, features: dict[str, Any], log: PredictionLog | None, requests: list[Scoring]
+) -> list[JSONResponse]:
+    """Requests scored in one call of the model, one answer each; their rows go to the prediction log once the
+    answers are ready."""
+    frame = frame_of([row for request in requests for row in request.rows], features)
+    answer = answer_of(model, frame)
+    groups = [request.ids for request in requests]
+    responses = [JSONResponse(body) for body in response_bodies(answer, groups)]
+    if log is not None:
+        log.record(frame, answer, [row_id for ids in groups for row_id in ids])
+    return responses
+
+
+def frame_of(rows: list[dict[str, Any]], features: dict[str, Any]) -> pd.DataFrame:
+    """Validated rows as the model reads them: numbers as floats (null as NaN) whatever rows they are scored with,
+    all in one block (a frame of dicts, then cast, costs ten times more; a block per column slows the model)."""
+    numeric = [name for name, kind in features.items() if kind is float]
+    values = np.array([[row[name] for name in numeric] for row in rows], dtype=float).reshape(len(rows), -1)
+    frame = pd.DataFrame(values, columns=numeric)
+    if len(numeric) == len(features):
+        return frame
+    others = {name: [row[name] for row in rows] for name in features if name not in set(numeric)}
+    return frame.assign(**others)[list(features)]
+
+
 def answer_of(model, frame: pd.DataFrame) -> pd.DataFrame:
     """The model's answer per row: `prediction`, and `proba_<class>` for a classifier (one pass: the predicted
     class is the most probable one)."""
@@ -133,14 +194,25 @@ def answer_of(model, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"prediction": model.classes_[probabilities.argmax(axis=1)], **columns})
 
 
-def response_body(answer: pd.DataFrame, ids: list[str]) -> dict[str, Any]:
-    body: dict[str, Any] = {"request_ids": ids, "predictions": answer["prediction"].tolist()}
+def response_bodies(answer: pd.DataFrame, groups: list[list[str]]) -> list[dict[str, Any]]:
+    """One body per request, whose ids are `groups` in the order of the answer's rows."""
+    predictions = answer["prediction"].tolist()
     columns = [column for column in answer.columns if column.startswith("proba_")]
-    if columns:
-        labels = [column.removeprefix("proba_") for column in columns]
-        rows = answer[columns].to_numpy().tolist()
-        body["probabilities"] = [dict(zip(labels, row, strict=True)) for row in rows]
-    return body
+    labels = [column.removeprefix("proba_") for column in columns]
+    probabilities = (
+        [dict(zip(labels, row, strict=True)) for row in answer[columns].to_numpy().tolist()]
+        if columns
+        else []
+    )
+    bodies, start = [], 0
+    for ids in groups:
+        stop = start + len(ids)
+        body: dict[str, Any] = {"request_ids": ids, "predictions": predictions[start:stop]}
+        if columns:
+            body["probabilities"] = probabilities[start:stop]
+        bodies.append(body)
+        start = stop
+    return bodies
 
 
 def short_errors(errors: list[dict]) -> list[dict]:
@@ -214,7 +286,7 @@ def smoke(target: str, checksums: Path | None = None, rows: int = 20) -> str:
         raise UserError(
             f"smoke test: a test row does not fit the request schema: {error.errors()[0]['msg']}"
         ) from None
-    frame = pd.DataFrame([row.model_dump(by_alias=True) for row in validated], columns=list(sample.columns))
+    frame = frame_of([row.model_dump(by_alias=True) for row in validated], feature_schema(model))
     check_predictions(model.predict(frame), len(sample))
     return (
         f"Smoke test passed: loaded `{paths.MODEL}` (sha256 `{files.sha256(paths.MODEL)[:12]}`) with trusted types "
@@ -291,17 +363,32 @@ def http_json(url: str, body: Any = None) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")[:500]
 
 
-def run(host: str, port: int, checksums: Path | None, log_dir: str | None) -> None:
+def run(host: str, port: int, checksums: Path | None, log_dir: str | None, workers: int = 1) -> None:
+    """Serve on host:port, in one process or in `workers` processes sharing the port (uvicorn's supervisor
+    restarts one that dies). Every setting is checked and the model loaded before any process starts."""
     import uvicorn
 
     limits = Limits.from_environment()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log = prediction_log(log_dir, files.sha256(paths.MODEL))
+    configure_logging()
+    settings = log_settings(log_dir)  # refuses a log that hashes without its key
+    log = (
+        PredictionLog(**settings, model_sha256=files.sha256(paths.MODEL))
+        if settings and workers == 1
+        else None
+    )
     app = create_app(checksums=checksums, log=log, limits=limits)
-    where = f"writing the prediction log to {log.directory}" if log else "without a prediction log"
-    print(f"serving {paths.MODEL} on http://{host}:{port}, {where}", flush=True)
+    if workers > 1:  # each process builds its own app and log from the environment
+        os.environ[CHECKSUMS_VARIABLE] = str(checksums or "")
+        os.environ["PREDICTION_LOG_DIR"] = settings["directory"] if settings else "off"
+    where = (
+        f"writing the prediction log to {settings['directory']}" if settings else "without a prediction log"
+    )
+    processes = "one process" if workers == 1 else f"{workers} processes"
+    print(f"serving {paths.MODEL} on http://{host}:{port} in {processes}, {where}", flush=True)
     uvicorn.run(
-        app,
+        app if workers == 1 else f"{__name__}:app_from_environment",
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level="info",
@@ -310,7 +397,28 @@ def run(host: str, port: int, checksums: Path | None, log_dir: str | None) -> No
     )
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one of the processes of `serve --workers N` (uvicorn's factory), with `run`'s options, which it
+    passes in the environment. Each process writes its own prediction log files."""
+    configure_logging()
+    settings = log_settings(None)
+    digest = files.sha256(paths.MODEL)
+    log = PredictionLog(**settings, model_sha256=digest) if settings else None
+    checksums = os.environ.get(CHECKSUMS_VARIABLE)
+    return create_app(checksums=Path(checksums) if checksums else None, log=log)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def prediction_log(log_dir: str | None, digest: str) -> PredictionLog | None:
+    """The service's log (see `log_settings`), or None."""
+    settings = log_settings(log_dir)
+    return PredictionLog(**settings, model_sha256=digest) if settings else None
+
+
+def log_settings(log_dir: str | None) -> dict[str, Any] | None:
     """The service's log: to --log-dir, else PREDICTION_LOG_DIR, else params.yaml's monitoring.log_dir ("off":
     none). Its other settings come from params.yaml when the service has one (the image does)."""
     from ..core import config
@@ -328,5 +436,4 @@ def prediction_log(log_dir: str | None, digest: str) -> PredictionLog | None:
         if settings
         else {}
     )
-    version = os.environ.get("MODEL_VERSION", "unreleased")
-    return PredictionLog(directory, model_version=version, model_sha256=digest, **tuning)
+    return {"directory": directory, "model_version": os.environ.get("MODEL_VERSION", "unreleased"), **tuning}
