@@ -1,7 +1,7 @@
 """One test row scored N times each way, the ways taking turns so that all see the same machine (a shared VM's
 speed drifts by 2x within a minute): POST /predict to each given service port, one request after another over a
 keep-alive connection, and the pipeline's own prediction in process, as /predict makes it (predict_proba for a
-classifier). Prints a JSON object of median milliseconds: {"in_process": ..., "<port>": ...}.
+classifier, on one thread as the service scores: its fastest for one row). Prints a JSON object of median milliseconds: {"in_process": ..., "<port>": ...}.
 
 usage: predict_one.py N [PORT ...]   (run in the project's venv, in the project's directory)
 """
@@ -16,9 +16,11 @@ import pandas as pd
 from churn_model.pipeline.train import MODEL_TYPES
 from ml_gitops.core import files, paths
 from ml_gitops.release import serve
+from threadpoolctl import threadpool_limits
 
 
 def main(calls: int, ports: list[int]) -> None:
+    threadpool_limits(limits=1)
     model = files.load_model(paths.MODEL, MODEL_TYPES)
     row = pd.read_parquet(paths.TEST).drop(columns=["target"]).head(1)
     score = model.predict_proba if hasattr(model, "predict_proba") else model.predict
@@ -39,7 +41,11 @@ def main(calls: int, ports: list[int]) -> None:
 
 
 def post(connection: http.client.HTTPConnection, body: str) -> None:
-    connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    try:
+        connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    except (BrokenPipeError, ConnectionResetError):  # the service closed the connection, idle for 5 s
+        connection.close()
+        connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
     response = connection.getresponse()
     response.read()
     if response.status != 200:
