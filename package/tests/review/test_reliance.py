@@ -211,3 +211,28 @@ def test_three_classes_are_measured_with_the_same_shuffles_for_two_models():
     table = reliance._table(first, second, frozenset(), reliance._ranked(first, second))
     row = next(line for line in table.splitlines() if line.split(" | ")[1:2] == ["x"])
     assert f"| {second.means()['x']:.4f} | {first.means()['x']:.4f} | {moved.mean():+.4f} |" in row
+
+
+@pytest.mark.parametrize("max_rows", [10_000, 40])
+def test_the_drops_are_scikit_learn_s_permutation_importance_exactly(trained, max_rows, monkeypatch):
+    """Predicted together (a few features per call here, to cross call boundaries), the drops are those of
+    scikit-learn's permutation_importance with the same seed: its shuffles, its scorer, to the last digit kept."""
+    from sklearn.inspection import permutation_importance
+
+    from ml_gitops import project
+    from ml_gitops.core import files
+
+    params = trained
+    model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
+    test = pd.read_parquet(paths.TEST)
+    features, target = test.drop(columns=[params.data.target]), test[params.data.target]
+    rows = reliance.sample(len(features), max_rows, 7)
+    monkeypatch.setattr(reliance, "STACKED_ROWS", 3 * len(rows))
+    ours = reliance.measure(model, features, target, 4, max_rows, 7)
+    theirs = permutation_importance(
+        model, features.iloc[rows], target.iloc[rows], n_repeats=4, random_state=7
+    )
+    assert ours.drops == {
+        str(name): [round(float(value), 6) for value in values]
+        for name, values in zip(features.columns, theirs.importances, strict=True)
+    }

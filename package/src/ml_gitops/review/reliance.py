@@ -44,19 +44,60 @@ def measure(
     model, features: pd.DataFrame, target: pd.Series, repeats: int, max_rows: int, seed: int
 ) -> Importance:
     """The score's drop when each feature is shuffled, `repeats` times, on at most `max_rows` rows drawn with `seed`.
-    The same rows, seed and order give every model the same sample and the same shuffles."""
+    The same rows, seed and order give every model the same sample and the same shuffles.
+
+    The numbers are scikit-learn's `permutation_importance(model, X, y, n_repeats=repeats, random_state=seed)`
+    (its shuffles, its scorer), but each shuffle's copies of the rows, one per feature, are predicted together in
+    calls of at most STACKED_ROWS rows: one call per feature and shuffle cost more than the rows themselves."""
     from sklearn.base import is_classifier
-    from sklearn.inspection import permutation_importance
 
     rows = sample(len(features), max_rows, seed)
-    result = permutation_importance(
-        model, features.iloc[rows], target.iloc[rows], n_repeats=repeats, random_state=seed, n_jobs=1
-    )
-    drops = {
-        str(name): [round(float(v), 6) for v in values]
-        for name, values in zip(features.columns, result.importances, strict=True)
-    }
+    x, y = features.iloc[rows], target.iloc[rows]
+    score = _scorer(model)
+    baseline = score(y, model.predict(x))
+    drops: dict[str, list[float]] = {str(name): [] for name in x.columns}
+    for order in _shuffles(len(x), repeats, seed):
+        for names, predictions in _predicted_with_each_column_shuffled(model, x, order):
+            for name, predicted in zip(names, np.split(predictions, len(names)), strict=True):
+                drops[str(name)].append(round(float(baseline - score(y, predicted)), 6))
     return Importance("accuracy" if is_classifier(model) else "r2", len(rows), seed, drops)
+
+
+STACKED_ROWS = 200_000  # rows predicted in one call when measuring importance
+
+
+def _scorer(model):
+    """What `model.score` computes (scikit-learn's default scorer): accuracy for a classifier, r2 otherwise."""
+    from sklearn.base import is_classifier
+    from sklearn.metrics import accuracy_score, r2_score
+
+    return accuracy_score if is_classifier(model) else r2_score
+
+
+def _shuffles(rows: int, repeats: int, seed: int) -> list[np.ndarray]:
+    """Each repeat's row order, as scikit-learn's permutation_importance shuffles every column: one RandomState
+    seeded from `seed`, one in-place shuffle per repeat, each applied to the column as the last one left it."""
+    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    state, shuffling, order = np.random.RandomState(column_seed), np.arange(rows), np.arange(rows)
+    orders = []
+    for _ in range(repeats):
+        state.shuffle(shuffling)
+        order = order[shuffling]
+        orders.append(order)
+    return orders
+
+
+def _predicted_with_each_column_shuffled(model, x: pd.DataFrame, order: np.ndarray):
+    """(columns, predictions) per call: the rows once per column, that column in `order`, predicted together."""
+    per_call = max(1, STACKED_ROWS // max(len(x), 1))
+    for start in range(0, x.shape[1], per_call):
+        names = list(x.columns[start : start + per_call])
+        copies = []
+        for name in names:
+            copy = x.copy()
+            copy[name] = x[name].iloc[order].set_axis(x.index)
+            copies.append(copy)
+        yield names, np.asarray(model.predict(pd.concat(copies, ignore_index=True)))
 
 
 def sample(count: int, max_rows: int, seed: int) -> np.ndarray:
