@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -71,3 +72,32 @@ def test_a_column_missing_everywhere_in_one_sample_differs_completely():
     assert result.statistic == 1.0
     assert result.p_value == 0.0
     assert drift.compare_column("x", np.full(10, np.nan), np.full(20, np.nan), THRESHOLDS).statistic == 0.0
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_small_samples_with_ties_across_and_within_give_scipy_s_numbers(seed):
+    """Few distinct values, samples of 1 to 40 rows either way round: every kind of tie, first and last copies."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, rng.integers(1, 8), rng.integers(1, 41)).astype(float)
+    b = rng.integers(0, rng.integers(1, 8), rng.integers(1, 41)).astype(float) + rng.choice([0, 0.5, -1])
+    for first, second in ((a, b), (b, a)):
+        expected = stats.ks_2samp(first, second, method="asymp")
+        statistic, p_value = drift.kolmogorov_smirnov(np.sort(first), np.sort(second))
+        assert (statistic, p_value) == (float(expected.statistic), float(expected.pvalue))
+
+
+def test_the_threaded_check_gives_each_column_s_own_comparison():
+    """compare_numeric sorts in per-thread buffers reused from column to column (of other lengths and NaNs)."""
+    rng = np.random.default_rng(1)
+    reference = pd.DataFrame({f"x{i}": RNG.standard_normal(3000) + 0.05 * i for i in range(6)})
+    current = pd.DataFrame({f"x{i}": RNG.standard_normal(2000) for i in range(6)})
+    reference.iloc[rng.integers(0, 3000, 200), 2] = np.nan
+    current.iloc[:, 4] = np.round(current.iloc[:, 4], 1)
+    before = reference.copy(), current.copy()
+    found = drift.compare_numeric(reference, current, THRESHOLDS)
+    expected = [
+        drift.compare_column(c, reference[c].to_numpy(), current[c].to_numpy(), THRESHOLDS) for c in reference
+    ]
+    assert found == expected
+    pd.testing.assert_frame_equal(reference, before[0])  # the caller's data is left unsorted
+    pd.testing.assert_frame_equal(current, before[1])

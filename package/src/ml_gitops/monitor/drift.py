@@ -12,6 +12,7 @@ drifts when at least drift.share of the features drift, or the target or the mod
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -123,55 +124,71 @@ def is_numeric(column: pd.Series) -> bool:
 
 
 def compare_numeric(reference: pd.DataFrame, current: pd.DataFrame, thresholds) -> list[Result]:
-    """KS and PSI of every numeric column, one column per thread (NumPy sorts and searches without the GIL)."""
-    columns = [
-        (column, reference[column].to_numpy(dtype=float), current[column].to_numpy(dtype=float))
-        for column in reference.columns
-    ]
+    """KS and PSI of every numeric column, one column per thread (NumPy sorts and searches without the GIL); each
+    thread sorts into buffers of its own, reused from column to column."""
+    buffers = threading.local()
+
+    def compare(column: str) -> Result:
+        if not hasattr(buffers, "reference"):
+            buffers.reference, buffers.current = np.empty(len(reference)), np.empty(len(current))
+        a, b = reference[column].to_numpy(dtype=float), current[column].to_numpy(dtype=float)
+        np.copyto(buffers.reference, a)
+        np.copyto(buffers.current, b)
+        return compare_column(column, buffers.reference, buffers.current, thresholds, sorted_in_place=True)
+
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        return list(pool.map(lambda item: compare_column(*item, thresholds), columns))
+        return list(pool.map(compare, reference.columns))
 
 
-def compare_column(column: str, reference: np.ndarray, current: np.ndarray, thresholds) -> Result:
-    """Each sample is sorted once; everything else is binary search on the sorted values."""
-    a, b = np.sort(reference), np.sort(current)  # NaN sorts last
-    a_values, b_values = a[: np.count_nonzero(~np.isnan(a))], b[: np.count_nonzero(~np.isnan(b))]
+def compare_column(
+    column: str, reference: np.ndarray, current: np.ndarray, thresholds, sorted_in_place: bool = False
+) -> Result:
+    """Each sample is sorted once (in place when asked: the arrays are then the caller's to lose); everything else
+    is binary search on the sorted values."""
+    if sorted_in_place:
+        reference.sort()
+        current.sort()
+        a, b = reference, current
+    else:
+        a, b = np.sort(reference), np.sort(current)  # NaN sorts last
+    a_values, b_values = a[: present(a)], b[: present(b)]
     if len(a_values) == 0 or len(b_values) == 0:
         statistic, p_value = (0.0, 1.0) if len(a_values) == len(b_values) else (1.0, 0.0)
     else:
         statistic, p_value = kolmogorov_smirnov(a_values, b_values)
     if len(a_values) < len(a) or len(b_values) < len(b):  # values missing: test their share too (Bonferroni)
-        present = np.array([[len(a_values), len(a) - len(a_values)], [len(b_values), len(b) - len(b_values)]])
-        p_value = min(1.0, 2 * min(p_value, chi_square(present.astype(float))[1]))
+        present_counts = [[len(a_values), len(a) - len(a_values)], [len(b_values), len(b) - len(b_values)]]
+        p_value = min(1.0, 2 * min(p_value, chi_square(np.array(present_counts, dtype=float))[1]))
     psi = population_stability(*numeric_shares(a, b, a_values, b_values))
     return result(column, "numeric", "ks", statistic, p_value, psi, thresholds)
+
+
+def present(ordered: np.ndarray) -> int:
+    """How many values of a sorted array are not NaN (NumPy sorts and searches NaN last)."""
+    return int(np.searchsorted(ordered, np.nan, side="left"))
 
 
 def kolmogorov_smirnov(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Two-sample KS statistic of sorted samples, and its asymptotic p-value (scipy's ks_2samp, method asymp).
 
-    Both empirical CDFs are step functions that jump only at sample values, so the largest gap is at one of them:
-    at the last copy of each value of a (and of b) its own CDF is its rank, the other's is one binary search away.
+    Both empirical CDFs are step functions, so the largest gap is |F_a - F_b| at some pair of counts. One binary
+    search of the smaller sample's values b_j in the larger a finds every such pair: at b_j, F_b - F_a is
+    (j + 1)/m - #(a <= b_j)/n, largest at the last copy of b_j; just below b_j, F_a - F_b is #(a < b_j)/n - j/m,
+    largest at its first copy (and up to the last a below it). The other copies give smaller values, so no copy
+    needs finding; the counts and the float arithmetic are scipy's, hence its statistic to the last bit.
     """
-    gaps = [
-        np.abs(cdf_at_last_copies(a) - np.searchsorted(b, last_copies(a), side="right") / len(b)).max(),
-        np.abs(cdf_at_last_copies(b) - np.searchsorted(a, last_copies(b), side="right") / len(a)).max(),
-    ]
-    statistic = float(max(gaps))
-    effective = round(len(a) * len(b) / (len(a) + len(b)))
+    if len(b) > len(a):
+        a, b = b, a
+    n, m = len(a), len(b)
+    counts = np.searchsorted(a, b, side="right")  # #(a <= b_j)
+    steps = np.arange(m + 1) / m  # j/m
+    below = float((steps[1:] - counts / n).max())
+    tied = np.flatnonzero(a[counts - 1] == b)  # b_j in a (counts 0 reads a[-1] > b_j: no tie)
+    counts[tied] = np.searchsorted(a, b[tied], side="left")  # now #(a < b_j)
+    above = float((counts / n - steps[:-1]).max())
+    statistic = max(below, above)
+    effective = round(n * m / (n + m))
     return statistic, float(np.clip(stats.kstwo.sf(statistic, effective), 0, 1))
-
-
-def last_copies(values: np.ndarray) -> np.ndarray:
-    return values[is_last_copy(values)]
-
-
-def cdf_at_last_copies(values: np.ndarray) -> np.ndarray:
-    return (np.flatnonzero(is_last_copy(values)) + 1) / len(values)
-
-
-def is_last_copy(values: np.ndarray) -> np.ndarray:
-    return np.append(values[1:] != values[:-1], True)
 
 
 def numeric_shares(a, b, a_values, b_values) -> tuple[np.ndarray, np.ndarray]:
