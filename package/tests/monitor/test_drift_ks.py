@@ -24,6 +24,11 @@ SAMPLES = {
     "one row against two": (np.array([1.0]), np.array([2.0, 3.0])),
     "signed zeros": (np.array([-0.0, 0.0, 1.0]), np.array([0.0, -0.0])),
     "interleaved": (np.arange(0, 1000, 2.0), np.arange(1, 1001, 2.0)),
+    "shifted by one sd, a million each": (RNG.standard_normal(1_000_000), RNG.standard_normal(1_000_000) + 1),
+    "a thousand integers, ties everywhere": (
+        RNG.integers(0, 1000, 700_000).astype(float),
+        RNG.integers(0, 1000, 900_000).astype(float),
+    ),
 }
 
 
@@ -74,9 +79,12 @@ def test_a_column_missing_everywhere_in_one_sample_differs_completely():
     assert drift.compare_column("x", np.full(10, np.nan), np.full(20, np.nan), THRESHOLDS).statistic == 0.0
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 64])
 @pytest.mark.parametrize("seed", range(300))
-def test_small_samples_with_ties_across_and_within_give_scipy_s_numbers(seed):
-    """Few distinct values, samples of 1 to 40 rows either way round: every kind of tie, first and last copies."""
+def test_small_samples_with_ties_across_and_within_give_scipy_s_numbers(seed, block, monkeypatch):
+    """Few distinct values, samples of 1 to 40 rows either way round: every kind of tie, first and last copies;
+    blocks of a few values, so that some are skipped."""
+    monkeypatch.setattr(drift, "BLOCK", block)
     rng = np.random.default_rng(seed)
     a = rng.integers(0, rng.integers(1, 8), rng.integers(1, 41)).astype(float)
     b = rng.integers(0, rng.integers(1, 8), rng.integers(1, 41)).astype(float) + rng.choice([0, 0.5, -1])
