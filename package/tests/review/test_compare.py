@@ -276,3 +276,83 @@ def test_score_bins_are_the_distinct_scores_or_the_quantile_bins(score):
         expected = np.searchsorted(edges, ordered, side="right")
         assert count == len(edges) + 1
     assert np.array_equal(bins, expected)
+
+
+# Every segment of a column at once (review/segments.py): one draw, one batched product, each segment's own groups.
+
+
+def multiclass(rows, noise, seed):
+    truth = np.random.default_rng(0).integers(0, 3, rows)
+    logits = np.random.default_rng(seed).normal(0, noise, (rows, 3))
+    logits[np.arange(rows), truth] += 1.5
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({"y_true": truth, "y_pred": proba.argmax(axis=1)})
+    return frame.assign(**{f"proba_{k}": proba[:, k] for k in range(3)})
+
+
+SEGMENTED = {
+    "binary": ("classification", classification, (0.25, 0.35), ["roc_auc", "accuracy", "log_loss", "f1"]),
+    "multiclass": ("classification", multiclass, (1.0, 1.4), ["roc_auc", "balanced_accuracy", "log_loss"]),
+    "regression": ("regression", regression, (10, 13), ["rmse", "mae", "r2"]),
+}
+SIZES = (150, 700, 2150)  # one row per group; groups of 3.5 rows; groups of 10.75 rows (200 groups each)
+
+
+@pytest.mark.parametrize("kind", SEGMENTED)
+def test_each_segment_s_interval_agrees_with_delta_intervals_on_its_rows_alone(kind):
+    """The same 95% interval, within bootstrap noise: each end of a 1,000-resample percentile interval has a
+    standard error of about 2% of its width (sqrt(0.025 * 0.975 / 1000) / normal density at 1.96 = 0.085 sd, the
+    width being 3.92 sd), their difference between two independent bootstraps about 3%, and 200 groups instead of
+    rows add about 2.5% (the sd from 200 groups is within 5% of the rows'): 20% of the width is over 5 standard
+    errors of both."""
+    task, make, noise, names = SEGMENTED[kind]
+    rows = sum(SIZES)
+    champion, candidate = (make(rows, n, seed) for n, seed in zip(noise, (1, 2), strict=True))
+    codes = np.random.default_rng(5).permutation(np.repeat(np.arange(len(SIZES)), SIZES))
+    for name in names:
+        together = compare.segment_delta_intervals(task, champion, candidate, codes, name, seed=3)
+        for code in range(len(SIZES)):
+            rows = codes == code
+            alone = compare.delta_intervals(task, champion[rows], candidate[rows], seed=4)[name]
+            width = alone.high - alone.low
+            assert together[code].paired, name
+            assert together[code].low == pytest.approx(alone.low, abs=0.2 * width), (name, code)
+            assert together[code].high == pytest.approx(alone.high, abs=0.2 * width), (name, code)
+
+
+def test_a_segment_s_interval_is_at_the_level_asked_for():
+    """At 99%, the 0.5th and 99.5th percentiles of a plain row bootstrap of that segment (20% of the width: as
+    above, each end's standard error at 99% being about 3.5% of the width)."""
+    champion, candidate = regression(2400, 10, 1), regression(2400, 13, 2)
+    codes = np.repeat([0, 1], 1200)
+    level = 1 - 0.05 / 5
+    got = compare.segment_delta_intervals("regression", champion, candidate, codes, "mae", 3, level)[1]
+    error = [(frame["y_pred"] - frame["y_true"]).abs().to_numpy()[1200:] for frame in (champion, candidate)]
+    rows = np.random.default_rng(4).integers(0, 1200, (4000, 1200))
+    deltas = error[1][rows].mean(axis=1) - error[0][rows].mean(axis=1)
+    low, high = np.percentile(deltas, [0.5, 99.5])
+    assert got.low == pytest.approx(low, abs=0.2 * (high - low))
+    assert got.high == pytest.approx(high, abs=0.2 * (high - low))
+    at_95 = compare.segment_delta_intervals("regression", champion, candidate, codes, "mae", 3)[1]
+    assert got.low < at_95.low
+    assert at_95.high < got.high
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")  # delta_intervals' roc_auc of one class
+def test_a_segment_of_one_class_has_no_roc_auc_interval_and_rows_of_no_segment_count_nowhere():
+    champion, candidate = classification(900, 0.25, 1), classification(900, 0.35, 2)
+    first = np.arange(900) < 450
+    codes = np.where(first, 0, np.where(champion["y_true"] == 0, 1, -1))  # 1: class 0 only; -1: no segment
+    found = compare.segment_delta_intervals(
+        "classification", champion, candidate, codes, "roc_auc", segments=3
+    )
+    assert found[0] is not None
+    assert found[1] is None
+    assert found[2] is None
+    accuracy = compare.segment_delta_intervals("classification", champion, candidate, codes, "accuracy")
+    assert len(accuracy) == 2
+    for code, rows in enumerate((first, codes == 1)):
+        alone = compare.delta_intervals("classification", champion[rows], candidate[rows], seed=4)["accuracy"]
+        width = alone.high - alone.low
+        assert accuracy[code].low == pytest.approx(alone.low, abs=0.2 * width)
+        assert accuracy[code].high == pytest.approx(alone.high, abs=0.2 * width)

@@ -121,6 +121,71 @@ def test_a_segment_tolerance_above_its_loss_lets_it_pass(params):
     assert judgement.failures == []
 
 
+def test_each_segment_is_bootstrapped_at_the_bonferroni_level_itself(params):
+    """Not a 95% interval widened: the percentiles of the segment's own bootstrap at 1 - 0.05/k."""
+    from ml_gitops.review import compare
+
+    old, new, values = two_models(params.task)
+    settings = with_segments(params, {"region": {}})
+    measured = segments.measure(settings, new, old, segments.labels(settings, values))
+    level = 1 - 0.05 / 4
+    codes = segments.labels(settings, values)["region"].cat.codes.to_numpy()
+    metric = settings.gate.metric
+    exact = compare.segment_delta_intervals(params.task, old, new, codes, metric, settings.seed, level)
+    assert [(s.low, s.high, s.level) for s in measured] == [(i.low, i.high, level) for i in exact]
+    judgement = segments.judge(params.task, metric, measured, settings.segments, settings.gate)
+    assert [(row.low, row.high) for row in judgement.rows] == [(i.low, i.high) for i in exact]
+    assert judgement.rescaled == 0
+    assert "each bootstrapped at that level)" in segments.markdown(judgement)
+
+
+def test_intervals_of_another_level_are_rescaled_and_said_so(params):
+    """A report.json of before levels (95%), or of other segments than the default branch judges: the trusted
+    side rescales them by the ratio of normal quantiles, and the table says how many."""
+    settings = with_segments(params, {"region": {}})
+    found = [segments.Segment("region", name, 500, 0.8, 0.8, -0.01, 0.03) for name in REGIONS]
+    summary = {"segments": {"metric": "x", "columns": {"region": [dict(row) for row in _rows(found)]}}}
+    _, back = segments.from_summary(summary)
+    assert {s.level for s in back} == {0.95}
+    judgement = segments.judge(params.task, settings.gate.metric, back, settings.segments, settings.gate)
+    ratio = 2.4977 / 1.95996  # normal quantiles of 1 - 0.0125/2 and of 0.975
+    assert judgement.rows[0].low == pytest.approx(0.01 - 0.02 * ratio, abs=1e-4)
+    assert judgement.rows[0].high == pytest.approx(0.01 + 0.02 * ratio, abs=1e-4)
+    assert judgement.rescaled == 4
+    assert "4 measured at another level, rescaled by the ratio of normal quantiles" in judgement.describe()
+    bad = {"segments": {"metric": "x", "columns": {"region": [{"segment": "a", "rows": 3, "level": 1.5}]}}}
+    with pytest.raises(UserError, match="invalid interval level"):
+        segments.from_summary(bad)
+
+
+def _rows(found):
+    for s in found:
+        yield {
+            "segment": s.value,
+            "rows": s.rows,
+            "champion": s.champion,
+            "candidate": s.candidate,
+            "low": s.low,
+            "high": s.high,
+        }
+
+
+@pytest.mark.skipif(TASK != "classification", reason="roc_auc: undefined on one class")
+def test_a_segment_of_one_class_is_shown_not_judged(params):
+    old, new, values = two_models(params.task)
+    position = np.arange(len(old))
+    only = (old["y_true"] == "c0").to_numpy() & (position % 3 == 0)
+    values["kind"] = np.where(only, "only c0", np.where(position % 2, "a", "b"))
+    settings = with_segments(params, {"kind": {}})
+    measured = segments.measure(settings, new, old, segments.labels(settings, values))
+    judgement = segments.judge(params.task, "roc_auc", measured, settings.segments, settings.gate)
+    one = next(row for row in judgement.rows if row.segment.value == "only c0")
+    assert (one.judged, one.low, one.segment.low, one.segment.champion) == (False, None, None, None)
+    assert judgement.judged == 2
+    assert "| only c0 |" in segments.markdown(judgement)
+    assert "⚠️ metric undefined on these rows" in segments.markdown(judgement)
+
+
 def test_segments_too_small_to_judge_are_shown_and_marked_not_judged(params):
     old, new, values = two_models(params.task)
     values["plan"] = np.where(np.arange(len(values)) % 100 == 0, "tiny", "big")  # 60 rows of "tiny"

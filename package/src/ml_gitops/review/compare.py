@@ -14,6 +14,7 @@ import pandas as pd
 from ..metrics import DIRECTIONS, probability_columns
 
 GROUPS = 2000
+SEGMENT_MIN_GROUPS = 200  # a segment's bootstrap resamples at least this many groups (or each of its rows)
 RESAMPLES = 1000
 MAX_SCORE_BINS = 256
 FLOAT32_EXACT = 2**24  # every integer below it is a float32, so sums of counts below it are exact
@@ -96,6 +97,153 @@ def metric_intervals(
             low, high = np.nanpercentile(values, [2.5, 97.5])
             intervals[name] = Interval(float(low), float(high), paired=False)
     return intervals
+
+
+def segment_delta_intervals(
+    task: str,
+    champion: pd.DataFrame,
+    candidate: pd.DataFrame,
+    codes: np.ndarray,
+    metric: str,
+    seed: int = 0,
+    level: float = 0.95,
+    segments: int | None = None,
+) -> list[Interval | None]:
+    """The `level` percentile bootstrap interval of `candidate - champion` in `metric` on each segment's rows, for
+    all segments at once: `codes` gives each row's segment (0 to segments - 1; negative: none). None for a segment
+    without rows or whose metric is undefined in every resample (one class only, for roc_auc).
+
+    Each segment's rows fall into its own random groups, as many as segment_groups allows (one row per group for a
+    small segment); each resample picks that many of the segment's groups, for every segment in one draw and one
+    batched matrix product. Paired as delta_intervals pairs."""
+    segments = int(np.max(codes, initial=-1)) + 1 if segments is None else segments
+    codes = np.asarray(codes).astype(np.int16 if segments < 2**15 else np.intp)  # small: sorted by radix
+    rng = np.random.default_rng(seed)
+    paired = same_rows(champion, candidate)
+    champion_draw = _segment_draw(codes, segments, rng)
+    candidate_draw = champion_draw if paired else _segment_draw(codes, segments, rng)
+    before = _segment_metric(task, champion, codes, *champion_draw, metric)
+    after = _segment_metric(task, candidate, codes, *candidate_draw, metric)
+    tail = (1 - level) / 2 * 100
+    intervals: list[Interval | None] = []
+    for deltas in after - before:
+        known = deltas[~np.isnan(deltas)]  # a resample of one class has no roc_auc
+        low, high = np.percentile(known, [tail, 100 - tail]) if len(known) else (np.nan, np.nan)
+        intervals.append(Interval(float(low), float(high), paired) if len(known) else None)
+    return intervals
+
+
+def segment_groups(rows: np.ndarray) -> np.ndarray:
+    """How many row groups each segment's bootstrap resamples, from its rows: GROUPS shared out among the
+    segments with rows, at least SEGMENT_MIN_GROUPS each, never more than its rows (one row per group)."""
+    share = max(SEGMENT_MIN_GROUPS, GROUPS // max(np.count_nonzero(rows), 1))
+    return np.minimum(rows, share)
+
+
+def _segment_draw(
+    codes: np.ndarray, segments: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group as segment * width + its group in the segment (-1: no segment), and how often each
+    resample picks each group of each segment: shapes (rows,) and (segments, RESAMPLES, width), where width is
+    the most groups of a segment, the weights of a segment's groups beyond its own being 0."""
+    inside = codes >= 0
+    rows = np.bincount(codes[inside], minlength=segments)
+    groups = segment_groups(rows)
+    width = max(int(groups.max(initial=0)), 1)
+    shuffled = rng.permutation(np.flatnonzero(inside))
+    shuffled = shuffled[np.argsort(codes[shuffled], kind="stable")]  # by segment, randomly within one
+    starts = np.r_[0, np.cumsum(rows)[:-1]]
+    own = codes[shuffled].astype(np.intp)
+    rank = np.arange(len(shuffled)) - starts[own]
+    membership = np.full(len(codes), -1, dtype=np.intp)
+    membership[shuffled] = own * width + rank % groups[own]
+    picks = (rng.random((segments, RESAMPLES, width)) * groups[:, None, None]).astype(np.intp)
+    picked = np.arange(width) < groups[:, None, None]  # a segment picks as many groups as it has
+    cells = (np.arange(segments * RESAMPLES)[:, None] * width).reshape(segments, RESAMPLES, 1) + picks
+    counts = np.bincount(cells[np.broadcast_to(picked, cells.shape)], minlength=segments * RESAMPLES * width)
+    return membership, counts.reshape(segments, RESAMPLES, width).astype(np.float64)
+
+
+def _segment_metric(
+    task: str,
+    predictions: pd.DataFrame,
+    codes: np.ndarray,
+    membership: np.ndarray,
+    weights: np.ndarray,
+    metric: str,
+) -> np.ndarray:
+    """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
+    segments, resamples, width = weights.shape
+    kept = membership >= 0
+    cells = segments * width
+    needed = set(STATISTICS[metric])
+    if task == "regression":
+        per_row = {name: values for name, values in _regression_stats(predictions).items() if name in needed}
+        tables = {
+            name: np.bincount(membership[kept], values[kept], cells).reshape(segments, width, 1)
+            for name, values in per_row.items()
+        }
+        stats = _resample(weights, tables)
+    else:
+        tables, neg_log_p = _segment_classification_groups(predictions, codes, membership, cells, needed)
+        tables = {name: table.reshape(segments, width, -1) for name, table in tables.items()}
+        resampled = {
+            name: table.reshape(segments * resamples, -1)
+            for name, table in _resample(weights, tables).items()
+        }
+        stats = _classification_stats(resampled)
+        if neg_log_p is not None:
+            stats["neg_log_p"] = weights @ neg_log_p.reshape(segments, width, 1)
+    flat = {name: values.reshape(segments * resamples, -1) for name, values in stats.items()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = _Sums(flat, task).metric(metric)
+    return np.asarray(values, dtype=float).reshape(segments, resamples)
+
+
+def _segment_classification_groups(
+    predictions: pd.DataFrame, codes: np.ndarray, membership: np.ndarray, cells: int, needed: set[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """_classification_groups for groups of many segments (`membership` -1: a row of none): the score bins of
+    each segment its own, from its own scores, as a segment alone would have them."""
+    kept = membership >= 0
+    columns = probability_columns(predictions)
+    labels = [column.removeprefix("proba_") for column in columns]
+    actual = class_index(predictions["y_true"], labels)
+    predicted = class_index(predictions["y_pred"], labels)
+    size = len(labels) + 1
+    confusion = np.bincount(
+        (membership * size**2 + actual * size + predicted)[kept], minlength=cells * size**2
+    )
+    counts = {"confusion": confusion.reshape(cells, size**2)}
+    if "positive_hist_" in needed:
+        for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
+            score = predictions[columns[k]].to_numpy(float)
+            counts[f"hist_{k}"] = _segment_score_histograms(score, actual == k, codes, membership, cells)
+    neg_log_p = None
+    if "neg_log_p" in needed:
+        probability = _probability_of(predictions[columns].to_numpy(float), actual)
+        values = -np.log(np.clip(probability, 1e-15, 1))
+        neg_log_p = np.bincount(membership[kept], values[kept], cells)[:, None]
+    return counts, neg_log_p
+
+
+def _segment_score_histograms(
+    score: np.ndarray, positive: np.ndarray, codes: np.ndarray, membership: np.ndarray, cells: int
+) -> np.ndarray:
+    """Per group, the score bins of its negative rows then of its positive ones, each segment's bins cut from its
+    own scores (as _score_histograms cuts them), padded to the most bins of a segment: shape (cells, 2 * bins)."""
+    order = np.argsort(score, kind="stable")
+    order = order[membership[order] >= 0]
+    order = order[np.argsort(codes[order], kind="stable")]  # by segment, then by score
+    ends = np.searchsorted(codes[order], np.arange(codes.max(initial=0) + 1), side="right")
+    bins = np.empty(len(order), dtype=np.intp)
+    count = 1
+    for start, end in zip(np.r_[0, ends[:-1]], ends, strict=True):
+        if end > start:
+            bins[start:end], used = sorted_score_bins(score[order[start:end]])
+            count = max(count, used)
+    cells_of = (membership[order] * 2 + positive[order]) * count + bins
+    return np.bincount(cells_of, minlength=cells * 2 * count).reshape(cells, 2 * count)
 
 
 @dataclass
@@ -186,17 +334,18 @@ def _resampled_sums(
 
 
 def _resample(weights: np.ndarray, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """`weights @ table` for every table, in one matrix product. In float32 (half the time) when that is exact:
+    """`weights @ table` for every table, in one matrix product (a batch of them: one per segment, when weights
+    and tables have a leading segment axis). In float32 (half the time) when that is exact:
     counts resampled by counts, no sum reaching 2**24 (a resample's weights sum to the number of groups)."""
-    together = np.concatenate(list(tables.values()), axis=1)
+    together = np.concatenate(list(tables.values()), axis=-1)
     counts = np.array_equal(together, np.round(together)) and np.array_equal(weights, np.round(weights))
-    largest = np.abs(together).max(initial=0) * np.abs(weights).sum(axis=1).max(initial=0)
+    largest = np.abs(together).max(initial=0) * np.abs(weights).sum(axis=-1).max(initial=0)
     if counts and largest < FLOAT32_EXACT:
         resampled = (weights.astype(np.float32) @ together.astype(np.float32)).astype(np.float64)
     else:
         resampled = weights @ together
-    ends = np.cumsum([table.shape[1] for table in tables.values()])[:-1]
-    return dict(zip(tables, np.split(resampled, ends, axis=1), strict=True))
+    ends = np.cumsum([table.shape[-1] for table in tables.values()])[:-1]
+    return dict(zip(tables, np.split(resampled, ends, axis=-1), strict=True))
 
 
 def _regression_stats(predictions: pd.DataFrame) -> dict[str, np.ndarray]:

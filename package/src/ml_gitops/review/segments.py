@@ -3,9 +3,12 @@ against the candidate on each group's rows, with a paired bootstrap interval of 
 
 One overall number hides a model that is better on average and worse for one region, plan or age band. Each
 segment's interval is a Bonferroni-corrected one: with k segments judged (over every column), each interval is at
-1 - 0.05/k, so the chance that any segment is flagged by chance alone stays at most 5%. The bootstrap gives 95%
-intervals (review/compare.py); they are widened to 1 - 0.05/k by the ratio of the normal quantiles. A segment of
-fewer than segments.min_rows rows is shown and marked, never judged.
+1 - 0.05/k, so the chance that any segment is flagged by chance alone stays at most 5%. The run bootstraps each
+interval at that level itself (review/compare.py's segment_delta_intervals: its percentiles at 0.025/k and
+1 - 0.025/k). Only when the trusted side judges another set of segments than the run measured (the default
+branch's params.yaml names other columns or minimum rows) does it rescale the run's intervals to its own level, by
+the ratio of the normal quantiles, and says so. A segment of fewer than segments.min_rows rows is shown and marked,
+never judged.
 
 Segment values are data (a pull request or the public can write them): they reach Markdown only through
 review/markdown.py's `text`.
@@ -24,7 +27,7 @@ Public API (the report, the gate, the trusted verdict, the comment, the model ca
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -46,15 +49,16 @@ CORRECTION = "Bonferroni"
 
 @dataclass(frozen=True)
 class Segment:
-    """One group of test rows: both models' gate metric on it and the 95% paired interval of the delta."""
+    """One group of test rows: both models' gate metric on it and the paired interval of the delta at `level`."""
 
     column: str
     value: str  # the segment's value or range, as text (data: sanitise before showing)
     rows: int
     champion: float | None  # None: no champion, or the metric is undefined on these rows (one class only)
     candidate: float | None
-    low: float | None = None  # 95% bootstrap interval of candidate - champion (None: not computed)
+    low: float | None = None  # bootstrap interval of candidate - champion at `level` (None: not computed)
     high: float | None = None
+    level: float = LEVEL  # the confidence of low and high: the run's 1 - 0.05/k
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Judgement:
     judged: int  # k, the segments judged
     min_rows: int
     rows: tuple[Judged, ...]
+    rescaled: int = 0  # intervals measured at another level, rescaled by the ratio of normal quantiles
 
     @property
     def failures(self) -> list[Judged]:
@@ -89,10 +94,16 @@ class Judgement:
 
     def describe(self) -> str:
         """How the intervals were corrected, in one sentence."""
+        rescaled = (
+            f"; {self.rescaled} measured at another level, rescaled by the ratio of normal quantiles"
+            if self.rescaled
+            else ""
+        )
         return (
-            f"{self.level:.2%} intervals ({CORRECTION}: 1 - 0.05/{self.judged} for {self.judged} segments judged)"
+            f"{self.level:.2%} intervals ({CORRECTION}: 1 - 0.05/{self.judged} for {self.judged} segments judged, "
+            f"each bootstrapped at that level{rescaled})"
             if self.judged > 1
-            else "95% intervals (one segment judged: no correction)"
+            else f"95% intervals (one segment judged: no correction{rescaled})"
         )
 
 
@@ -188,21 +199,69 @@ def measure(
     config: Config, candidate: pd.DataFrame, champion: pd.DataFrame | None, segment_labels: pd.DataFrame
 ) -> list[Segment]:
     """The gate metric of both models on each segment's rows (both frames indexed like `segment_labels`), with the
-    95% paired bootstrap interval of the delta (review/compare.py); `champion` None: the candidate's alone."""
-    from .compare import delta_intervals
-
-    metric = config.gate.metric
+    paired bootstrap interval of the delta at the Bonferroni level 1 - 0.05/k, k the segments large enough to
+    judge (review/compare.py); `champion` None: the candidate's alone."""
+    metric, minimum = config.gate.metric, config.segments.min_rows
     found = []
-    for column, value, rows in _groups(segment_labels):
+    for column, _, value, rows in _groups(segment_labels):
         mine = candidate.iloc[rows]
         theirs = champion.iloc[rows] if champion is not None else None
-        new, old = score(config.task, mine, metric), score(config.task, theirs, metric)
-        low = high = None
-        if old is not None and new is not None and len(rows) >= config.segments.min_rows:
-            interval = delta_intervals(config.task, theirs, mine, config.seed).get(metric)
-            if interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high):
-                low, high = interval.low, interval.high
-        found.append(Segment(column, value, len(rows), old, new, low, high))
+        found.append(
+            Segment(
+                column, value, len(rows), score(config.task, theirs, metric), score(config.task, mine, metric)
+            )
+        )
+    judgeable = [_judgeable(s, minimum) for s in found]
+    if not any(judgeable):
+        return found
+    level = 1 - (1 - LEVEL) / sum(judgeable)
+    intervals = _intervals(config, candidate, champion, segment_labels, judgeable, level)
+    return [
+        replace(segment, low=interval[0], high=interval[1], level=level) if interval else segment
+        for segment, interval in zip(found, intervals, strict=True)
+    ]
+
+
+def _judgeable(segment: Segment, min_rows: int) -> bool:
+    return segment.rows >= min_rows and None not in (segment.champion, segment.candidate)
+
+
+def _intervals(
+    config: Config,
+    candidate: pd.DataFrame,
+    champion: pd.DataFrame,
+    segment_labels: pd.DataFrame,
+    judgeable: list[bool],
+    level: float,
+) -> list[tuple[float, float] | None]:
+    """Each segment's interval at `level` (in _groups' order), for the judgeable ones: one bootstrap a column."""
+    from .compare import segment_delta_intervals
+
+    found: list[tuple[float, float] | None] = []
+    wanted = iter(judgeable)
+    for column in segment_labels.columns:
+        categories = segment_labels[column].cat.categories
+        codes = segment_labels[column].cat.codes.to_numpy()
+        present = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+        keep = np.array([next(wanted) if here else False for here in present])
+        codes = np.where(keep[np.maximum(codes, 0)] & (codes >= 0), codes, -1)
+        intervals = (
+            segment_delta_intervals(
+                config.task,
+                champion,
+                candidate,
+                codes,
+                config.gate.metric,
+                config.seed,
+                level,
+                len(categories),
+            )
+            if keep.any()
+            else [None] * len(categories)
+        )
+        for interval in (intervals[code] for code in np.flatnonzero(present)):
+            finite = interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high)
+            found.append((interval.low, interval.high) if finite else None)
     return found
 
 
@@ -225,7 +284,7 @@ def alone(config: Config, predictions: pd.DataFrame, segment_labels: pd.DataFram
 
     metric, weights = config.gate.metric, group_weights(config.seed)
     found = []
-    for column, value, rows in _groups(segment_labels):
+    for column, _, value, rows in _groups(segment_labels):
         part = predictions.iloc[rows]
         interval = (
             metric_intervals(config.task, part, config.seed, weights, [metric]).get(metric)
@@ -239,7 +298,7 @@ def alone(config: Config, predictions: pd.DataFrame, segment_labels: pd.DataFram
 
 
 def _groups(segment_labels: pd.DataFrame):
-    """(column, value, row positions) of every non-empty segment, each segment's rows found by one sort."""
+    """(column, code, value, row positions) of every non-empty segment, each segment's rows found by one sort."""
     for column in segment_labels.columns:
         groups = segment_labels[column]
         codes = groups.cat.codes.to_numpy()
@@ -247,7 +306,7 @@ def _groups(segment_labels: pd.DataFrame):
         bounds = np.searchsorted(codes[order], np.arange(len(groups.cat.categories) + 1))
         for code, value in enumerate(groups.cat.categories):
             if bounds[code + 1] > bounds[code]:
-                yield column, str(value)[:MAX_VALUE_CHARS], order[bounds[code] : bounds[code + 1]]
+                yield column, code, str(value)[:MAX_VALUE_CHARS], order[bounds[code] : bounds[code + 1]]
 
 
 def score(task: str, predictions, metric: str) -> float | None:
@@ -275,7 +334,6 @@ def judge(
     ]
     k = max(len(judgeable), 1)
     level = 1 - (1 - LEVEL) / k
-    widen = NormalDist().inv_cdf(1 - (1 - level) / 2) / NormalDist().inv_cdf(1 - (1 - LEVEL) / 2)
     rows = []
     for segment in segments:
         tolerance = tolerances.get(segment.column, gate)
@@ -284,13 +342,23 @@ def judge(
                 Judged(segment, False, None, None, False, tolerance.describe(), _why_not(segment, settings))
             )
             continue
-        middle, half = (segment.low + segment.high) / 2, (segment.high - segment.low) / 2 * widen
-        low, high = middle - half, middle + half
+        low, high = _at_level(segment, level)
         loss = (segment.champion - segment.candidate) * direction
         surely_worse = high < 0 if direction > 0 else low > 0
         worse = loss > tolerance.allowed_loss(segment.champion) and surely_worse
         rows.append(Judged(segment, True, low, high, worse, tolerance.describe()))
-    return Judgement(metric, level, len(judgeable), settings.min_rows, tuple(rows))
+    rescaled = sum(not math.isclose(s.level, level, rel_tol=0, abs_tol=1e-12) for s in judgeable)
+    return Judgement(metric, level, len(judgeable), settings.min_rows, tuple(rows), rescaled)
+
+
+def _at_level(segment: Segment, level: float) -> tuple[float, float]:
+    """The segment's interval at `level`: as measured when the run measured it at that level, else rescaled about
+    its middle by the ratio of the normal quantiles."""
+    if math.isclose(segment.level, level, rel_tol=0, abs_tol=1e-12):
+        return segment.low, segment.high
+    ratio = NormalDist().inv_cdf(1 - (1 - level) / 2) / NormalDist().inv_cdf(1 - (1 - segment.level) / 2)
+    middle, half = (segment.low + segment.high) / 2, (segment.high - segment.low) / 2 * ratio
+    return middle - half, middle + half
 
 
 def _why_not(segment: Segment, settings: SegmentsConfig) -> str:
@@ -319,7 +387,7 @@ def failure_reason(judgement: Judgement, overall: str, shown: Callable[[str], st
 
 
 def to_summary(metric: str, segments: list[Segment]) -> dict:
-    """The segments as report.json carries them (the 95% intervals: the trusted side corrects them itself)."""
+    """The segments as report.json carries them, with their intervals' level (the trusted side judges again)."""
     columns: dict[str, list[dict]] = {}
     for s in segments:
         columns.setdefault(s.column, []).append(
@@ -330,6 +398,7 @@ def to_summary(metric: str, segments: list[Segment]) -> dict:
                 "candidate": s.candidate,
                 "low": s.low,
                 "high": s.high,
+                "level": s.level,
             }
         )
     return {"metric": metric, "columns": columns}
@@ -373,8 +442,13 @@ def _segment_of(column: str, row: object) -> Segment:
     low, high = number("low"), number("high")
     if (low is None) != (high is None) or (low is not None and low > high):
         raise UserError("report.json has a segment with an invalid interval: refusing the artifact")
+    level = LEVEL if row.get("level") is None else number("level")  # a report of before levels: 95%
+    if not LEVEL <= level < 1:
+        raise UserError("report.json has a segment with an invalid interval level: refusing the artifact")
     value = row["segment"][:MAX_VALUE_CHARS]
-    return Segment(column[:MAX_VALUE_CHARS], value, count, number("champion"), number("candidate"), low, high)
+    return Segment(
+        column[:MAX_VALUE_CHARS], value, count, number("champion"), number("candidate"), low, high, level
+    )
 
 
 def markdown(judgement: Judgement) -> str:
