@@ -270,4 +270,7 @@ def test_a_batch_answer_is_split_into_each_request_s_rows_in_order(model, rows):
     bodies = serve.response_bodies(answer, [["a"], ["b-0", "b-1", "b-2"], ["c"]])
     assert [body["request_ids"] for body in bodies] == [["a"], ["b-0", "b-1", "b-2"], ["c"]]
     assert [p for body in bodies for p in body["predictions"]] == answer["prediction"].tolist()
+    if "probabilities" in bodies[0]:
+        expected = answer.drop(columns="prediction").to_numpy().tolist()
+        assert [list(p.values()) for body in bodies for p in body["probabilities"]] == expected
     assert np.isfinite(answer.drop(columns="prediction").to_numpy(dtype=float)).all()

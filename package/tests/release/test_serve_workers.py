@@ -159,7 +159,9 @@ def threads(items):
 
 async def main():
     batcher = Batcher(threads, lambda item: 1, BatchSettings())
-    print(json.dumps(await batcher.answer("row")))
+    alone = await batcher.answer("row")  # scored on the event loop's thread
+    together = await asyncio.gather(batcher.answer("a"), batcher.answer("b"))  # on the model's thread
+    print(json.dumps([*alone, *together[0], *together[1]]))
     batcher.close()
 
 asyncio.run(main())
