@@ -1127,6 +1127,16 @@ class FakeGitHub:
         self._emit("pull_request_review", "submitted", who, number=pull["number"], review=review)
         return 200, self._review_json(pull, review)
 
+    def _list_reviews(self, who, query, body, number):
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews: oldest first, paginated (pulls/list-reviews)."""
+        self._require(who, "pull_requests", "read")
+        pull = self.pulls.get(int(number))
+        if pull is None:
+            return 404, {"message": "Not Found"}
+        reviews = [self._review_json(pull, review) for review in self.reviews.get(pull["number"], [])]
+        page, links = self._page(reviews, query, f"/repos/{self.repository}/pulls/{number}/reviews")
+        return 200, page, links
+
     def _review_json(self, pull, review):
         return schemas.example(
             "pull-request-review",
@@ -1632,7 +1642,7 @@ ROUTES: list[tuple[str, dict]] = [
     (r"pulls", {"GET": F._list_pulls, "POST": F._create_pull}),
     (r"pulls/(\d+)", {"GET": F._get_pull, "PATCH": F._update_pull}),
     (r"pulls/(\d+)/files", {"GET": F._pull_files}),
-    (r"pulls/(\d+)/reviews", {"POST": F._review}),
+    (r"pulls/(\d+)/reviews", {"GET": F._list_reviews, "POST": F._review}),
     (r"pulls/(\d+)/merge", {"PUT": F._merge_pull}),
     (r"commits/([0-9a-f]{40})/pulls", {"GET": F._commit_pulls}),
     (r"commits/([^/]+)/statuses", {"GET": F._list_statuses}),

@@ -62,7 +62,10 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     charts = [
         code for code, language in zip(shown.code, shown.languages, strict=True) if language == "mermaid"
     ]
-    assert [chart.count("    line [") for chart in charts] == [2], "beside them, the key curve of both models"
+    assert sorted((chart.splitlines()[1], chart.count("    line [")) for chart in charts) == [
+        ('    title "ROC curve"', 2),  # beside them, the key curve of both models
+        ('    title "What the model relies on"', 2),  # and what each relies on
+    ]
     assert len(fake.cml_assets) >= 4, "real CML uploaded the plots to its asset host"
     (status,) = fake.statuses_of(head, "model-gate")
     assert (status["state"], status["app_id"], status["created_by"]["kind"]) == (
@@ -102,6 +105,8 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assets = {name: asset["data"] for name, asset in fake.assets[published["id"]].items()}
     assert published.get("draft") is False
     assert sorted(assets) == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
+    card = assets["model-card.md"].decode()
+    assert f"Pull request: #{number} " in card and "; approved by ada, carol." in card, "the card's lineage"
     sums = dict(reversed(line.split("  ")) for line in assets["SHA256SUMS"].decode().splitlines())
     assert sums == {
         name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"
