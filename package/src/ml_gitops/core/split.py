@@ -32,18 +32,7 @@ def _canonical(column: pd.Series) -> pd.Series:
         return values.dt.tz_localize(None).astype("datetime64[ns]").astype("int64").where(values.notna())
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
-    if _only_texts(values):
-        return values.astype("category")
     return values.astype("string")
-
-
-def _only_texts(values: pd.Series) -> bool:
-    """Whether every present value is already a text: then the column hashes as categories (each distinct text
-    hashed once, no text copy of the rows), exactly as it hashes as text. Other values (3, 3.0, True) are spelt as
-    text first, since equal numbers of other types ("3" and "3.0") are different texts."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return pd.api.types.infer_dtype(values.cat.categories, skipna=True) in ("string", "empty")
-    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
 def in_test_set(keys: np.ndarray, seed: int, test_size: float) -> np.ndarray:
