@@ -359,7 +359,23 @@ PROJECT = [
         "an unknown section",
         {"alerts": {"email": "ops@example.com"}},
         "params.yaml: unknown key alerts: params.yaml takes seed, data, split, model, evaluate, gate, drift, "
-        "monitoring",
+        "monitoring, segments",
+    ),
+    params(
+        "segment bins that do not increase",
+        {"segments.columns": {"mean radius": {"bins": [20, 10]}}},
+        "params.yaml: segments.columns.mean radius.bins must increase: 10 does not come after the edge before it",
+    ),
+    params(
+        "a segment column the data lacks",
+        {"segments.columns": {"region": {}}},
+        "segments.columns names 'region', which the bundled breast cancer dataset does not have: fix "
+        "segments.columns in params.yaml",
+    ),
+    params(
+        "a segment gate that is neither block nor report",
+        {"gate.segments": "warn"},
+        "params.yaml: gate.segments must be block or report, got 'warn'",
     ),
     params(
         "a monitoring window that is no duration",

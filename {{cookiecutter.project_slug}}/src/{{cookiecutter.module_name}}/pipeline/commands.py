@@ -44,7 +44,9 @@ def run_check_params(args: argparse.Namespace) -> None:
 
         frame, roles = data.load_with_roles(settings.data)
         print(roles.describe())
-        training, _ = prepare.split(frame, settings)
+        in_test = prepare.test_rows(frame, settings)
+        training = frame[~in_test]
+        prepare.segment_values(frame, in_test, settings)  # segments.columns: present, cut as params.yaml says
         if settings.task == "classification":
             metrics.positive_label(training[settings.data.target], settings.data.positive_label)
         train.trial_fit(settings, training)
