@@ -232,7 +232,7 @@ def _segment_score_histograms(
 ) -> np.ndarray:
     """Per group, the score bins of its negative rows then of its positive ones, each segment's bins cut from its
     own scores (as _score_histograms cuts them), padded to the most bins of a segment: shape (cells, 2 * bins)."""
-    order = np.argsort(score, kind="stable")
+    order = np.argsort(score)  # tied scores share a bin: their order does not matter
     order = order[membership[order] >= 0]
     order = order[np.argsort(codes[order], kind="stable")]  # by segment, then by score
     ends = np.searchsorted(codes[order], np.arange(codes.max(initial=0) + 1), side="right")
