@@ -229,11 +229,23 @@ def compare_categorical(reference: pd.Series, current: pd.Series, thresholds) ->
 
 def categorical_counts(reference: pd.Series, current: pd.Series) -> np.ndarray:
     """A 2 x categories table of counts (missing values are a category of their own)."""
-    left, right = (
-        s.astype(object).where(s.notna(), MISSING).astype(str).value_counts() for s in (reference, current)
-    )
+    left, right = (text_counts(s) for s in (reference, current))
     table = pd.concat([left, right], axis=1).fillna(0)
     return table.to_numpy(dtype=float).T
+
+
+def text_counts(series: pd.Series) -> pd.Series:
+    """How often each value occurs, the values as texts, most frequent first. NumPy integers and booleans (a
+    classification target) are counted before they become texts: each has a text of its own, and none is missing."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biu":
+        counts = series.value_counts()
+        counts.index = as_text(counts.index.to_series()).rename(series.name)
+        return counts
+    return as_text(series).value_counts()
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), MISSING).astype(str)
 
 
 def chi_square(counts: np.ndarray) -> tuple[float, float]:
