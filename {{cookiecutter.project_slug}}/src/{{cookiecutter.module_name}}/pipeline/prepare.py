@@ -91,15 +91,27 @@ def test_rows(frame: pd.DataFrame, config: Config) -> np.ndarray:
 
 
 def _refuse_a_class_on_one_side(target: pd.Series, test: np.ndarray, how: str) -> None:
-    """Every class must be learnt from and scored on: a class whose rows all fell on one side stops here."""
+    """Every class must be learnt from and scored on: a class whose rows all fell on one side stops here. Classes
+    are named as text (3 and "3" are one class), each distinct value written out once, not every row."""
+    codes, names = _class_codes(target)
     for side, rows_of_side in (("training", ~test), ("test", test)):
-        absent = sorted(set(target.astype(str)) - set(target[rows_of_side].astype(str)))
+        absent = sorted(set(names[np.unique(codes)]) - set(names[np.unique(codes[rows_of_side])]))
         if absent:
-            count = int((target.astype(str) == absent[0]).sum())
+            count = int(np.isin(codes, np.flatnonzero(names == absent[0])).sum())
             raise UserError(
                 f"class '{absent[0]}' of '{target.name}' has {count} row(s), none of them in the {side} set "
                 f"({how}): add rows of that class, or change split.test_size"
             )
+
+
+def _class_codes(target: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code and each code's class as text (as target.astype(str) names it; a missing value too)."""
+    codes, uniques = pd.factorize(target)
+    names = [str(value) for value in uniques]
+    if (codes < 0).any():
+        names.append(str(target[codes < 0].iloc[0]))
+        codes = np.where(codes < 0, len(names) - 1, codes)
+    return codes, np.asarray(names, dtype=object)
 
 
 def _refuse_a_continuous_target(target: pd.Series) -> None:
