@@ -106,7 +106,8 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     assert published.get("draft") is False
     assert sorted(assets) == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]
     card = assets["model-card.md"].decode()
-    assert f"Pull request: #{number} " in card and "; approved by ada, carol." in card, "the card's lineage"
+    assert f"Pull request: #{number} " in card, "the card's lineage names the pull request"
+    assert "; approved by ada, carol." in card, "and those whose last word was an approval"
     sums = dict(reversed(line.split("  ")) for line in assets["SHA256SUMS"].decode().splitlines())
     assert sums == {
         name: hashlib.sha256(data).hexdigest() for name, data in assets.items() if name != "SHA256SUMS"
