@@ -388,7 +388,9 @@ def _roc_points(frame: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
         codes, [i for i, c in enumerate(classes) if str(c) == positive.removeprefix("proba_")]
     )
     score = frame[positive].to_numpy(float)
-    order = np.argsort(score)[::-1]  # highest first; the order within ties is irrelevant (counted at their last)
+    order = np.argsort(score)[
+        ::-1
+    ]  # highest first; the order within ties is irrelevant (counted at their last)
     scores, hits = score[order], is_positive[order]
     last_of_each_score = np.r_[scores[1:] != scores[:-1], True]
     true_positives = np.r_[0, np.cumsum(hits)[last_of_each_score]]
