@@ -156,7 +156,9 @@ def read_answer(sock: socket.socket) -> tuple[int, dict]:
     assert head, "the service closed the connection without an answer"
     lines = head.decode().split("\r\n")
     length = next(int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length:"))
-    return int(lines[0].split()[1]), json.loads(body[:length])
+    text = body[:length]
+    as_json = any(line.lower().startswith("content-type: application/json") for line in lines)
+    return int(lines[0].split()[1]), json.loads(text) if as_json else {"text": text.decode()}
 
 
 def oversize_json(size: int):
@@ -201,7 +203,9 @@ def test_a_content_length_shorter_than_the_body_gets_no_more_than_it_says(servic
     with PeakMemory(pid) as memory:
         sock = open_request(port, {"Content-Length": "100"})
         status, body, _ = stream_until_answered(sock, oversize_json(OVERSIZE))
-    assert status == 422  # the first 100 bytes, as a body, are no JSON
+    # Refused either way: httptools parses ahead and answers the bytes after the declared body (no request) with 400
+    # at once; h11 reads only the declared 100 bytes and answers them, as a body that is no JSON, with 422.
+    assert (status, body) in ((400, {"text": "Invalid HTTP request received."}), (422, body))
     assert memory.peak - baseline < MEMORY_GROWTH, f"grew by {(memory.peak - baseline) / 1e6:.1f} MB"
 
 
