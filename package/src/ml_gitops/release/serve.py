@@ -191,7 +191,8 @@ def answer_of(model, frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"prediction": model.predict(frame)})
     probabilities = model.predict_proba(frame)
     columns = {f"proba_{label}": probabilities[:, i] for i, label in enumerate(model.classes_)}
-    return pd.DataFrame({"prediction": model.classes_[probabilities.argmax(axis=1)], **columns})
+    answer = {"prediction": model.classes_[probabilities.argmax(axis=1)], **columns}
+    return pd.DataFrame(answer, copy=False)
 
 
 def response_bodies(answer: pd.DataFrame, groups: list[list[str]]) -> list[dict[str, Any]]:
@@ -199,11 +200,8 @@ def response_bodies(answer: pd.DataFrame, groups: list[list[str]]) -> list[dict[
     predictions = answer["prediction"].tolist()
     columns = [column for column in answer.columns if column.startswith("proba_")]
     labels = [column.removeprefix("proba_") for column in columns]
-    probabilities = (
-        [dict(zip(labels, row, strict=True)) for row in answer[columns].to_numpy().tolist()]
-        if columns
-        else []
-    )
+    columnwise = [answer[column].to_numpy().tolist() for column in columns]  # no sub-frame: 0.1 ms a request
+    probabilities = [dict(zip(labels, row, strict=True)) for row in zip(*columnwise, strict=True)]
     bodies, start = [], 0
     for ids in groups:
         stop = start + len(ids)
