@@ -5,6 +5,7 @@ and computes each metric of each once (metrics.compute), which any report must d
 intervals of every delta, the comparison, the chart, the page) may cost at most as much again.
 """
 
+import json
 import statistics
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import yaml
 
 from tests.test_project import set_params
 
-from .common import Figure, in_project, project, run, scripts
+from .common import TEMPLATE, Figure, in_project, project, ratio_target, run, scripts
 
 TEST_ROWS = 1_000_000
 LIMIT = 2.0  # seconds, gate
 REPORT_LIMIT = 1.5  # seconds
 FLOOR_RATIO = 2.0  # report / (read both prediction files, compute each metric once)
 ROUNDS = 3  # report and its floor, in turns: the median of each
+SEGMENTS_RATIO = 2.0  # report with two segment columns of 20 values / the same report without (issue 30)
 
 
 def report_and_gate(workdir: Path) -> list[Figure]:
@@ -62,6 +64,7 @@ def report_and_gate(workdir: Path) -> list[Figure]:
             f"<= {FLOOR_RATIO:g}x",
             report <= FLOOR_RATIO * floor,
         ),
+        segments_figure(),
         Figure(
             f"`gate` on {TEST_ROWS:,} test predictions",
             gate.seconds,
@@ -84,3 +87,23 @@ def prediction_files(path: Path) -> tuple[str, str]:
     )
     champion = path / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
     return str(champion), str(path / "reports" / "predictions.parquet")
+
+
+def segments_figure() -> Figure:
+    """`report` with two segment columns of 20 values each against the same report without, on 1M test
+    predictions (bench/scripts/report_segments.py, in the package's environment: the best of 2 of each)."""
+    found = json.loads(
+        run(
+            ["uv", "run", "--locked", "python", str(scripts() / "report_segments.py"), str(TEST_ROWS), "2"],
+            TEMPLATE / "package",
+        )
+        .output.strip()
+        .splitlines()[-1]
+    )
+    return ratio_target(
+        f"`report` on {TEST_ROWS:,} test predictions with two segment columns of 20 values each",
+        found["report_with_segments_seconds"],
+        "the same report without segments",
+        found["report_seconds"],
+        SEGMENTS_RATIO,
+    )
