@@ -78,7 +78,7 @@ def default(workdir: Path, repeat: int = 3) -> tuple[list[Figure], Path]:
     )
     repro = statistics.median(in_project(path, "dvc", "repro", "--force").seconds for _ in range(repeat))
     figure = ratio_target(
-        "the default project's fresh `dvc repro`", repro, "the same stages in one process", plain, 2.0
+        "the default project's fresh `dvc repro`", repro, "the same stages in one process", plain, 1.5
     )
     return [figure], path
 
