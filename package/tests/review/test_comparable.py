@@ -2,8 +2,6 @@
 is scored again by the champion's model (from the DVC cache, as its dvc.lock names it); a changed target, changed
 classes or a test set the champion cannot score are not comparable, and say why."""
 
-import hashlib
-import json
 import shutil
 import subprocess
 from dataclasses import replace
@@ -11,30 +9,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 import yaml
+from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK
 
 from ml_gitops.core import paths
-from ml_gitops.review import artifact, champion, comparable
-
-
-def cache(path) -> str:
-    """Put `path` in the DVC cache under its content address, as dvc commit does; return the address."""
-    digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
-    cached = champion.CACHE / digest[:2] / digest[2:]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, cached)
-    return digest
-
-
-def cache_directory(directory) -> str:
-    """Put a directory output in the DVC cache as DVC does: each file, then a .dir manifest of them."""
-    entries = [{"md5": cache(path), "relpath": path.name} for path in sorted(directory.iterdir())]
-    manifest = directory.parent / "manifest.json"
-    manifest.write_text(json.dumps(entries))
-    digest = cache(manifest)
-    manifest.unlink()
-    (champion.CACHE / digest[:2] / digest[2:]).rename(champion.CACHE / digest[:2] / f"{digest[2:]}.dir")
-    return f"{digest}.dir"
+from ml_gitops.review import artifact, comparable
 
 
 @pytest.fixture

@@ -2,43 +2,22 @@
 same rows with the same shuffles (the rows the comparison judged on, when it left some out), shows what moved with
 intervals, warns of a feature that may leak the target, and keeps feature names inert."""
 
-import hashlib
 import json
-import shutil
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK, train
 from rendered import render
 
 from ml_gitops.core import paths
-from ml_gitops.review import champion, charts, comparable, reliance
+from ml_gitops.review import charts, comparable, reliance
 from ml_gitops.review.reliance import Importance
 
 HOSTILE = "<img src=x onerror=alert(1)> **[leak](https://evil.example)** @admin #1"
-
-
-def cache(path) -> str:
-    """Put `path` in the DVC cache under its content address, as dvc commit does; return the address."""
-    digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
-    cached = champion.CACHE / digest[:2] / digest[2:]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, cached)
-    return digest
-
-
-def cache_directory(directory) -> str:
-    """Put a directory output in the DVC cache as DVC does: each file, then a .dir manifest of them."""
-    entries = [{"md5": cache(path), "relpath": path.name} for path in sorted(directory.iterdir())]
-    manifest = directory.parent / "manifest.json"
-    manifest.write_text(json.dumps(entries))
-    digest = cache(manifest)
-    manifest.unlink()
-    (champion.CACHE / digest[:2] / digest[2:]).rename(champion.CACHE / digest[:2] / f"{digest[2:]}.dir")
-    return f"{digest}.dir"
 
 
 @pytest.fixture

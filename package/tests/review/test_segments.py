@@ -3,9 +3,7 @@ report shows the gate metric per segment, champion against candidate, with Bonfe
 the gate fails on a segment surely worse by more than its tolerance, even when the overall metric improved; small
 segments are shown and marked, never judged; segment values are data, shown inert."""
 
-import hashlib
 import json
-import shutil
 import subprocess
 from dataclasses import replace
 
@@ -13,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from dvc_cache import cache
 from fixture_model.pipeline import TASK
 from rendered import render
 
 from ml_gitops import UserError, metrics
 from ml_gitops.core import config, paths
-from ml_gitops.review import champion, gate, report, segments
+from ml_gitops.review import gate, report, segments
 
 REGIONS = ("east", "north", "south", "west")
 HOSTILE = "@octocat <img src=x onerror=alert(1)> [win](https://evil.example) | **x** #1"
@@ -337,14 +336,6 @@ def test_report_json_s_segments_come_back_as_they_went_and_a_bad_shape_is_refuse
 # The whole report, on files as a project has them: the champion committed, the candidate's outputs in place.
 
 
-def _cache(path) -> str:
-    digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
-    cached = champion.CACHE / digest[:2] / digest[2:]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, cached)
-    return digest
-
-
 def _git(*arguments: str) -> str:
     return subprocess.run(["git", *arguments], check=True, capture_output=True, text=True).stdout.strip()
 
@@ -359,7 +350,7 @@ def committed_champion(params):
     old.to_parquet(paths.PREDICTIONS)
     paths.METRICS.write_text(json.dumps(metrics.compute(params.task, old)))
     lock = {
-        "stages": {"evaluate": {"outs": [{"path": str(paths.PREDICTIONS), "md5": _cache(paths.PREDICTIONS)}]}}
+        "stages": {"evaluate": {"outs": [{"path": str(paths.PREDICTIONS), "md5": cache(paths.PREDICTIONS)}]}}
     }
     (paths.PARAMS.parent / "dvc.lock").write_text(yaml.safe_dump(lock))
     _git("init", "-q")
