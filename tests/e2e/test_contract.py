@@ -77,6 +77,7 @@ def session(tmp_path_factory):
             (ada, "PATCH", f"pulls/{number}", {"title": "Topic"}),
             (ada, "GET", f"pulls/{number}/files", None),
             (ada, "POST", f"pulls/{number}/reviews", {"event": "APPROVE", "body": ""}),
+            (ada, "GET", f"pulls/{number}/reviews", None),
             (ada, "POST", f"issues/{number}/comments", {"body": "hello"}),
             (ada, "GET", f"issues/{number}/comments", None),
             (ada, "POST", f"issues/{number}/labels", {"labels": ["model:patch"]}),
