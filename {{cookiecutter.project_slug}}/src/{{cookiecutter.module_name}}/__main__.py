@@ -7,5 +7,5 @@ import sys
 from ml_gitops.cli import main
 
 if __name__ == "__main__":
-    os.environ.setdefault("ML_GITOPS_PIPELINE", "{{ cookiecutter.module_name }}.pipeline")  # no entry-point scan
+    os.environ.setdefault("ML_GITOPS_PIPELINE", f"{__package__}.pipeline")  # saves scanning the entry points
     sys.exit(main(prog="python -m {{ cookiecutter.module_name }}"))
