@@ -6,18 +6,15 @@ Spector from statsmodels, cars from vega_datasets, each as a CSV under data/raw/
 cache for the prepared tables, the model and the predictions, named by dvc.lock), so the review finds the champion.
 """
 
-import hashlib
-import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import yaml
+from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK
 
 from ml_gitops.core import config, paths
-from ml_gitops.review import champion
 
 
 def fair() -> tuple[pd.DataFrame, str]:
@@ -71,26 +68,6 @@ def stages(settings: config.Config) -> None:
     prepare.run(settings)
     train.run(settings)
     evaluate.run(settings)
-
-
-def cache(path: Path) -> str:
-    """Put `path` in the DVC cache under its content address, as dvc commit does; return the address."""
-    digest = hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - DVC's content address
-    cached = champion.CACHE / digest[:2] / digest[2:]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, cached)
-    return digest
-
-
-def cache_directory(directory: Path) -> str:
-    """A directory output in the DVC cache as DVC keeps it: each file, then a .dir manifest of them."""
-    entries = [{"md5": cache(path), "relpath": path.name} for path in sorted(directory.iterdir())]
-    text = json.dumps(entries).encode()
-    digest = hashlib.md5(text).hexdigest()  # noqa: S324 - DVC's content address
-    manifest = champion.CACHE / digest[:2] / f"{digest[2:]}.dir"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_bytes(text)
-    return f"{digest}.dir"
 
 
 def commit_champion(message: str = "champion") -> str:
