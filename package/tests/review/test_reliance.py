@@ -2,13 +2,17 @@
 same rows with the same shuffles (the rows the comparison judged on, when it left some out), shows what moved with
 intervals, warns of a feature that may leak the target, and keeps feature names inert."""
 
+import hashlib
 import json
 import subprocess
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import FIXTURE
 from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK, train
 from rendered import render
@@ -215,3 +219,235 @@ def test_the_drops_are_scikit_learn_s_permutation_importance_exactly(trained, ma
         str(name): [round(float(value), 6) for value in values]
         for name, values in zip(features.columns, theirs.importances, strict=True)
     }
+
+
+# The champion's importance as its own evaluate wrote it, reused when provably what measuring it gives.
+
+REUSED = "the champion's importance as its own evaluate measured it"
+MEASURED = "the champion's measured now"
+EVALUATE_CODE = Path(
+    "src/fixture_model/pipeline/evaluate.py"
+)  # a file evaluate depends on, as a dvc.lock names it
+
+
+def lock_of_evaluated(importance: str) -> dict:
+    """A dvc.lock as `dvc repro` writes it for the working tree's outputs, its evaluate stage writing `importance`."""
+    prepared, model = cache_directory(paths.PREPARED), cache(paths.MODEL)
+    md5 = hashlib.md5(importance.encode()).hexdigest()  # noqa: S324 - DVC's content address
+    deps = [
+        {"path": str(paths.PREPARED), "md5": prepared},
+        {"path": str(paths.MODEL), "md5": model},
+        {"path": str(EVALUATE_CODE), "md5": cache(EVALUATE_CODE)},
+    ]
+    return {
+        "stages": {
+            "prepare": {"outs": [{"path": str(paths.PREPARED), "md5": prepared}]},
+            "train": {"deps": deps[:1], "outs": [{"path": str(paths.MODEL), "md5": model}]},
+            "evaluate": {
+                "deps": deps,
+                "outs": [
+                    {"path": str(paths.PREDICTIONS), "md5": cache(paths.PREDICTIONS)},
+                    {"path": str(reliance.PATH), "md5": md5},
+                ],
+            },
+        }
+    }
+
+
+def commit_champion(importance: str | None, lock: dict, message: str = "champion") -> str:
+    """Commit params, metrics, dvc.lock and the evaluate code, with `importance` as reports/importance.json
+    (None: without it), leaving the working tree's importance as it was; the commit id."""
+    kept = reliance.PATH.read_text()
+    (paths.PARAMS.parent / "dvc.lock").write_text(yaml.safe_dump(lock))
+    tracked = ["params.yaml", "dvc.lock", str(paths.METRICS), str(EVALUATE_CODE)]
+    if importance is not None:
+        reliance.PATH.write_text(importance)
+        tracked.append(str(reliance.PATH))
+    elif reliance.PATH.is_file():
+        subprocess.run(["git", "rm", "-q", "--cached", "--ignore-unmatch", str(reliance.PATH)], check=True)
+    for command in (
+        ["add", *tracked],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+    ):
+        subprocess.run(["git", *command], check=True)
+    reliance.PATH.write_text(kept)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def evaluate_candidate(params) -> None:
+    from fixture_model.pipeline import evaluate
+
+    evaluate.run(params)
+
+
+@pytest.fixture
+def evaluated(trained):
+    """The champion committed as `dvc repro` and a commit leave it (its importance, a dvc.lock whose evaluate stage
+    names the data, model and code it ran on, their bytes in the DVC cache); then a candidate with other model
+    params trained and evaluated on the same data. The candidate's params, the commit, the champion's predictions."""
+    EVALUATE_CODE.parent.mkdir(parents=True)
+    EVALUATE_CODE.write_text((FIXTURE / "src" / EVALUATE_CODE.relative_to("src")).read_text())
+    subprocess.run(["git", "init", "-q"], check=True)
+    importance = reliance.PATH.read_text()
+    commit = commit_champion(importance, lock_of_evaluated(importance))
+    champion_predictions = pd.read_parquet(paths.PREDICTIONS)
+    other = replace(
+        trained, model=replace(trained.model, params={**trained.model.params, "learning_rate": 0.2})
+    )
+    train.run(other)
+    evaluate_candidate(other)
+    return other, commit, champion_predictions
+
+
+def paired_both_ways(params, commit, comparison, monkeypatch) -> tuple[reliance.Paired, reliance.Paired]:
+    """The section's pairing as it runs, and as it runs when it always measures the champion (as before reuse)."""
+    paired = reliance.pair(params, commit, comparison)
+    with monkeypatch.context() as patched:
+        patched.setattr(reliance, "committed", lambda *_: None)
+        measured = reliance.pair(params, commit, comparison)
+    assert MEASURED in measured.note, measured.note
+    assert measured.champion is not None, measured.note
+    return paired, measured
+
+
+def test_the_champion_s_own_importance_is_exactly_what_measuring_it_gives(evaluated, monkeypatch):
+    params, commit, predictions = evaluated
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    assert comparison.how == comparable.SAME_ROWS
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert REUSED in paired.note
+    assert MEASURED not in paired.note
+    assert paired.champion == measured.champion  # every drop of every shuffle, score, rows and seed
+    assert paired.champion != paired.candidate  # other model params: the check compares two models
+    section = reliance.section(params, commit, comparison)
+    assert f"{REUSED}. Intervals" in section
+
+
+def test_reusing_loads_no_model_and_imports_no_train_module(evaluated, monkeypatch):
+    params, commit, predictions = evaluated
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    from ml_gitops import project
+    from ml_gitops.core import files
+
+    def refused(*_):
+        raise AssertionError("reusing the champion's importance loaded a model or the train module")
+
+    monkeypatch.setattr(files, "load_model", refused)
+    monkeypatch.setattr(project, "pipeline", refused)
+    assert REUSED in reliance.pair(params, commit, comparison).note
+
+
+def shuffle_a_column(params) -> None:
+    """The same test rows with the same targets, one feature's values in another order: another test file."""
+    test = pd.read_parquet(paths.TEST)
+    column = next(name for name in test.columns if name != params.data.target)
+    test[column] = test[column].to_numpy()[np.random.default_rng(3).permutation(len(test))]
+    test.to_parquet(paths.TEST)
+
+
+def test_a_changed_test_file_with_the_same_rows_measures_the_champion(evaluated, monkeypatch):
+    """Only the test file changed (the same rows and targets, so the comparison pairs them): the champion's own
+    numbers are of other rows, and measuring it gives others."""
+    params, commit, predictions = evaluated
+    shuffle_a_column(params)
+    evaluate_candidate(params)
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    assert comparison.how == comparable.SAME_ROWS
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert MEASURED in paired.note
+    assert REUSED not in paired.note
+    assert paired.champion == measured.champion
+    assert paired.champion != reliance.parse(
+        subprocess.check_output(["git", "show", f"{commit}:{reliance.PATH}"], text=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "setting", [("seed", 7), ("importance_repeats", 4), ("importance_max_rows", 40)], ids=lambda s: s[0]
+)
+def test_other_importance_settings_measure_the_champion(evaluated, setting, monkeypatch):
+    params, commit, predictions = evaluated
+    name, value = setting
+    if name == "seed":
+        params = replace(params, seed=value)
+    else:
+        params = replace(params, evaluate=replace(params.evaluate, **{name: value}))
+    evaluate_candidate(params)
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert MEASURED in paired.note
+    assert paired.champion == measured.champion
+
+
+def test_a_max_rows_that_draws_the_same_sample_still_reuses(evaluated, monkeypatch):
+    """Above the test set's size, max_rows samples every row whatever its value: the same numbers."""
+    params, commit, predictions = evaluated
+    params = replace(params, evaluate=replace(params.evaluate, importance_max_rows=10**6))
+    evaluate_candidate(params)
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert REUSED in paired.note
+    assert paired.champion == measured.champion
+
+
+def test_a_rescored_comparison_measures_the_champion(evaluated, monkeypatch):
+    params, commit, _ = evaluated
+    comparison = comparable.Comparison(comparable.RESCORED, "the test set changed")
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert MEASURED in paired.note
+    assert paired.champion == measured.champion
+
+
+def test_other_evaluate_code_or_another_locked_environment_measures_the_champion(evaluated, monkeypatch):
+    params, commit, predictions = evaluated
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    original = EVALUATE_CODE.read_text()
+    for change, undo in (
+        (lambda: EVALUATE_CODE.write_text(original + "\n"), lambda: EVALUATE_CODE.write_text(original)),
+        (lambda: reliance.UV_LOCK.write_text("version = 1\n"), reliance.UV_LOCK.unlink),
+    ):
+        change()
+        assert MEASURED in reliance.pair(params, commit, comparison).note
+        undo()
+    assert REUSED in reliance.pair(params, commit, comparison).note
+
+
+@pytest.mark.parametrize(
+    "committed_text",
+    [None, "{not json", '{"score": "accuracy", "rows": 1}'],
+    ids=["missing", "corrupt", "incomplete"],
+)
+def test_a_missing_or_corrupt_champion_importance_measures_the_champion(
+    evaluated, committed_text, monkeypatch
+):
+    """The champion's dvc.lock names the file as it is committed (its md5): only the file itself is wrong."""
+    params, commit, predictions = evaluated
+    lock = yaml.safe_load(subprocess.check_output(["git", "show", f"{commit}:dvc.lock"], text=True))
+    if committed_text is not None:
+        (out,) = [
+            entry for entry in lock["stages"]["evaluate"]["outs"] if entry["path"] == str(reliance.PATH)
+        ]
+        out["md5"] = hashlib.md5(committed_text.encode()).hexdigest()  # noqa: S324 - DVC's content address
+    candidate = reliance.PATH.read_text()
+    commit = commit_champion(committed_text, lock, "the champion's importance broken")
+    assert reliance.PATH.read_text() == candidate
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert MEASURED in paired.note
+    assert paired.champion == measured.champion
+
+
+def test_an_importance_file_its_evaluate_did_not_write_measures_the_champion(evaluated, monkeypatch):
+    """Committed numbers that differ from those evaluate wrote (the md5 its dvc.lock records) are not trusted."""
+    params, commit, predictions = evaluated
+    lock = yaml.safe_load(subprocess.check_output(["git", "show", f"{commit}:dvc.lock"], text=True))
+    edited = json.loads(subprocess.check_output(["git", "show", f"{commit}:{reliance.PATH}"], text=True))
+    first = next(iter(edited["drops"]))
+    edited["drops"][first] = [value + 0.5 for value in edited["drops"][first]]
+    commit = commit_champion(json.dumps(edited), lock, "the champion's importance edited")
+    comparison = comparable.compare(params, commit, predictions, pd.read_parquet(paths.PREDICTIONS))
+    paired, measured = paired_both_ways(params, commit, comparison, monkeypatch)
+    assert MEASURED in paired.note
+    assert paired.champion == measured.champion

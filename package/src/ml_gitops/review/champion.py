@@ -4,9 +4,12 @@ Its metrics are committed in Git, but its test-set predictions (needed to pair t
 in the DVC cache. When this machine's cache holds them (the base's dvc.lock names their hash), they are read from
 there; otherwise (in CI the cache starts empty) the base is checked out in a Git worktree that shares the cache,
 and its predictions are pulled from the DVC remote when it holds them (a release pushes them there), or the
-champion is reproduced: its code, its params, its data (pulled when DVC tracks it).
+champion is reproduced: its code, its params, its data (pulled when DVC tracks it). Its dvc.lock also says what
+each stage ran on and wrote (md5s), which the working tree's files can be checked against.
 """
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -91,11 +94,60 @@ def model_file(commit: str) -> Path:
 
 def cached_output(commit: str, path: Path) -> Path | None:
     """The cache file of the output `path` as `commit`'s dvc.lock records it, when the local cache holds it."""
-    lock = yaml.safe_load(show(commit, "dvc.lock") or "") or {}
-    for stage in lock.get("stages", {}).values():
-        for out in stage.get("outs", []):
-            digest = str(out.get("md5", ""))
-            if out.get("path") == str(path) and digest and not digest.endswith(".dir"):
-                cached = CACHE / digest[:2] / digest[2:]
-                return cached if cached.is_file() else None
+    digest = output_md5(lock(commit), path)
+    if not digest or digest.endswith(".dir"):
+        return None
+    cached = cache_file(digest)
+    return cached if cached.is_file() else None
+
+
+def lock(commit: str) -> dict:
+    """`commit`'s dvc.lock ({} when it has none)."""
+    recorded = yaml.safe_load(show(commit, "dvc.lock") or "")
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def stage_writing(recorded: dict, path: Path) -> dict | None:
+    """The record (deps, params, outs) of the stage of a dvc.lock that writes `path`, or None."""
+    stages = recorded.get("stages")
+    for stage in stages.values() if isinstance(stages, dict) else []:
+        if isinstance(stage, dict) and any(_names(entry, path) for entry in stage.get("outs") or []):
+            return stage
     return None
+
+
+def output_md5(recorded: dict, path: Path) -> str:
+    """The md5 a dvc.lock records for its output `path` ("" when it records none)."""
+    stage = stage_writing(recorded, path) or {}
+    return next((str(entry.get("md5", "")) for entry in stage.get("outs") or [] if _names(entry, path)), "")
+
+
+def _names(entry: object, path: Path) -> bool:
+    return isinstance(entry, dict) and entry.get("path") == str(path)
+
+
+def cache_file(digest: str) -> Path:
+    """Where the local DVC cache keeps the content whose md5 is `digest` (a .dir digest: a directory's manifest)."""
+    return CACHE / digest[:2] / digest[2:]
+
+
+def md5_in_directory(digest: str, name: str) -> str:
+    """The md5 of the file `name` of the directory output whose md5 is `digest`, from its .dir manifest in the local
+    cache ("" when the cache lacks the manifest or the manifest lacks the file)."""
+    manifest = cache_file(digest)
+    if not digest.endswith(".dir") or not manifest.is_file():
+        return ""
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    found = [entry for entry in entries if isinstance(entry, dict) and entry.get("relpath") == name]
+    return str(found[0].get("md5", "")) if len(found) == 1 else ""
+
+
+def holds(path: Path, digest: str) -> bool:
+    """Whether the file `path` has the content DVC addresses as `digest` (its md5)."""
+    if not digest or not path.is_file():
+        return False
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "md5").hexdigest() == digest

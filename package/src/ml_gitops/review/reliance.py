@@ -3,11 +3,14 @@
 evaluate measures the candidate on a sample of its test rows and writes reports/importance.json. The report measures
 the champion on the same rows with the same shuffles (the same seed draws the same sample, and scikit-learn shuffles
 every column with the same seed), on the rows the comparison judged on when it left some out (then the candidate is
-measured again there too). The section shows the features whose importance moved most, each with a 95% interval from
-the paired shuffles, and warns of a feature that may leak the target. Feature names are data: they reach the
-Markdown only through review/markdown.py.
+measured again there too). When the champion's own evaluate provably measured it so (the same test file byte for
+byte, settings, code and locked environment, as its dvc.lock records them), its committed reports/importance.json is
+those numbers: the report reads it instead of loading the champion's model. The section shows the features whose
+importance moved most, each with a 95% interval from the paired shuffles, and warns of a feature that may leak the
+target. Feature names are data: they reach the Markdown only through review/markdown.py.
 """
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -19,10 +22,12 @@ import pandas as pd
 from .. import UserError, project
 from ..core import files, paths
 from ..core.config import Config
+from ..core.shell import show
 from . import markdown
 from .artifact import RESCORED, SAME_ROWS
 
 PATH = Path("reports/importance.json")
+UV_LOCK = Path("uv.lock")  # the project's locked environment: the same one measures the same numbers
 SHOWN = 10  # features in the section's table and chart
 LEAK_DROP = 0.05  # a feature dwarfs the others when its drop is at least this and
 LEAK_RATIO = 5  # this many times the next feature's
@@ -123,12 +128,17 @@ def read(path: Path = PATH) -> Importance | None:
     """reports/importance.json, or None when evaluate has not written it."""
     if not path.is_file():
         return None
+    return parse(path.read_text(encoding="utf-8"), path)
+
+
+def parse(text: str, source: Path | str = PATH) -> Importance:
+    """An importance file's text, or a UserError naming `source` when it is not what evaluate writes."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         drops = {str(name): [float(v) for v in values] for name, values in data["drops"].items()}
         return Importance(str(data["score"]), int(data["rows"]), int(data["seed"]), drops)
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise UserError(f"{path} is not what evaluate writes: run dvc repro") from None
+        raise UserError(f"{source} is not what evaluate writes: run dvc repro") from None
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,9 @@ class Paired:
 
 
 def pair(config: Config, commit: str | None, comparison) -> Paired:
-    """The candidate's importance and the champion's on the same rows with the same shuffles (see the module)."""
+    """The candidate's importance and the champion's on the same rows with the same shuffles (see the module): the
+    champion's as its own evaluate measured it when that is provably what measuring it here would give (committed()),
+    else measured now."""
     from . import champion  # the report's modules: evaluate, which writes the file, needs none of them
 
     candidate = read()
@@ -152,16 +164,19 @@ def pair(config: Config, commit: str | None, comparison) -> Paired:
         return Paired(
             candidate, None, frozenset(), "the champion is not shown: it cannot judge this candidate"
         )
+    reused = committed(config, commit, comparison, candidate)
+    if reused is not None:
+        note = f"{_same_rows(candidate, config)}; the champion's importance as its own evaluate measured it"
+        return Paired(candidate, reused, frozenset(candidate.drops) - set(reused.drops), note)
     test = pd.read_parquet(paths.TEST)
     judged = comparison.candidate
     if comparison.how == RESCORED and judged is not None:
         test = test.loc[judged.index]
         candidate = measure(_own_model(), *_split(test, config), *_settings(config))
-    note = (
-        f"both measured on the same {candidate.rows:,} test rows with the same shuffles (seed {config.seed})"
-    )
+    note = _same_rows(candidate, config)
     if comparison.how == RESCORED:
         note += ", among the rows the champion did not train on"
+    note += "; the champion's measured now"
     try:
         model = files.load_model(champion.model_file(commit), project.pipeline("train").MODEL_TYPES)
         features, target = _champion_rows(config, commit, comparison, model, test)
@@ -172,6 +187,61 @@ def pair(config: Config, commit: str | None, comparison) -> Paired:
             candidate, None, frozenset(), f"the champion's importance could not be measured: {problem}"
         )
     return Paired(candidate, measured, frozenset(candidate.drops) - set(measured.drops), note)
+
+
+def committed(config: Config, commit: str, comparison, candidate: Importance) -> Importance | None:
+    """The champion's reports/importance.json as its own evaluate wrote it, when that is provably what measuring it
+    here would give: the comparison judged the same rows (not rescored), its evaluate ran as it would here but for
+    the model (_evaluated_as_here: the same test file byte for byte, code and locked environment), and it records
+    the sample and shuffles the settings here draw, as the candidate's does. None, to measure it, on any doubt."""
+    import pyarrow.parquet as pq
+
+    text = show(commit, PATH)
+    if comparison.how != SAME_ROWS or text is None or not _evaluated_as_here(commit, text):
+        return None
+    try:
+        found = parse(text)
+    except UserError:
+        return None
+    repeats, max_rows, seed = _settings(config)
+    drawn = (min(pq.read_metadata(paths.TEST).num_rows, max_rows), seed, repeats)
+    return found if _drawn(found) == _drawn(candidate) == drawn else None
+
+
+def _drawn(importance: Importance) -> tuple[int, int, int | None]:
+    """The sample and shuffles an importance records: its rows, its seed, its shuffles per feature (None: uneven)."""
+    shuffles = {len(values) for values in importance.drops.values()}
+    return importance.rows, importance.seed, shuffles.pop() if len(shuffles) == 1 else None
+
+
+def _evaluated_as_here(commit: str, text: str) -> bool:
+    """Whether the champion's dvc.lock shows `text` (its reports/importance.json) written by an evaluate that ran as
+    one would here but for the model: from the model its train stage wrote, on the test file here byte for byte,
+    with the code here (each file evaluate depends on) and the locked environment here (uv.lock)."""
+    from . import champion
+
+    lock = champion.lock(commit)
+    stage = champion.stage_writing(lock, PATH)
+    written = hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - DVC's content address
+    if stage is None or champion.output_md5(lock, PATH) != written or not stage.get("deps"):
+        return False
+    for dep in stage["deps"]:
+        path, digest = Path(str(dep.get("path"))), str(dep.get("md5", ""))
+        if path == paths.MODEL:
+            same = bool(digest) and digest == champion.output_md5(lock, paths.MODEL)
+        elif path == paths.PREPARED:  # evaluate reads only the test rows of it
+            same = champion.holds(paths.TEST, champion.md5_in_directory(digest, paths.TEST.name))
+        else:
+            same = champion.holds(path, digest)
+        if not same:
+            return False
+    return show(commit, UV_LOCK) == (UV_LOCK.read_text(encoding="utf-8") if UV_LOCK.is_file() else None)
+
+
+def _same_rows(candidate: Importance, config: Config) -> str:
+    return (
+        f"both measured on the same {candidate.rows:,} test rows with the same shuffles (seed {config.seed})"
+    )
 
 
 def _settings(config: Config) -> tuple[int, int, int]:
