@@ -7,6 +7,36 @@ from pathlib import Path
 CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
 
 
+def shadow_options(parser: argparse.ArgumentParser) -> None:
+    """--shadow, --shadow-checksums, --shadow-version: a challenger scoring the same rows, logged as its own."""
+    parser.add_argument(
+        "--shadow",
+        type=Path,
+        help="a challenger model file: it scores the same rows in shadow, its answers go to the prediction log "
+        "only (a challenger that cannot be loaded is reported, and the production model serves alone)",
+    )
+    parser.add_argument(
+        "--shadow-checksums", type=Path, help="the challenger's release SHA256SUMS: refuse another file"
+    )
+    parser.add_argument(
+        "--shadow-version", help="the challenger's version in the prediction log (default: challenger)"
+    )
+
+
+def challenger(args: argparse.Namespace):
+    """The challenger the options name, or None; its options without --shadow are refused."""
+    from .. import UserError
+    from .shadow import DEFAULT_VERSION, Challenger
+
+    if args.shadow is None:
+        if args.shadow_checksums or args.shadow_version:
+            raise UserError(
+                "--shadow-checksums and --shadow-version go with --shadow PATH: give the challenger's file"
+            )
+        return None
+    return Challenger(args.shadow, args.shadow_checksums, args.shadow_version or DEFAULT_VERSION)
+
+
 def register(commands) -> None:
     register = commands.add_parser("register", help="register a model version (GTO tag) if the model changed")
     register.add_argument("--push", action="store_true", help="push the tag to origin")
@@ -99,6 +129,7 @@ def register(commands) -> None:
         default=1,
         help="service processes sharing the port, each scoring on one core; auto: one per core (default 1)",
     )
+    shadow_options(serve)
     serve.set_defaults(handler=run_serve)
 
     score = commands.add_parser(
@@ -113,6 +144,7 @@ def register(commands) -> None:
     )
     score.add_argument("--strict", action="store_true", help="refuse the file when a row does not fit")
     score.add_argument("--log-dir", help="the prediction log (default: monitoring.log_dir; off: none)")
+    shadow_options(score)
     score.set_defaults(handler=run_score)
 
 
@@ -228,6 +260,7 @@ def run_score(args: argparse.Namespace) -> int:
         strict=args.strict,
         log_dir="" if log_dir == "off" else log_dir,
         model_version=os.environ.get("MODEL_VERSION", "unreleased"),
+        challenger=challenger(args),
     )
     score.report(args.input, args.output, outcome)
     return 0
@@ -236,4 +269,4 @@ def run_score(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> None:
     from . import serve
 
-    serve.run(args.host, args.port, args.checksums, args.log_dir, args.workers)
+    serve.run(args.host, args.port, args.checksums, args.log_dir, args.workers, challenger(args))

@@ -3,6 +3,9 @@
 Each row holds the prediction's id (returned to the caller, who sends it back with the true outcome), the time,
 the model's version and digest, the validated features and the answer (`prediction`, and `proba_<class>` for a
 classifier): the columns of reports/predictions.parquet, so the monitor scores a labelled log like a test set.
+Last comes `score_ms`, the wall milliseconds of the model call that scored the batch the row was in. A challenger
+scoring in shadow (release/shadow.py) writes rows of its own: its version and digest, its answer and its call's
+`score_ms`, under the same id, time and features as the production model's row.
 
 Requests never wait for storage. Rows gather in memory and a background thread writes them, one Parquet file per
 batch, to `monitoring.log_dir` (a directory, or any fsspec URL such as s3://bucket/logs), under `date=YYYY-MM-DD/`:
@@ -32,6 +35,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .. import UserError
@@ -157,10 +161,32 @@ class PredictionLog:
         self._writer = threading.Thread(target=self._write_batches, name="prediction-log", daemon=True)
         self._writer.start()
 
-    def record(self, features: pd.DataFrame, answer: pd.DataFrame, ids: list[str]) -> None:
-        """Add one request's rows: its validated features and the model's answer, under the given ids. Only a
+    def sibling(self, model_version: str, model_sha256: str) -> "PredictionLog":
+        """A log of another model (a challenger in shadow) to the same place, with the same settings and columns,
+        its own writer and counts."""
+        return PredictionLog(
+            self.directory,
+            model_version,
+            model_sha256,
+            batch_rows=self.batch_rows,
+            flush_seconds=self.flush_seconds,
+            columns=self.columns,
+        )
+
+    def record(
+        self,
+        features: pd.DataFrame,
+        answer: pd.DataFrame,
+        ids: list[str],
+        score_ms: float,
+        time: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
+    ) -> None:
+        """Add scored rows: their validated features and the model's answer, under the given ids, with the
+        milliseconds of the call that scored them and their time (one for all, one per row, or now). Only a
         reference is kept here; the writer thread builds the batch's table, off the request's path."""
-        request = _Request(features, answer, ids, pd.Timestamp.now(tz="UTC"))
+        request = _Request(
+            features, answer, ids, pd.Timestamp.now(tz="UTC") if time is None else time, score_ms
+        )
         with self._lock:
             self._rows.append(request)
             self._count += len(ids)
@@ -211,7 +237,8 @@ class PredictionLog:
                 [row_id for request in requests for row_id in request.ids],
                 (self.model_version, self.model_sha256),
                 self.columns,
-                times=[request.time for request in requests for _ in request.ids],
+                times=[time for request in requests for time in request.times()],
+                score_ms=[request.score_ms for request in requests for _ in request.ids],
             )
         except Exception as error:  # any sink failure: count, report, keep serving
             self.status.dropped += count
@@ -235,7 +262,11 @@ class _Request:
     features: pd.DataFrame
     answer: pd.DataFrame
     ids: list[str]
-    time: pd.Timestamp
+    time: pd.Timestamp | Sequence[pd.Timestamp]
+    score_ms: float
+
+    def times(self) -> Sequence[pd.Timestamp]:
+        return [self.time] * len(self.ids) if isinstance(self.time, pd.Timestamp) else self.time
 
 
 def write_predictions(
@@ -245,11 +276,13 @@ def write_predictions(
     ids: Sequence[str],
     model: tuple[str, str],
     columns: Columns,
-    times: Sequence[pd.Timestamp] | None = None,
+    times: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
+    score_ms: float | Sequence[float] | None = None,
 ) -> str:
     """Write one batch of predictions to the log (the service's and `score`'s alike); return the file's path.
     `model` is (version, sha256)."""
-    return write_batch(log_rows(features, answer, ids, *model, columns=columns, times=times), directory)
+    rows = log_rows(features, answer, ids, *model, columns=columns, times=times, score_ms=score_ms)
+    return write_batch(rows, directory)
 
 
 def log_rows(
@@ -259,19 +292,31 @@ def log_rows(
     model_version: str,
     model_sha256: str,
     columns: Columns = Columns(),
-    times: Sequence[pd.Timestamp] | None = None,
+    times: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
+    score_ms: float | Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """The log's rows: id, time, model, the features (as `columns` says) and the answer."""
+    """The log's rows: id, time (now, one for all or one per row), model, the features (as `columns` says), the
+    answer and `score_ms` (one for all or one per row; missing: NaN)."""
     kept = columns.apply(features)
+    if times is None:
+        times = pd.Timestamp.now(tz="UTC")
     meta = pd.DataFrame(
         {
             "request_id": ids,
-            "time": pd.Timestamp.now(tz="UTC") if times is None else pd.DatetimeIndex(times),
+            "time": times if isinstance(times, pd.Timestamp) else pd.DatetimeIndex(times),
             "model_version": model_version,
             "model_sha256": model_sha256,
         }
     )
-    return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True)], axis=1)
+    milliseconds = pd.DataFrame(
+        {
+            "score_ms": np.full(len(meta), np.nan)
+            if score_ms is None
+            else np.broadcast_to(score_ms, len(meta))
+        },
+        dtype=float,
+    )
+    return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True), milliseconds], axis=1)
 
 
 def write_batch(batch: pd.DataFrame, directory: str) -> str:

@@ -6,11 +6,19 @@ left out and reported by its row number (the first data row is 1), and `--strict
 OUTPUT holds the input's columns, the prediction's id, `prediction` and, for a classifier, `proba_<class>`; it is
 written under a temporary name and appears only once complete. The predictions go to the prediction log as the
 service's do, through the same function (release/prediction_log.py: `monitoring.exclude` left out,
-`monitoring.hash` keyed with PREDICTION_LOG_KEY, refused without it), under ids `<run id>-<row number>`.
+`monitoring.hash` keyed with PREDICTION_LOG_KEY, refused without it), under ids `<run id>-<row number>`, with
+the milliseconds of the model call that scored their batch (`score_ms`).
+
+`--shadow PATH` scores each batch with a challenger too (release/shadow.py): loaded and checked as the service
+loads one, its answers go to the prediction log only, under the same ids and time, with its own version and
+digest. OUTPUT is the same with or without it. Rows the challenger fails on are found (a failing call is split
+in halves) and left out of the log; a challenger that cannot be loaded scores nothing. Either way the summary
+says so, and the production scores are written as without it.
 """
 
 import datetime
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +32,32 @@ import pandas as pd
 
 from .. import UserError, project
 from ..core import files, paths
-from . import prediction_log, threads
+from . import prediction_log, shadow, threads
 from .serve import answer_of, feature_schema
 
 SHOWN_PROBLEMS = 20
+
+
+@dataclass
+class ShadowOutcome:
+    """What the challenger did: its state ("scored", or "not loaded: <category>"), rows scored and failed."""
+
+    version: str
+    state: str
+    sha256: str = ""
+    scored: int = 0
+    failed: int = 0
+    error: str = ""  # the category of the last failure
+    details: str = ""  # why it is not loaded, or the first failure's message
+
+    def summary(self) -> str:
+        name = f"the challenger {self.version}"
+        if self.state != "scored":
+            return f"{name} scored nothing: {self.state} ({self.details})"
+        line = f"{name} (sha256 {self.sha256[:12]}) scored {self.scored:,} rows into the prediction log"
+        if self.failed:
+            line += f"; it failed on {self.failed:,} rows, left out ({self.error}: {self.details[:200]})"
+        return line
 
 
 @dataclass
@@ -36,6 +66,7 @@ class Outcome:
     refused: int = 0
     problems: list[str] = field(default_factory=list)
     run_id: str = ""
+    shadow: ShadowOutcome | None = None
 
     def note(self, problems: list[str]) -> None:
         self.refused += len(problems)
@@ -50,15 +81,25 @@ def run(
     log_dir: str = "",
     model_version: str = "unreleased",
     columns: prediction_log.Columns | None = None,
+    challenger: shadow.Challenger | None = None,
 ) -> Outcome:
-    """Score `source` into `output`; return how many rows were scored and refused, with the first problems. The
-    log's `columns` are params.yaml's (monitoring.exclude, monitoring.hash) unless given."""
+    """Score `source` into `output`, and into the log with `challenger` in shadow when given; return how many
+    rows were scored and refused, with the first problems, and what the challenger did. The log's `columns` are
+    params.yaml's (monitoring.exclude, monitoring.hash) unless given."""
+    if challenger is not None and not log_dir:
+        raise UserError(
+            "--shadow writes the challenger's answers to the prediction log, and it is off: give --log-dir or set "
+            "monitoring.log_dir"
+        )
     if log_dir and columns is None:
         columns = prediction_log.configured_columns()  # refuses hashing without its key, before any work
     model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
     digest = files.sha256(paths.MODEL)
     schema = feature_schema(model)
     outcome = Outcome(run_id=uuid.uuid4().hex[:16])
+    loaded, outcome.shadow = (
+        _challenger(challenger, model, list(schema), digest) if challenger else (None, None)
+    )
     # one batch is written (output and log) by a thread while the next is scored: at most two in memory
     with (
         threads.every_core(),  # batches of many rows: worth every core (the service's small ones use one)
@@ -74,23 +115,20 @@ def run(
             outcome.note(problems)
             if features.empty:
                 continue
+            now, started = pd.Timestamp.now(tz="UTC"), time.perf_counter()
             answer = answer_of(model, features).set_axis(features.index)
+            score_ms = (time.perf_counter() - started) * 1000
             ids = _request_ids(outcome.run_id, features.index)
             kept = batch if len(features) == len(batch) else batch.loc[features.index]
             scored = pd.concat([kept, answer], axis=1).assign(request_id=ids)
+            log = partial(prediction_log.write_predictions, log_dir, columns=columns, times=now)
             logged = (
-                partial(
-                    prediction_log.write_predictions,
-                    log_dir,
-                    features,
-                    answer,
-                    ids,
-                    (model_version, digest),
-                    columns,
-                )
+                [partial(log, features, answer, ids, (model_version, digest), score_ms=score_ms)]
                 if log_dir
-                else None
+                else []
             )
+            if loaded is not None and outcome.shadow is not None:
+                logged += _shadow_rows(loaded, features, ids, outcome.shadow, log)
             if written is not None:
                 written.result()
             written = background.submit(_write, writer, scored, logged)
@@ -113,11 +151,54 @@ def _request_ids(run_id: str, rows: pd.Index) -> pd.Index:
     return pd.Index(pc.binary_join_element_wise(f"{run_id}-", numbers, "").to_pandas())
 
 
-def _write(writer: "_Writer", scored: pd.DataFrame, log: Callable[[], str] | None) -> None:
+def _write(writer: "_Writer", scored: pd.DataFrame, logs: list[Callable[[], str]]) -> None:
     """Append the scored rows to the output, then write the batch to the prediction log."""
     writer.write(scored)
-    if log is not None:
+    for log in logs:
         log()
+
+
+def _challenger(
+    challenger: shadow.Challenger, model, features: list[str], digest: str
+) -> tuple[shadow.Loaded | None, ShadowOutcome]:
+    """The challenger loaded for `score --shadow` (None when it is not) and its outcome so far."""
+    try:
+        loaded = shadow.load(challenger, model, features, digest)
+    except shadow.NotLoaded as problem:
+        state = f"not loaded: {problem.category}"
+        return None, ShadowOutcome(challenger.version, state, details=problem.details)
+    return loaded, ShadowOutcome(challenger.version, "scored", loaded.sha256)
+
+
+def _shadow_rows(
+    loaded: shadow.Loaded,
+    features: pd.DataFrame,
+    ids: pd.Index,
+    outcome: ShadowOutcome,
+    log: Callable[..., str],
+) -> list[Callable[[], str]]:
+    """The challenger's answers for a batch, as writes to the log; the rows it fails on counted and left out."""
+    parts = shadow.score_in_parts(lambda inputs: answer_of(loaded.model, inputs), loaded.inputs(features))
+    writes = []
+    for part in parts:
+        if part.error is not None:
+            outcome.failed += 1
+            outcome.error = shadow.failure_category(part.error)
+            outcome.details = outcome.details or f"row {features.index[part.start] + 1}: {part.error}"
+            continue
+        rows = slice(part.start, part.stop)
+        outcome.scored += part.stop - part.start
+        writes.append(
+            partial(
+                log,
+                features.iloc[rows],
+                part.answer,
+                ids[rows],
+                (outcome.version, loaded.sha256),
+                score_ms=part.score_ms,
+            )
+        )
+    return writes
 
 
 def read_batches(source: Path, batch_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -205,11 +286,13 @@ class _Writer:
 
 
 def report(source: Path, output: Path, outcome: Outcome) -> str:
-    lines = [f"scored {outcome.scored:,} rows of {source} into {output}"]
+    first = f"scored {outcome.scored:,} rows of {source} into {output}"
+    lines = [first if outcome.shadow is None else f"{first}; {outcome.shadow.summary()}"]
     if outcome.refused:
         lines.append(f"left out {outcome.refused:,} rows that do not fit the model's schema:")
         lines += [f"  {problem}" for problem in outcome.problems]
         if outcome.refused > len(outcome.problems):
             lines.append(f"  and {outcome.refused - len(outcome.problems):,} more")
-    print("\n".join(lines), file=sys.stderr if outcome.refused else sys.stdout)
+    troubled = outcome.refused or (outcome.shadow is not None and outcome.shadow.details)
+    print("\n".join(lines), file=sys.stderr if troubled else sys.stdout)
     return "\n".join(lines)

@@ -15,6 +15,12 @@ written to the prediction log (release/prediction_log.py) when the service runs 
 with the true outcomes that arrive later. `/health` shows the log's counts and the category of its last failure;
 the failure's details go to the service's own log.
 
+A challenger can score the same rows in shadow (`serve --shadow PATH`, release/shadow.py): off the request path,
+after the production model's answers are handed back, its answers written to the prediction log under its own
+version and digest. The answers the callers get are the same with or without it; /health's `shadow` entry gives
+its state, counts and the category of its last failure ("off" without a challenger). To stop it, restart the
+service without --shadow: what it has scored is written first.
+
 Settings, from environment variables read when the service starts (a bad value is refused with one line):
 - SERVE_MAX_BODY_BYTES (default 1048576, 1 MiB): a longer request body gets 413, from its Content-Length or as it
   streams. A thousand rows of 30 numeric features are about 0.8 MB as JSON; raise it for wider rows.
@@ -29,6 +35,10 @@ Settings, from environment variables read when the service starts (a bad value i
 - SERVE_DOCS (on or off, default off): on serves the interactive docs (/docs, /redoc, /openapi.json).
 - PREDICTION_LOG_DIR, PREDICTION_LOG_KEY, MODEL_VERSION: the prediction log's directory, the key of its hashed
   columns (release/prediction_log.py) and the model version it records.
+- SERVE_SHADOW_QUEUE_ROWS (default 10000): rows waiting for the challenger at most; rows offered beyond are
+  skipped and counted (a challenger slower than the traffic scores a part of it, never delaying an answer).
+- SERVE_SHADOW_WAIT_MS (milliseconds, default 100): how long the challenger gathers rows before it scores them
+  in one call (at most 1024 rows a call): fewer, larger calls leave the cores to the production model.
 """
 
 import datetime
@@ -58,6 +68,7 @@ from ..core import files, paths
 from .batching import Batcher, BatchSettings
 from .limits import Limits, LimitsMiddleware, Traffic
 from .prediction_log import PredictionLog, configured_columns, new_ids
+from .shadow import Challenger, Shadow
 
 MAX_ROWS = 1000
 MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
@@ -83,15 +94,19 @@ def create_app(
     limits: Limits | None = None,
     docs: bool | None = None,
     batching: BatchSettings | None = None,
+    challenger: Challenger | None = None,
 ) -> FastAPI:
-    """The service; `limits`, `docs` (the interactive docs served or not) and `batching` default to the
-    environment's."""
+    """The service, with `challenger` in shadow when given; `limits`, `docs` (the interactive docs served or not)
+    and `batching` default to the environment's. The app's state holds the shadow (`app.state.shadow`, or None)."""
     limits = Limits.from_environment() if limits is None else limits
     docs = docs_wanted() if docs is None else docs
     batching = BatchSettings.from_environment() if batching is None else batching
     model = files.load_model(model_path, project.pipeline("train").MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
+    shadow = (
+        Shadow(challenger, model, list(features), digest, answer_of, log) if challenger is not None else None
+    )
     Row = row_model(features)
     PredictRequest = create_model(
         "PredictRequest",
@@ -101,7 +116,7 @@ def create_app(
 
     traffic = Traffic()
     batcher = Batcher(
-        partial(score_requests, model, features, log),
+        partial(score_requests, model, features, log, shadow),
         lambda scoring: len(scoring.ids),
         batching,
         arriving=lambda: traffic.reading,
@@ -111,6 +126,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         batcher.close()
+        if shadow is not None:
+            shadow.close()  # scores what is queued and writes it
         if log is not None:
             log.close()  # write the predictions still in memory
 
@@ -121,6 +138,7 @@ def create_app(
         **({} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}),
     )
     app.add_middleware(LimitsMiddleware, limits=limits, traffic=traffic)
+    app.state.shadow = shadow
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -131,6 +149,7 @@ def create_app(
             "features": len(features),
             "prediction_log": logged,
             "batching": batcher.counts.as_dict(),
+            "shadow": shadow.status() if shadow is not None else "off",
         }
 
     # Validated on the event loop, scored in batches on the model's own thread (release/batching.py).
@@ -159,16 +178,26 @@ def docs_wanted(environ=os.environ) -> bool:
 
 
 def score_requests(
-    model, features: dict[str, Any], log: PredictionLog | None, requests: list[Scoring]
+    model,
+    features: dict[str, Any],
+    log: PredictionLog | None,
+    shadow: Shadow | None,
+    requests: list[Scoring],
 ) -> list[JSONResponse]:
-    """Requests scored in one call of the model, one answer each; their rows go to the prediction log once the
-    answers are ready."""
+    """Requests scored in one call of the model, one answer each; once the answers are ready, their rows go to
+    the prediction log (with the call's milliseconds) and are offered to the challenger in shadow."""
     frame = frame_of([row for request in requests for row in request.rows], features)
+    started = time.perf_counter()
     answer = answer_of(model, frame)
+    score_ms = (time.perf_counter() - started) * 1000
     groups = [request.ids for request in requests]
     responses = [JSONResponse(body) for body in response_bodies(answer, groups)]
-    if log is not None:
-        log.record(frame, answer, [row_id for ids in groups for row_id in ids])
+    if log is not None or shadow is not None:
+        ids, now = [row_id for group in groups for row_id in group], pd.Timestamp.now(tz="UTC")
+        if log is not None:
+            log.record(frame, answer, ids, score_ms, now)
+        if shadow is not None:
+            shadow.offer(frame, ids, now)
     return responses
 
 
@@ -361,28 +390,45 @@ def http_json(url: str, body: Any = None) -> tuple[int, Any]:
         return error.code, error.read().decode(errors="replace")[:500]
 
 
-def run(host: str, port: int, checksums: Path | None, log_dir: str | None, workers: int = 1) -> None:
+def run(
+    host: str,
+    port: int,
+    checksums: Path | None,
+    log_dir: str | None,
+    workers: int = 1,
+    challenger: Challenger | None = None,
+) -> None:
     """Serve on host:port, in one process or in `workers` processes sharing the port (uvicorn's supervisor
-    restarts one that dies). Every setting is checked and the model loaded before any process starts."""
+    restarts one that dies), with `challenger` in shadow when given. Every setting is checked and the models
+    loaded before any process starts."""
     import uvicorn
 
     limits = Limits.from_environment()
     configure_logging()
     settings = log_settings(log_dir)  # refuses a log that hashes without its key
+    if challenger is not None and not settings:
+        raise UserError(
+            "--shadow writes the challenger's answers to the prediction log, and this service has none: give "
+            "--log-dir, PREDICTION_LOG_DIR or monitoring.log_dir"
+        )
     log = (
         PredictionLog(**settings, model_sha256=files.sha256(paths.MODEL))
         if settings and workers == 1
         else None
     )
-    app = create_app(checksums=checksums, log=log, limits=limits)
+    app = create_app(checksums=checksums, log=log, limits=limits, challenger=challenger)
     if workers > 1:  # each process builds its own app and log from the environment
         os.environ[CHECKSUMS_VARIABLE] = str(checksums or "")
         os.environ["PREDICTION_LOG_DIR"] = settings["directory"] if settings else "off"
+        if challenger is not None:
+            challenger.to_environment(os.environ)
     where = (
         f"writing the prediction log to {settings['directory']}" if settings else "without a prediction log"
     )
     processes = "one process" if workers == 1 else f"{workers} processes"
-    print(f"serving {paths.MODEL} on http://{host}:{port} in {processes}, {where}", flush=True)
+    print(
+        f"serving {paths.MODEL} on http://{host}:{port} in {processes}, {where}{shadowing(app)}", flush=True
+    )
     uvicorn.run(
         app if workers == 1 else f"{__name__}:app_from_environment",
         factory=workers > 1,
@@ -403,7 +449,20 @@ def app_from_environment() -> FastAPI:
     digest = files.sha256(paths.MODEL)
     log = PredictionLog(**settings, model_sha256=digest) if settings else None
     checksums = os.environ.get(CHECKSUMS_VARIABLE)
-    return create_app(checksums=Path(checksums) if checksums else None, log=log)
+    return create_app(
+        checksums=Path(checksums) if checksums else None, log=log, challenger=Challenger.from_environment()
+    )
+
+
+def shadowing(app: FastAPI) -> str:
+    """What the start-up line says of the challenger: none, scoring in shadow, or not loaded and why."""
+    shadow: Shadow | None = app.state.shadow
+    if shadow is None:
+        return ""
+    name = f"the challenger {shadow.challenger.path} ({shadow.challenger.version})"
+    if shadow.loaded:
+        return f"; {name} scores in shadow"
+    return f"; {name} is {shadow.state}, serving without it (details above)"
 
 
 def configure_logging() -> None:
