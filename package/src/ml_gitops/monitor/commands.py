@@ -34,6 +34,12 @@ def register(commands) -> None:
     monitor.add_argument("--until", help="day after the last one to read, YYYY-MM-DD (default: all)")
     monitor.add_argument("--output-dir", type=Path, help="where monitor.json, monitor.md, metric.png go")
     monitor.add_argument(
+        "--challenger",
+        metavar="SHA256",
+        help="also compare the model that scored the same traffic in shadow: its sha256 (or a version naming one "
+        "model in the log), on the labelled requests both answered; writes challenger.md too",
+    )
+    monitor.add_argument(
         "--github", action="store_true", help="also write the job summary and verdict=<verdict>"
     )
     monitor.set_defaults(handler=run_monitor)
@@ -130,7 +136,7 @@ def run_monitor(args: argparse.Namespace) -> None:
     directory = args.output_dir or paths.MONITOR
     settings = config.load()
     try:
-        summary = performance.run(settings, directory, args.since, args.until)
+        summary = performance.run(settings, directory, args.since, args.until, args.challenger)
     except performance.NothingToMonitor as error:
         if not args.github:
             raise

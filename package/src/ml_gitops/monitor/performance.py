@@ -12,6 +12,10 @@ by more than monitoring.tolerance; else `drift` when the served inputs (or the a
 that window had at least monitoring.min_labels labels; else `unlabelled`: without labels only drift is measured,
 never performance (no estimate of accuracy without labels is offered: the libraries that make one do not install
 with this project's locked dependencies).
+
+With a challenger (`monitor --challenger`: a model that scored the same traffic in shadow), monitor/challenger.py
+compares both on the labelled rows both answered: the summary's "challenger" entry, a section of monitor.md and
+challenger.md alone.
 """
 
 import json
@@ -41,7 +45,10 @@ class NothingToMonitor(UserError):
     """The log holds no prediction of the champion in the period (or there is no log yet)."""
 
 
-META = ["request_id", "time", "model_version", "model_sha256"]
+LATENCY = (
+    "score_ms"  # the wall milliseconds of the model call that scored the row's batch (absent in older logs)
+)
+META = ["request_id", "time", "model_version", "model_sha256", LATENCY]
 
 
 @dataclass
@@ -56,20 +63,37 @@ class Inputs:
 
 
 def run(
-    config: Config, output: Path = paths.MONITOR, since: str | None = None, until: str | None = None
+    config: Config,
+    output: Path = paths.MONITOR,
+    since: str | None = None,
+    until: str | None = None,
+    challenger: str | None = None,
 ) -> dict:
-    """Join, score, compare; write monitor.json, monitor.md and metric.png into `output`; return the summary."""
+    """Join, score, compare; write monitor.json, monitor.md and metric.png into `output` (and challenger.md when
+    `challenger`, a digest or version of the log, is given); return the summary."""
+    from . import challenger as shadow
+
     settings = config.monitoring
     digest = files.sha256(paths.MODEL)
     log = Log(settings.log_dir, digest, since, until)
     notes: list[str] = []
     log.require_the_champion(notes)
     segment_columns = logged_segments(config, log.dataset.schema.names, notes)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    contender = shadow.find(log, challenger) if challenger else None
+    extra = (*segment_columns, *log.latency()) if contender else segment_columns
+    with ThreadPoolExecutor(max_workers=2) as pool:
         # Arrow reads without the GIL, while scikit-learn is imported
-        answered = pool.submit(log.answered, segment_columns)
+        answered = pool.submit(log.answered, extra)
+        rival = pool.submit(shadow.read, log, contender) if contender else None
         labels = usable_labels(read_labels(settings.labels), notes)
-        inputs = join(log.labelled(answered.result(), labels["request_id"]), labels, config, notes)
+        answered = answered.result()
+        positions = Log.label_positions(answered, labels["request_id"])
+        inputs = join(Log.labelled(answered, positions), labels, config, notes)
+    compared = (
+        shadow.compare(config, contender, answered, positions, labels, rival.result(), segment_columns)
+        if rival
+        else None
+    )
     release = _release_metrics()
     windows = score_windows(inputs, config, release)
     newest = pd.Timestamp(windows[-1]["window"])
@@ -86,9 +110,16 @@ def run(
         "drift": drifted,
         "notes": inputs.notes,
     }
+    if compared is not None:
+        summary["challenger"] = compared
     files.write_json(summary, output / "monitor.json")
     write_plot(summary, output / "metric.png")
     files.write_text(markdown(summary, "metric.png"), output / "monitor.md")
+    section = output / shadow.SECTION_FILE
+    if compared is not None:
+        files.write_text(shadow.markdown(compared) + "\n", section)
+    else:
+        section.unlink(missing_ok=True)  # never a section of an earlier run's challenger
     return summary
 
 
@@ -122,6 +153,24 @@ class Log:
             raise UserError(
                 f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
             ) from None
+        self.dataset = self._with_newer_latency(self.dataset)
+
+    @staticmethod
+    def _with_newer_latency(dataset):
+        """The dataset with LATENCY when its newest file holds it: the schema comes from the first file, which
+        can be older than the model calls' times (its rows then read as null)."""
+        import pyarrow.parquet as pq
+
+        if LATENCY in dataset.schema.names or not getattr(dataset, "files", None):
+            return dataset
+        newest = max(dataset.files)  # date=YYYY-MM-DD/<time>-...: the newest sorts last
+        try:
+            schema = pq.read_schema(newest, filesystem=dataset.filesystem)
+        except (FileNotFoundError, OSError):
+            return dataset
+        if LATENCY not in schema.names:
+            return dataset
+        return dataset.replace_schema(dataset.schema.append(schema.field(LATENCY)))
 
     def read(self, columns: list[str], condition):
         try:
@@ -136,7 +185,7 @@ class Log:
         import pyarrow.compute as pc
 
         champion = self._champion()
-        kept = self.dataset.count_rows(filter=self._in_period(champion))
+        kept = self.dataset.count_rows(filter=self.in_period(champion))
         total = self.dataset.count_rows(filter=self.period)
         if total == 0:
             raise NothingToMonitor(
@@ -144,7 +193,7 @@ class Log:
             )
         others = []
         if kept < total:
-            versions = self.read(["model_version"], self._in_period(~champion))["model_version"]
+            versions = self.read(["model_version"], self.in_period(~champion))["model_version"]
             others = sorted(shown(version) for version in pc.unique(versions).to_pylist())
             notes.append(
                 f"left out {total - kept:,} predictions of other model versions ({', '.join(others[:5])})"
@@ -156,31 +205,49 @@ class Log:
                 "(check out its tag)"
             )
 
-    def answered(self, extra: tuple[str, ...] = ()) -> "pa.Table":
-        """The champion's predictions in the period: request_id, time, the answer columns and `extra` ones."""
-        answer = [
+    def answer_columns(self) -> list[str]:
+        return [
             name for name in self.dataset.schema.names if name == "prediction" or name.startswith("proba_")
         ]
-        return self.read(["request_id", "time", *answer, *extra], self._in_period(self._champion()))
+
+    def answered(self, extra: tuple[str, ...] = ()) -> "pa.Table":
+        """The champion's predictions in the period: request_id, time, the answer columns and `extra` ones."""
+        return self.of_model(self.digest, ["request_id", "time", *self.answer_columns(), *extra])
+
+    def of_model(self, digest: str, columns: list[str]) -> "pa.Table":
+        """The `columns` of one model's predictions (by digest) in the period."""
+        import pyarrow.dataset as ds
+
+        return self.read(columns, self.in_period(ds.field("model_sha256") == digest))
+
+    def latency(self) -> tuple[str, ...]:
+        """(LATENCY,) when the log holds the model calls' times, else (): a log written before them."""
+        return (LATENCY,) if LATENCY in self.dataset.schema.names else ()
+
+    @staticmethod
+    def label_positions(answered: "pa.Table", labelled_ids: pd.Series) -> np.ndarray:
+        """Each prediction's position in `labelled_ids`, or -1 when it has no label."""
+        import pyarrow as pa
+
+        ids = answered["request_id"]
+        return index_in(ids, pa.array(labelled_ids, ids.type))
 
     @staticmethod
     def labelled(
-        answered: "pa.Table", labelled_ids: pd.Series
+        answered: "pa.Table", positions: np.ndarray
     ) -> tuple["pa.Table", np.ndarray, "pa.ChunkedArray"]:
         """The predictions that have a label, the position of each one's label, and the times of all."""
         import pyarrow as pa
 
-        ids = answered["request_id"]
-        position = _index_in(ids, pa.array(labelled_ids, ids.type))
-        found = position >= 0
-        return answered.filter(pa.array(found)), position[found], answered["time"]
+        found = positions >= 0
+        return answered.filter(pa.array(found)), positions[found], answered["time"]
 
     def _champion(self):
         import pyarrow.dataset as ds
 
         return ds.field("model_sha256") == self.digest
 
-    def _in_period(self, condition):
+    def in_period(self, condition):
         return condition if self.period is None else condition & self.period
 
     def features(self, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> pd.DataFrame:
@@ -193,14 +260,14 @@ class Log:
         condition = (
             (ds.field("model_sha256") == self.digest) & (ds.field("time") >= start) & (ds.field("time") < end)
         )
-        table = self.read(names, self._in_period(condition))
+        table = self.read(names, self.in_period(condition))
         if table.num_rows > DRIFT_ROWS:
             picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, DRIFT_ROWS, replace=False))
             table = table.take(picked)
         return table.to_pandas()
 
 
-def _index_in(values: "pa.ChunkedArray", wanted: "pa.Array") -> np.ndarray:
+def index_in(values: "pa.ChunkedArray", wanted: "pa.Array") -> np.ndarray:
     """Each value's position in `wanted`, or -1: Arrow's index_in on one run of chunks per core at once (its
     kernels release the GIL)."""
     import pyarrow as pa
@@ -297,7 +364,8 @@ def join(
         )
     if config.task == "classification" and known.any():
         _refuse_unknown_classes(labels.loc[known, "label"], answered.column_names)
-    joined = answered.drop_columns(["request_id"]).to_pandas()[~repeated]
+    dropped = [name for name in ("request_id", LATENCY) if name in answered.column_names]
+    joined = answered.drop_columns(dropped).to_pandas()[~repeated]
     joined["label"] = labels["label"].to_numpy()[position[~repeated]]
     joined["window"] = pd.to_datetime(window[~repeated], utc=True)
     return Inputs(joined, _per_window(times, offset), notes)
@@ -393,7 +461,7 @@ def score_segments(labelled: pd.DataFrame, config: Config, probabilities: list[s
     found: dict[str, list[dict]] = {}
     for column in groups.columns:
         for value, rows in groups.groupby(column, observed=True).groups.items():
-            part = _as_predictions(labelled.loc[rows], config.task, probabilities)
+            part = as_predictions(labelled.loc[rows], config.task, probabilities)
             row = {"segment": str(value)[: segments.MAX_VALUE_CHARS], "labelled": len(part)}
             if len(part) >= config.segments.min_rows:
                 value_of = segments.score(config.task, part, name)
@@ -412,7 +480,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
 
     labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
     weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
-    probabilities = _in_the_release_s_order(inputs.labelled.columns)
+    probabilities = in_the_release_s_order(inputs.labelled.columns)
     rows = []
     for window, count in inputs.predictions.items():
         group = labelled.get(window, inputs.labelled.iloc[:0])
@@ -424,7 +492,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
             "status": UNLABELLED,
         }
         if len(group) >= config.monitoring.min_labels:
-            row |= _judge(_as_predictions(group, config.task, probabilities), config, release, weights)
+            row |= _judge(as_predictions(group, config.task, probabilities), config, release, weights)
             per_segment = score_segments(group, config, probabilities, weights)
             if per_segment:
                 row["segments"] = per_segment
@@ -432,7 +500,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
     return rows
 
 
-def _in_the_release_s_order(columns: pd.Index) -> list[str]:
+def in_the_release_s_order(columns: pd.Index) -> list[str]:
     """The logged probability columns in the order of reports/predictions.parquet (the positive class last)."""
     import pyarrow.parquet as pq
 
@@ -443,7 +511,7 @@ def _in_the_release_s_order(columns: pd.Index) -> list[str]:
     return released if set(released) == set(logged) else logged
 
 
-def _as_predictions(labelled: pd.DataFrame, task: str, probabilities: list[str]) -> pd.DataFrame:
+def as_predictions(labelled: pd.DataFrame, task: str, probabilities: list[str]) -> pd.DataFrame:
     """The columns of reports/predictions.parquet: y_true, y_pred, proba_<class>."""
     frame = pd.DataFrame({"y_true": labelled["label"], "y_pred": labelled["prediction"]})
     if task == "classification":
@@ -541,6 +609,10 @@ def markdown(summary: dict, plot: str | None) -> str:
         lines += ["", *(f"- {note}" for note in summary["notes"])]
     if plot:
         lines += ["", f"![{name} over time]({plot})"]
+    if "challenger" in summary:
+        from .challenger import markdown as challenger_markdown
+
+        lines += ["", challenger_markdown(summary["challenger"])]
     return "\n".join(lines) + "\n"
 
 
