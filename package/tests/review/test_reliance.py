@@ -172,6 +172,15 @@ def test_the_interval_of_the_mean_uses_student_s_t():
     assert reliance.interval(np.array([1.0])) is None
 
 
+@pytest.mark.parametrize("count", [2, 3, 5, 10, 30, 200])
+def test_the_interval_is_scipy_stats_t_interval_exactly(count):
+    from scipy.stats import t
+
+    values = np.random.default_rng(count).normal(0.01, 0.02, count)
+    half = t.ppf(0.975, count - 1) * np.std(values, ddof=1) / np.sqrt(count)
+    assert reliance.interval(values) == (float(np.mean(values) - half), float(np.mean(values) + half))
+
+
 @pytest.mark.skipif(TASK != "classification", reason="three classes")
 def test_three_classes_are_measured_with_the_same_shuffles_for_two_models():
     from sklearn.linear_model import LogisticRegression

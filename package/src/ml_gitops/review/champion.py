@@ -103,7 +103,7 @@ def cached_output(commit: str, path: Path) -> Path | None:
 
 def lock(commit: str) -> dict:
     """`commit`'s dvc.lock ({} when it has none)."""
-    recorded = yaml.safe_load(show(commit, "dvc.lock") or "")
+    recorded = yaml.load(show(commit, "dvc.lock") or "", Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return recorded if isinstance(recorded, dict) else {}
 
 
