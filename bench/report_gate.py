@@ -3,6 +3,11 @@
 `report` is also measured against its floor, in turns with it: a process that reads both models' prediction files
 and computes each metric of each once (metrics.compute), which any report must do. What `report` adds (bootstrap
 intervals of every delta, the comparison, the chart, the page) may cost at most as much again.
+
+The candidate differs from the champion in a model parameter only, so the report reuses the champion's committed
+permutation importance. What the champion's importance costs the report, reused and measured, is set against what
+the candidate's costs evaluate (issue 30: at most as much); and `report` is timed once more after the test set
+changed, when the champion must be scored again and measured.
 """
 
 import json
@@ -21,6 +26,9 @@ REPORT_LIMIT = 1.5  # seconds
 FLOOR_RATIO = 2.0  # report / (read both prediction files, compute each metric once)
 ROUNDS = 3  # report and its floor, in turns: the median of each
 SEGMENTS_RATIO = 2.0  # report with two segment columns of 20 values / the same report without (issue 30)
+IMPORTANCE_RATIO = 1.1  # champion's importance in report / candidate's in evaluate (issue 30: 1x, and noise)
+IMPORTANCE_ROUNDS = 3  # fresh processes each: the best of them
+CHANGED_TEST_SIZE = 0.79  # the test set changed: the rows past it are dropped from the test set
 
 
 def report_and_gate(workdir: Path) -> list[Figure]:
@@ -47,6 +55,8 @@ def report_and_gate(workdir: Path) -> list[Figure]:
         floors.append(in_project(path, *floor_command).seconds)
     report, floor = statistics.median(reports), statistics.median(floors)
     gate = in_project(path, "python", "-m", "churn_model", "gate", "--base", "main")
+    importance = importance_figures(path)
+    changed = report_on_a_changed_test_set(path)
     return [
         Figure(
             f"`report` on {TEST_ROWS:,} test predictions (bootstrap intervals)",
@@ -64,6 +74,16 @@ def report_and_gate(workdir: Path) -> list[Figure]:
             f"<= {FLOOR_RATIO:g}x",
             report <= FLOOR_RATIO * floor,
         ),
+        Figure(
+            f"`report` after the test set changed ({TEST_ROWS:,} -> fewer test rows): the champion scored again and "
+            "its importance measured",
+            changed,
+            "the report on the same test set (its importance reused)",
+            report,
+            "(reported)",
+            True,
+        ),
+        *importance,
         segments_figure(),
         Figure(
             f"`gate` on {TEST_ROWS:,} test predictions",
@@ -107,3 +127,62 @@ def segments_figure() -> Figure:
         found["report_seconds"],
         SEGMENTS_RATIO,
     )
+
+
+def importance_figures(path: Path) -> list[Figure]:
+    """The champion's permutation importance as `report` pays for it, reused and measured, against the candidate's
+    as evaluate pays for it (the model loaded, the rows read), on the same rows (bench/scripts/importance_cost.py:
+    a fresh process each, the best of IMPORTANCE_ROUNDS)."""
+    best = {mode: importance_cost(path, mode) for mode in ("candidate", "reused", "measured")}
+    rows = best["candidate"]["rows"]
+    if best["reused"]["rows"] != rows or best["measured"]["rows"] != rows:
+        raise SystemExit(f"bench: the importance was not measured on the same rows: {best}")
+    baseline = (
+        f"the candidate's in evaluate, the same {rows:,} rows (measure only; best of {IMPORTANCE_ROUNDS})"
+    )
+    return [
+        ratio_target(
+            f"the champion's importance in `report`, reused (its own committed numbers; {IMPORTANCE_RATIO}x: 1x and "
+            "noise)",
+            best["reused"]["seconds"],
+            baseline,
+            best["candidate"]["seconds"],
+            IMPORTANCE_RATIO,
+        ),
+        ratio_target(
+            f"the champion's importance in `report`, measured (rows read, train module imported, model loaded; "
+            f"{IMPORTANCE_RATIO}x: 1x and noise)",
+            best["measured"]["seconds"],
+            baseline,
+            best["candidate"]["seconds"],
+            IMPORTANCE_RATIO,
+        ),
+    ]
+
+
+def importance_cost(path: Path, mode: str) -> dict:
+    found = [
+        json.loads(
+            in_project(
+                path, "python", str(scripts() / "importance_cost.py"), mode, "main"
+            ).output.splitlines()[-1]
+        )
+        for _ in range(IMPORTANCE_ROUNDS)
+    ]
+    return min(found, key=lambda result: result["seconds"])
+
+
+def report_on_a_changed_test_set(path: Path) -> float:
+    """`report` once the test set changed (a smaller test_size): the comparison scores the champion again on the
+    new rows and the report measures both models' importance there."""
+    set_params(path, split={"test_size": CHANGED_TEST_SIZE})
+    in_project(path, "dvc", "repro")
+    report = in_project(path, "python", "-m", "churn_model", "report", "--base", "main")
+    summary = json.loads((path / "reports" / "report.json").read_text())
+    if summary.get("comparison") != "champion scored again on the candidate's test set":
+        raise SystemExit(f"bench: the changed test set was not scored again: {summary.get('comparison')}")
+    if "the champion's measured now" not in (path / "reports" / "report.md").read_text():
+        raise SystemExit(
+            "bench: the report did not measure the champion's importance on the changed test set"
+        )
+    return report.seconds
