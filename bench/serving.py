@@ -1,6 +1,7 @@
 """The service on loopback: 4,000 one-row requests from 32 concurrent clients, batched (the shipped defaults)
 against the same service scoring each request alone; one row at a time against the pipeline's own prediction in
-process; and the prediction log's cost, in both. Every pair is measured in alternation in the same run."""
+process; and the cost of the prediction log and of a challenger in shadow, in both. Every pair is measured in
+alternation in the same run."""
 
 import json
 import socket
@@ -24,19 +25,22 @@ SAMPLE_ROWS = (
     "rows = pd.read_parquet('data/prepared/test.parquet').drop(columns=['target']).head(1)\n"
     "print(rows.to_json(orient='records', double_precision=15))\n"
 )
+SHADOW = "models/challenger.skops"  # bench/scripts/train_challenger.py writes it
 UNBATCHED = "the same service with SERVE_BATCH_ROWS=1 (each request scored alone: the service before batching), one process"
 CLIENT = "an asyncio client over raw keep-alive sockets, in its own process"
 
 
 def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
-    """The shipped service (batching on, prediction log on, one process) against itself with batching off and
-    with its log off, under 32 concurrent clients and one request at a time."""
+    """The shipped service (batching on, prediction log on, one process) against itself with batching off, with
+    its log off and with a challenger in shadow, under 32 concurrent clients and one request at a time."""
     rows = json.loads(in_project(trained, "python", "-c", SAMPLE_ROWS).output)
-    ports = {"batched": free_port(), "unbatched": free_port(), "log off": free_port()}
+    in_project(trained, "python", str(scripts() / "train_challenger.py"))
+    ports = {"batched": free_port(), "unbatched": free_port(), "log off": free_port(), "shadow": free_port()}
     servers = [
         start(trained, ports["batched"]),
         start(trained, ports["unbatched"], environment={"SERVE_BATCH_ROWS": "1"}),
         start(trained, ports["log off"], "--log-dir", "off"),
+        start(trained, ports["shadow"], "--shadow", SHADOW, "--shadow-version", "challenger"),
     ]
     try:
         for port in ports.values():
@@ -56,13 +60,17 @@ def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
                 str(SEQUENTIAL),
                 str(ports["batched"]),
                 str(ports["log off"]),
+                str(ports["shadow"]),
             ).output
         )
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['shadow']}/health", timeout=10) as answer:
+            shadow = json.load(answer)["shadow"]
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
     one_row, without_log = medians[str(ports["batched"])], medians[str(ports["log off"])]
+    with_shadow = medians[str(ports["shadow"])]
     seconds = {name: sum(result.seconds for result in results) for name, results in loads.items()}
     batched = loads["batched"]
     p99 = percentile([latency for result in batched for latency in result.latencies_ms], 99)
@@ -109,6 +117,22 @@ def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
             seconds["log off"],
             1.1,
         ),
+        ratio_target(
+            "`/predict` of one row, p50, a challenger in shadow (the default pipeline with other parameters)",
+            with_shadow,
+            "the same service without a challenger, in alternation",
+            one_row,
+            1.1,
+            unit="ms",
+        ),
+        Figure(
+            f"{REQUESTS:,} `/predict` requests from {CLIENTS} concurrent clients, a challenger in shadow",
+            seconds["shadow"],
+            "the same service without a challenger, in alternating rounds",
+            seconds["batched"],
+            "<= 1.11x (>= 0.9x the throughput)",
+            seconds["shadow"] <= seconds["batched"] / 0.9,
+        ),
     ]
     details = ["| endpoint | requests | errors | req/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
     details.append(_row(f"GET /health ({HEALTH_THREADS} threads)", health))
@@ -116,6 +140,7 @@ def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
         "batched": "batching on, log on",
         "unbatched": "SERVE_BATCH_ROWS=1, log on",
         "log off": "batching on, log off",
+        "shadow": "batching on, log on, a challenger in shadow",
     }
     for name, results in loads.items():
         latencies = [latency for result in results for latency in result.latencies_ms]
@@ -129,6 +154,14 @@ def serving(trained: Path) -> tuple[list[Figure], tuple[str, list[str]]]:
         f"| POST /predict (one row), one at a time: log on / log off / in process | {SEQUENTIAL} each | 0 | | "
         f"{one_row:.1f} / {without_log:.1f} / {medians['in_process']:.1f} | |"
     )
+    details.append(
+        f"| POST /predict (one row), one at a time, a challenger in shadow | {SEQUENTIAL} | 0 | | {with_shadow:.1f} | |"
+    )
+    details += [
+        "",
+        f"The challenger in shadow, over all its traffic: scored {shadow['scored']:,} rows in {shadow['batches']:,} "
+        f"calls, skipped {shadow['skipped']:,} (queue full), failed on {shadow['failed']:,}; state {shadow['state']}.",
+    ]
     return figures, ("Serving on loopback", details)
 
 

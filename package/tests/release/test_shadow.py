@@ -161,10 +161,34 @@ def refused_file(case, tmp_path, challenger, train_rows) -> Challenger:
         return saved(model, tmp_path / "wider.skops")
     if case == "same model":
         return Challenger(paths.MODEL)
+    features, target = train_rows
+    if case == "unknown columns":  # fitted on an array: it cannot say which features it reads
+        return saved(without_imputer((features.to_numpy(), target)), tmp_path / "array.skops")
+    if case == "other task":  # a regressor beside a classifier, or a classifier beside a regressor
+        other = (target > target.median()) if TASK == "regression" else target
+        estimator = Ridge() if TASK == "classification" else LogisticRegression(max_iter=500)
+        return saved(
+            Pipeline([("scale", StandardScaler()), ("model", estimator)]).fit(features, other),
+            tmp_path / "other.skops",
+        )
+    if case == "other classes":
+        return saved(
+            without_imputer((features, target.map(lambda label: f"class {label}"))), tmp_path / "named.skops"
+        )
     raise AssertionError(case)
 
 
-CASES = ["not found", "wrong digest", "untrusted types", "unreadable", "missing columns", "same model"]
+CASES = [
+    "not found",
+    "wrong digest",
+    "untrusted types",
+    "unreadable",
+    "unknown columns",
+    "missing columns",
+    "other task",
+    *(["other classes"] if TASK == "classification" else []),
+    "same model",
+]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -37,7 +37,7 @@ Settings, from environment variables read when the service starts (a bad value i
   columns (release/prediction_log.py) and the model version it records.
 - SERVE_SHADOW_QUEUE_ROWS (default 10000): rows waiting for the challenger at most; rows offered beyond are
   skipped and counted (a challenger slower than the traffic scores a part of it, never delaying an answer).
-- SERVE_SHADOW_WAIT_MS (milliseconds, default 100): how long the challenger gathers rows before it scores them
+- SERVE_SHADOW_WAIT_MS (milliseconds, default 500): how long the challenger gathers rows before it scores them
   in one call (at most 1024 rows a call): fewer, larger calls leave the cores to the production model.
 """
 
@@ -68,7 +68,7 @@ from ..core import files, paths
 from .batching import Batcher, BatchSettings
 from .limits import Limits, LimitsMiddleware, Traffic
 from .prediction_log import PredictionLog, configured_columns, new_ids
-from .shadow import Challenger, Shadow
+from .shadow import Challenger, Shadow, pass_on
 
 MAX_ROWS = 1000
 MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
@@ -420,8 +420,7 @@ def run(
     if workers > 1:  # each process builds its own app and log from the environment
         os.environ[CHECKSUMS_VARIABLE] = str(checksums or "")
         os.environ["PREDICTION_LOG_DIR"] = settings["directory"] if settings else "off"
-        if challenger is not None:
-            challenger.to_environment(os.environ)
+        pass_on(challenger, os.environ)
     where = (
         f"writing the prediction log to {settings['directory']}" if settings else "without a prediction log"
     )

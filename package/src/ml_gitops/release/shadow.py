@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,11 +52,6 @@ class Challenger:
     checksums: Path | None = None
     version: str = DEFAULT_VERSION
 
-    def to_environment(self, environ: dict[str, str]) -> None:
-        environ[PATH_VARIABLE] = str(self.path)
-        environ[CHECKSUMS_VARIABLE] = str(self.checksums or "")
-        environ[VERSION_VARIABLE] = self.version
-
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Challenger | None":
         path, checksums = environ.get(PATH_VARIABLE), environ.get(CHECKSUMS_VARIABLE)
@@ -69,10 +64,17 @@ class Challenger:
         )
 
 
+def pass_on(challenger: Challenger | None, environ: MutableMapping[str, str]) -> None:
+    """Name the challenger to the processes of `serve --workers N` (or none, whatever `environ` held)."""
+    environ[PATH_VARIABLE] = str(challenger.path) if challenger else ""
+    environ[CHECKSUMS_VARIABLE] = str(challenger.checksums or "") if challenger else ""
+    environ[VERSION_VARIABLE] = challenger.version if challenger else ""
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     rows: int = 10_000
-    wait_seconds: float = 0.1
+    wait_seconds: float = 0.5
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "QueueSettings":
