@@ -3,6 +3,10 @@ staging smoke test (promote.yml) and the service."""
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .shadow import Challenger
 
 CHECKSUMS_HELP = "a release's SHA256SUMS: refuse a model file whose digest differs from the one listed"
 
@@ -23,7 +27,7 @@ def shadow_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def challenger(args: argparse.Namespace):
+def challenger(args: argparse.Namespace) -> "Challenger | None":
     """The challenger the options name, or None; its options without --shadow are refused."""
     from .. import UserError
     from .shadow import DEFAULT_VERSION, Challenger
