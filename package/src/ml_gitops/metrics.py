@@ -44,30 +44,126 @@ def compute(task: str, predictions: pd.DataFrame, names: list[str] | None = None
     }
 
 
+def compute_groups(
+    task: str, predictions: pd.DataFrame, name: str, codes: np.ndarray, groups: int
+) -> np.ndarray:
+    """`name` on each group of rows, for several groupings at once: codes[i, row] is the row's group in grouping i
+    (0 to groups - 1; negative: none). The result's [i, g] is compute(task, predictions.iloc[rows], [name])[name]
+    for the rows of group g in their order, nan for a group without rows or whose rows compute refuses (a
+    ValueError). The same floats, the predictions coded (and a binary roc_auc's scores sorted) once for all."""
+    codes = np.atleast_2d(codes)
+    found = np.full((len(codes), groups), np.nan)
+    score = _on_rows(task, predictions, name)
+    ranking = _ranking(task, predictions, name)
+    for i, grouping in enumerate(codes):
+        for group, rows, ranked in _grouped(grouping, groups, ranking):
+            try:
+                found[i, group] = score(rows, ranked)
+            except ValueError:
+                continue
+    return found
+
+
+def _grouped(codes: np.ndarray, groups: int, ranking: np.ndarray | None):
+    """(group, its rows in increasing order, the same rows by increasing score or None) of every group with rows."""
+    codes = codes.astype(np.int16 if groups < 2**15 else np.intp)  # small: sorted by radix
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(groups + 1))
+    by_score = None if ranking is None else ranking[np.argsort(codes[ranking], kind="stable")]
+    for group in range(groups):
+        start, end = bounds[group], bounds[group + 1]
+        if end > start:
+            yield group, order[start:end], None if by_score is None else by_score[start:end]
+
+
+def _ranking(task: str, predictions: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The rows by increasing score of the positive class, for a binary roc_auc (ties in any order)."""
+    columns = probability_columns(predictions)
+    if task != "classification" or name != "roc_auc" or len(columns) != 2:
+        return None
+    return np.argsort(predictions[columns[-1]].to_numpy())
+
+
+def _on_rows(task: str, predictions: pd.DataFrame, name: str):
+    """A function of (rows, the same rows by increasing score or None) that gives
+    compute(task, predictions.iloc[rows], [name])[name]: from arrays computed once where they give the same
+    floats, else by compute itself on those rows."""
+
+    def directly(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
+        return compute(task, predictions.iloc[rows], [name])[name]
+
+    try:
+        coded = _regression_arrays(predictions) if task == "regression" else _class_arrays(predictions)
+    except (ValueError, TypeError):  # not numbers, or not probabilities: as compute says on each group
+        return directly
+    if task == "regression":
+        y_true, error = coded
+
+        def regression(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
+            return round(float(_regression_of(y_true[rows], error[rows])[name]()), 6)
+
+        return regression
+    y_true, y_pred, proba, positive, clean = coded
+
+    def classification(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
+        if not clean[rows].all():
+            return directly(rows)
+        ranks = None if ranked is None else (y_true[ranked] == positive, proba[ranked, positive])
+        metric = _from_codes(
+            y_true[rows], y_pred[rows], proba[rows], positive, lambda: predictions.iloc[rows], ranks
+        )
+        return round(float(metric[name]()), 6)
+
+    return classification
+
+
 def _classification(predictions: pd.DataFrame) -> dict:
     """scikit-learn's numbers. Computed here from class codes, a confusion matrix and one sort, which give the same
     floats, when every class has its column, no class is missing and every probability is finite; by scikit-learn
     otherwise."""
+    y_true, y_pred, proba, positive, clean = _class_arrays(predictions)
+    if not clean.all():
+        return _by_scikit_learn(predictions)
+    return _from_codes(y_true, y_pred, proba, positive, lambda: predictions)
+
+
+def _class_arrays(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """Each row's true and predicted class as its position in the sorted classes (-1: missing or of no class), the
+    probabilities in that order, the positive class's position, and whether each row can be scored from these."""
     columns = probability_columns(predictions)
     labels = [column.removeprefix("proba_") for column in columns]
     classes = sorted(labels)  # scikit-learn's order
-    y_true, y_pred = (_codes(predictions[name], classes) for name in ("y_true", "y_pred"))
+    y_true, y_pred = (_class_codes(predictions[name], classes) for name in ("y_true", "y_pred"))
     proba = predictions[columns].to_numpy()
-    if y_true is None or y_pred is None or not np.isfinite(proba).all():
-        return _by_scikit_learn(predictions)
+    clean = (y_true >= 0) & (y_pred >= 0) & np.isfinite(proba).all(axis=1)
     proba = proba[:, [labels.index(label) for label in classes]]
-    confusion = np.bincount(y_true * len(classes) + y_pred, minlength=len(classes) ** 2).reshape(
-        len(classes), -1
-    )
-    positive = classes.index(labels[-1])
-    binary = len(classes) == 2
+    positive = classes.index(labels[-1]) if labels else -1  # no class: no row is clean
+    return y_true, y_pred, proba, positive, clean
+
+
+def _from_codes(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    proba: np.ndarray,
+    positive: int,
+    frame,
+    ranked: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict:
+    """Every classification metric of rows whose classes are all known and probabilities all finite, each computed
+    when asked for; by scikit-learn on `frame()` (the same rows as a frame) where scikit-learn has its own answer.
+    `ranked`: a binary roc_auc's truth and scores by increasing score, which spares its sort."""
+    classes = proba.shape[1]
+    confusion = np.bincount(y_true * classes + y_pred, minlength=classes**2).reshape(classes, -1)
+    binary = classes == 2
 
     def roc_auc() -> float:
         if not binary:
             return _multiclass_roc_auc(y_true, proba)
         if 0 < np.count_nonzero(y_true == positive) < len(y_true):
+            if ranked is not None:
+                return _binary_roc_auc_ranked(ranked[1][::-1], ranked[0][::-1])
             return _binary_roc_auc(y_true == positive, proba[:, positive])
-        return _by_scikit_learn(predictions)["roc_auc"]()  # one class only: its warning and nan
+        return _by_scikit_learn(frame())["roc_auc"]()  # one class only: its warning and nan
 
     return {  # each computed when asked for
         "roc_auc": roc_auc,
@@ -76,21 +172,20 @@ def _classification(predictions: pd.DataFrame) -> dict:
         "f1": lambda: (
             _f1(confusion, positive if binary else None)
             if (confusion[positive].sum() + confusion[:, positive].sum() > 0 or not binary)
-            else _by_scikit_learn(predictions)["f1"]()
+            else _by_scikit_learn(frame())["f1"]()
         ),
         "log_loss": lambda: _log_loss(proba, y_true),
     }
 
 
-def _codes(values: pd.Series, classes: list[str]) -> np.ndarray | None:
+def _class_codes(values: pd.Series, classes: list[str]) -> np.ndarray:
     """Each row's class as its position in `classes`, matched as text (only the distinct values are written out as
-    text); None when a value is missing or of no class."""
-    codes, distinct = pd.factorize(values)
+    text); -1 where a value is missing or of no class."""
+    codes, distinct = pd.factorize(values)  # a missing value's code is -1
     texts = pd.Series(distinct, dtype=values.dtype).astype(str)
     position = {label: i for i, label in enumerate(classes)}
-    if (codes < 0).any() or not all(text in position for text in texts):
-        return None
-    return np.array([position[text] for text in texts], dtype=np.intp)[codes]
+    lookup = np.array([position.get(text, -1) for text in texts] + [-1], dtype=np.intp)
+    return lookup[codes]
 
 
 def _balanced_accuracy(confusion: np.ndarray) -> float:
@@ -122,7 +217,11 @@ def _binary_roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
     dropped), built from the same counts with an unstable sort (ties are counted whole either way), and its area by
     the trapezoidal rule as scipy sums it (without importing scikit-learn, which costs half a second)."""
     order = np.argsort(score)[::-1]
-    ranked, hits = score[order], positive[order]
+    return _binary_roc_auc_ranked(score[order], positive[order])
+
+
+def _binary_roc_auc_ranked(ranked: np.ndarray, hits: np.ndarray) -> float:
+    """_binary_roc_auc of scores in decreasing order (tied scores in any order) and their truth."""
     ends = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
     true_positives = np.cumsum(hits, dtype=np.float64)[ends]
     false_positives = 1 + ends.astype(np.float64) - true_positives
@@ -179,8 +278,16 @@ def _by_scikit_learn(predictions: pd.DataFrame) -> dict:
 
 
 def _regression(predictions: pd.DataFrame) -> dict:
-    error = predictions["y_pred"].to_numpy(float) - predictions["y_true"].to_numpy(float)
+    return _regression_of(*_regression_arrays(predictions))
+
+
+def _regression_arrays(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The true values and the errors (predicted - true), as floats."""
     y_true = predictions["y_true"].to_numpy(float)
+    return y_true, predictions["y_pred"].to_numpy(float) - y_true
+
+
+def _regression_of(y_true: np.ndarray, error: np.ndarray) -> dict:
     total = np.sum((y_true - y_true.mean()) ** 2)
     return {
         "rmse": lambda: np.sqrt(np.mean(error**2)),

@@ -7,6 +7,7 @@ A classifier's sums are counts: each group's confusion matrix and score histogra
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -117,17 +118,39 @@ def segment_delta_intervals(
     small segment); each resample picks that many of the segment's groups, for every segment in one draw and one
     batched matrix product. Paired as delta_intervals pairs."""
     segments = int(np.max(codes, initial=-1)) + 1 if segments is None else segments
-    codes = np.asarray(codes).astype(np.int16 if segments < 2**15 else np.intp)  # small: sorted by radix
-    rng = np.random.default_rng(seed)
+    return columns_delta_intervals(task, champion, candidate, [(codes, segments)], metric, seed, level)[0]
+
+
+def columns_delta_intervals(
+    task: str,
+    champion: pd.DataFrame,
+    candidate: pd.DataFrame,
+    columns: list[tuple[np.ndarray, int]],
+    metric: str,
+    seed: int = 0,
+    level: float = 0.95,
+) -> list[list[Interval | None]]:
+    """segment_delta_intervals of the segments of each column (its codes and its number of segments), the same
+    intervals: each column drawn from its own generator seeded `seed`, each model's rows read once for all."""
     paired = same_rows(champion, candidate)
-    champion_draw = _segment_draw(codes, segments, rng)
-    candidate_draw = champion_draw if paired else _segment_draw(codes, segments, rng)
-    before = _segment_metric(task, champion, codes, *champion_draw, metric)
-    after = _segment_metric(task, candidate, codes, *candidate_draw, metric)
+    before, after = (_Rows.of(task, frame, metric) for frame in (champion, candidate))
+    found = []
+    for codes, segments in columns:
+        codes = np.asarray(codes).astype(np.int16 if segments < 2**15 else np.intp)  # small: sorted by radix
+        rng = np.random.default_rng(seed)
+        champion_draw = _segment_draw(codes, segments, rng)
+        candidate_draw = champion_draw if paired else _segment_draw(codes, segments, rng)
+        deltas = after.segment_metric(codes, candidate_draw) - before.segment_metric(codes, champion_draw)
+        found.append(_percentile_intervals(deltas, level, paired))
+    return found
+
+
+def _percentile_intervals(deltas: np.ndarray, level: float, paired: bool) -> list[Interval | None]:
+    """Each segment's `level` percentile interval of its resampled deltas (a row of `deltas` each)."""
     tail = (1 - level) / 2 * 100
     intervals: list[Interval | None] = []
-    for deltas in after - before:
-        known = deltas[~np.isnan(deltas)]  # a resample of one class has no roc_auc
+    for row in deltas:
+        known = row[~np.isnan(row)]  # a resample of one class has no roc_auc
         low, high = np.percentile(known, [tail, 100 - tail]) if len(known) else (np.nan, np.nan)
         intervals.append(Interval(float(low), float(high), paired) if len(known) else None)
     return intervals
@@ -140,99 +163,133 @@ def segment_groups(rows: np.ndarray) -> np.ndarray:
     return np.minimum(rows, share)
 
 
-def _segment_draw(
-    codes: np.ndarray, segments: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _SegmentDraw:
     """Each row's group as segment * width + its group in the segment (-1: no segment), and how often each
     resample picks each group of each segment: shapes (rows,) and (segments, RESAMPLES, width), where width is
-    the most groups of a segment, the weights of a segment's groups beyond its own being 0."""
+    the most groups of a segment, the counts of a segment's groups beyond its own being 0."""
+
+    membership: np.ndarray
+    counts: np.ndarray  # integers
+    groups: np.ndarray  # each segment's groups: the sum of each of its resamples' counts
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        return self.counts.astype(np.float64)
+
+    @cached_property
+    def weights32(self) -> np.ndarray:
+        return self.counts.astype(np.float32)
+
+    def resample_counts(self, table: np.ndarray) -> np.ndarray:
+        """`weights @ table` for a table of counts per group (segments, width, k): in float32 (half the time) when
+        that is exact, no sum reaching 2**24, else in float64; exact either way (use it as float64)."""
+        exact32 = table.max(initial=0) * self.groups.max(initial=0) < FLOAT32_EXACT
+        weights = self.weights32 if exact32 else self.weights
+        return weights @ table.astype(weights.dtype)
+
+
+def _segment_draw(codes: np.ndarray, segments: int, rng: np.random.Generator) -> _SegmentDraw:
+    """Random groups of each segment's rows, and each resample's picks of them (see _SegmentDraw)."""
     inside = codes >= 0
     rows = np.bincount(codes[inside], minlength=segments)
     groups = segment_groups(rows)
     width = max(int(groups.max(initial=0)), 1)
     shuffled = rng.permutation(np.flatnonzero(inside))
     shuffled = shuffled[np.argsort(codes[shuffled], kind="stable")]  # by segment, randomly within one
-    starts = np.r_[0, np.cumsum(rows)[:-1]]
-    own = codes[shuffled].astype(np.intp)
-    rank = np.arange(len(shuffled)) - starts[own]
+    rank = np.arange(len(shuffled)) - np.repeat(np.r_[0, np.cumsum(rows)[:-1]], rows)
     membership = np.full(len(codes), -1, dtype=np.intp)
-    membership[shuffled] = own * width + rank % groups[own]
-    picks = (rng.random((segments, RESAMPLES, width)) * groups[:, None, None]).astype(np.intp)
-    picked = np.arange(width) < groups[:, None, None]  # a segment picks as many groups as it has
-    cells = (np.arange(segments * RESAMPLES)[:, None] * width).reshape(segments, RESAMPLES, 1) + picks
-    counts = np.bincount(cells[np.broadcast_to(picked, cells.shape)], minlength=segments * RESAMPLES * width)
-    return membership, counts.reshape(segments, RESAMPLES, width).astype(np.float64)
+    membership[shuffled] = np.repeat(np.arange(len(rows)) * width, rows) + rank % np.repeat(groups, rows)
+    picks = rng.random((segments, RESAMPLES, width))
+    picks *= groups[:, None, None]
+    cells = picks.astype(np.intp)
+    cells += (np.arange(segments * RESAMPLES) * width).reshape(segments, RESAMPLES, 1)
+    if not np.all(groups == width):  # a segment picks as many groups as it has
+        cells = cells[np.broadcast_to(np.arange(width) < groups[:, None, None], cells.shape)]
+    counts = np.bincount(cells.ravel(), minlength=segments * RESAMPLES * width)
+    return _SegmentDraw(membership, counts.reshape(segments, RESAMPLES, width), groups)
 
 
-def _segment_metric(
-    task: str,
-    predictions: pd.DataFrame,
+@dataclass(frozen=True)
+class _Rows:
+    """One model's rows as a segment bootstrap of `metric` reads them, whatever the segments: the per-row values
+    it sums, and for a classifier each row's (true, predicted) class pair and the scores of roc_auc's classes, each
+    with its rows in increasing order of it."""
+
+    task: str
+    metric: str
+    per_row: dict[str, np.ndarray]  # regression: the statistics; classification: neg_log_p (log_loss)
+    pairs: np.ndarray | None = None  # true class * size + predicted class (the confusion matrix's cell)
+    size: int = 0
+    scores: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()  # (score, positive, order) per class
+
+    @classmethod
+    def of(cls, task: str, predictions: pd.DataFrame, metric: str) -> "_Rows":
+        needed = set(STATISTICS[metric])
+        if task == "regression":
+            per_row = {
+                name: values for name, values in _regression_stats(predictions).items() if name in needed
+            }
+            return cls(task, metric, per_row)
+        columns = probability_columns(predictions)
+        labels = [column.removeprefix("proba_") for column in columns]
+        actual = class_index(predictions["y_true"], labels)
+        size = len(labels) + 1
+        per_row, pairs, scores = {}, None, []
+        if "neg_log_p" in needed:
+            probability = _probability_of(predictions[columns].to_numpy(float), actual)
+            per_row["neg_log_p"] = -np.log(np.clip(probability, 1e-15, 1))
+        if "positive_hist_" in needed:
+            for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
+                score = predictions[columns[k]].to_numpy(float)
+                scores.append((score, actual == k, np.argsort(score)))  # tied scores share a bin
+        else:
+            pairs = actual * size + class_index(predictions["y_pred"], labels)
+        return cls(task, metric, per_row, pairs, size, tuple(scores))
+
+    def segment_metric(self, codes: np.ndarray, draw: _SegmentDraw) -> np.ndarray:
+        """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
+        segments, resamples, width = draw.counts.shape
+        kept = draw.membership >= 0
+        cells = segments * width
+        grouped = {
+            name: np.bincount(draw.membership[kept], values[kept], cells).reshape(segments, width, 1)
+            for name, values in self.per_row.items()
+        }
+        if self.task == "regression":
+            stats = _resample(draw.weights, grouped)
+        elif self.scores:
+            per_class = [
+                _resampled_auc(draw, _auc_table(score, positive, order, codes, draw.membership, cells))
+                for score, positive, order in self.scores
+            ]
+            return np.mean(per_class, axis=0).reshape(segments, resamples)
+        else:
+            confusion = np.bincount(
+                (draw.membership * self.size**2 + self.pairs)[kept], minlength=cells * self.size**2
+            )
+            resampled = draw.resample_counts(confusion.reshape(segments, width, -1)).astype(np.float64)
+            stats = _classification_stats({"confusion": resampled.reshape(segments * resamples, -1)})
+            if "neg_log_p" in grouped:
+                stats["neg_log_p"] = draw.weights @ grouped["neg_log_p"]
+        flat = {name: values.reshape(segments * resamples, -1) for name, values in stats.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = _Sums(flat, self.task).metric(self.metric)
+        return np.asarray(values, dtype=float).reshape(segments, resamples)
+
+
+def _auc_table(
+    score: np.ndarray,
+    positive: np.ndarray,
+    order: np.ndarray,
     codes: np.ndarray,
     membership: np.ndarray,
-    weights: np.ndarray,
-    metric: str,
+    cells: int,
 ) -> np.ndarray:
-    """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
-    segments, resamples, width = weights.shape
-    kept = membership >= 0
-    cells = segments * width
-    needed = set(STATISTICS[metric])
-    if task == "regression":
-        per_row = {name: values for name, values in _regression_stats(predictions).items() if name in needed}
-        tables = {
-            name: np.bincount(membership[kept], values[kept], cells).reshape(segments, width, 1)
-            for name, values in per_row.items()
-        }
-        stats = _resample(weights, tables)
-    else:
-        tables, neg_log_p = _segment_classification_groups(predictions, codes, membership, cells, needed)
-        tables = {name: table.reshape(segments, width, -1) for name, table in tables.items()}
-        resampled = {
-            name: table.reshape(segments * resamples, -1)
-            for name, table in _resample(weights, tables).items()
-        }
-        stats = _classification_stats(resampled)
-        if neg_log_p is not None:
-            stats["neg_log_p"] = weights @ neg_log_p.reshape(segments, width, 1)
-    flat = {name: values.reshape(segments * resamples, -1) for name, values in stats.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = _Sums(flat, task).metric(metric)
-    return np.asarray(values, dtype=float).reshape(segments, resamples)
-
-
-def _segment_classification_groups(
-    predictions: pd.DataFrame, codes: np.ndarray, membership: np.ndarray, cells: int, needed: set[str]
-) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """_classification_groups for groups of many segments (`membership` -1: a row of none): the score bins of
-    each segment its own, from its own scores, as a segment alone would have them."""
-    kept = membership >= 0
-    columns = probability_columns(predictions)
-    labels = [column.removeprefix("proba_") for column in columns]
-    actual = class_index(predictions["y_true"], labels)
-    predicted = class_index(predictions["y_pred"], labels)
-    size = len(labels) + 1
-    confusion = np.bincount(
-        (membership * size**2 + actual * size + predicted)[kept], minlength=cells * size**2
-    )
-    counts = {"confusion": confusion.reshape(cells, size**2)}
-    if "positive_hist_" in needed:
-        for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
-            score = predictions[columns[k]].to_numpy(float)
-            counts[f"hist_{k}"] = _segment_score_histograms(score, actual == k, codes, membership, cells)
-    neg_log_p = None
-    if "neg_log_p" in needed:
-        probability = _probability_of(predictions[columns].to_numpy(float), actual)
-        values = -np.log(np.clip(probability, 1e-15, 1))
-        neg_log_p = np.bincount(membership[kept], values[kept], cells)[:, None]
-    return counts, neg_log_p
-
-
-def _segment_score_histograms(
-    score: np.ndarray, positive: np.ndarray, codes: np.ndarray, membership: np.ndarray, cells: int
-) -> np.ndarray:
-    """Per group, the score bins of its negative rows then of its positive ones, each segment's bins cut from its
-    own scores (as _score_histograms cuts them), padded to the most bins of a segment: shape (cells, 2 * bins)."""
-    order = np.argsort(score)  # tied scores share a bin: their order does not matter
+    """Per group, what its resamples' roc_auc is summed from: the score bins of its positive rows, twice the
+    negatives below each bin plus those in it, and its positives and negatives; each segment's bins cut from its
+    own scores (as _score_histograms cuts them), padded to the most bins of a segment: shape (cells, 2 * bins + 2).
+    `order`: the rows by increasing score."""
     order = order[membership[order] >= 0]
     order = order[np.argsort(codes[order], kind="stable")]  # by segment, then by score
     ends = np.searchsorted(codes[order], np.arange(codes.max(initial=0) + 1), side="right")
@@ -243,7 +300,24 @@ def _segment_score_histograms(
             bins[start:end], used = sorted_score_bins(score[order[start:end]])
             count = max(count, used)
     cells_of = (membership[order] * 2 + positive[order]) * count + bins
-    return np.bincount(cells_of, minlength=cells * 2 * count).reshape(cells, 2 * count)
+    histograms = np.bincount(cells_of, minlength=cells * 2 * count).reshape(cells, 2, count)
+    negative, positive_bins = histograms[:, 0], histograms[:, 1]
+    below_twice = 2 * np.cumsum(negative, axis=1) - negative
+    totals = [positive_bins.sum(axis=1, keepdims=True), negative.sum(axis=1, keepdims=True)]
+    return np.concatenate([positive_bins, below_twice, *totals], axis=1)
+
+
+def _resampled_auc(draw: _SegmentDraw, table: np.ndarray) -> np.ndarray:
+    """Each resample's roc_auc from its groups' _auc_table: P(score of a positive > score of a negative), ties
+    counted half, as _auc_from_histograms counts it (every sum an exact integer or half): shape (segments *
+    RESAMPLES,)."""
+    segments, resamples, width = draw.counts.shape
+    bins = (table.shape[1] - 2) // 2
+    resampled = draw.resample_counts(table.reshape(segments, width, -1)).reshape(segments * resamples, -1)
+    wins_twice = np.einsum("ij,ij->i", resampled[:, :bins], resampled[:, bins : 2 * bins], dtype=np.float64)
+    positives, negatives = resampled[:, -2].astype(np.float64), resampled[:, -1].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return wins_twice / 2 / (positives * negatives)
 
 
 @dataclass

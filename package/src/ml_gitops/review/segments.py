@@ -36,7 +36,7 @@ import pandas as pd
 from .. import UserError
 from ..core import paths
 from ..core.config import MAX_SEGMENT_COLUMNS, Config, GateConfig, SegmentColumn, SegmentsConfig
-from ..metrics import DIRECTIONS, compute
+from ..metrics import DIRECTIONS, compute, compute_groups
 from . import markdown as inert
 
 SEGMENTS_FILE = paths.PREPARED / "segments.parquet"  # the test rows' segment columns, written by prepare
@@ -202,15 +202,13 @@ def measure(
     paired bootstrap interval of the delta at the Bonferroni level 1 - 0.05/k, k the segments large enough to
     judge (review/compare.py); `champion` None: the candidate's alone."""
     metric, minimum = config.gate.metric, config.segments.min_rows
-    found = []
-    for column, _, value, rows in _groups(segment_labels):
-        mine = candidate.iloc[rows]
-        theirs = champion.iloc[rows] if champion is not None else None
-        found.append(
-            Segment(
-                column, value, len(rows), score(config.task, theirs, metric), score(config.task, mine, metric)
-            )
-        )
+    codes = _codes(segment_labels)
+    mine = _scores(config.task, candidate, metric, codes)
+    theirs = _scores(config.task, champion, metric, codes) if champion is not None else None
+    found = [
+        Segment(column, value, rows, None if theirs is None else theirs[i][code], mine[i][code])
+        for i, column, code, value, rows in _segments_of(segment_labels)
+    ]
     judgeable = [_judgeable(s, minimum) for s in found]
     if not any(judgeable):
         return found
@@ -235,31 +233,27 @@ def _intervals(
     level: float,
 ) -> list[tuple[float, float] | None]:
     """Each segment's interval at `level` (in _groups' order), for the judgeable ones: one bootstrap a column."""
-    from .compare import segment_delta_intervals
+    from .compare import columns_delta_intervals
 
-    found: list[tuple[float, float] | None] = []
     wanted = iter(judgeable)
+    columns, present = [], []
     for column in segment_labels.columns:
         categories = segment_labels[column].cat.categories
         codes = segment_labels[column].cat.codes.to_numpy()
-        present = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
-        keep = np.array([next(wanted) if here else False for here in present])
-        codes = np.where(keep[np.maximum(codes, 0)] & (codes >= 0), codes, -1)
-        intervals = (
-            segment_delta_intervals(
-                config.task,
-                champion,
-                candidate,
-                codes,
-                config.gate.metric,
-                config.seed,
-                level,
-                len(categories),
-            )
-            if keep.any()
-            else [None] * len(categories)
+        here = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+        keep = np.array([next(wanted) if row else False for row in here])
+        columns.append((np.where(keep[np.maximum(codes, 0)] & (codes >= 0), codes, -1), len(categories)))
+        present.append(here)
+    measured = [(codes, count) for codes, count in columns if (codes >= 0).any()]
+    intervals = iter(
+        columns_delta_intervals(
+            config.task, champion, candidate, measured, config.gate.metric, config.seed, level
         )
-        for interval in (intervals[code] for code in np.flatnonzero(present)):
+    )
+    found: list[tuple[float, float] | None] = []
+    for (codes, count), here in zip(columns, present, strict=True):
+        column = next(intervals) if (codes >= 0).any() else [None] * count
+        for interval in (column[code] for code in np.flatnonzero(here)):
             finite = interval is not None and math.isfinite(interval.low) and math.isfinite(interval.high)
             found.append((interval.low, interval.high) if finite else None)
     return found
@@ -295,6 +289,30 @@ def alone(config: Config, predictions: pd.DataFrame, segment_labels: pd.DataFram
         low, high = (interval.low, interval.high) if finite else (None, None)
         found.append(Alone(column, value, len(rows), score(config.task, part, metric), low, high))
     return found
+
+
+def _codes(segment_labels: pd.DataFrame) -> np.ndarray:
+    """Each row's segment in each column, as its category's code: shape (columns, rows)."""
+    return np.array([segment_labels[column].cat.codes.to_numpy() for column in segment_labels.columns])
+
+
+def _segments_of(segment_labels: pd.DataFrame):
+    """(column's position, column, code, value, rows) of every non-empty segment, in _groups' order."""
+    for i, column in enumerate(segment_labels.columns):
+        categories = segment_labels[column].cat.categories
+        codes = segment_labels[column].cat.codes.to_numpy()
+        counts = np.bincount(codes[codes >= 0], minlength=len(categories))
+        for code, value in enumerate(categories):
+            if counts[code]:
+                yield i, column, code, str(value)[:MAX_VALUE_CHARS], int(counts[code])
+
+
+def _scores(task: str, predictions: pd.DataFrame, metric: str, codes: np.ndarray) -> list[list[float | None]]:
+    """`score` of every segment of every column (codes from `_codes`): [column][code]."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = compute_groups(task, predictions, metric, codes, int(codes.max(initial=-1)) + 1)
+    return [[float(value) if math.isfinite(value) else None for value in row] for row in found]
 
 
 def _groups(segment_labels: pd.DataFrame):
