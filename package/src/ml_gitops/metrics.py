@@ -1,5 +1,7 @@
 """Score test-set predictions. A metric's direction says whether higher (+1) or lower (-1) is better."""
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -53,8 +55,7 @@ def compute_groups(
     ValueError). The same floats, the predictions coded (and a binary roc_auc's scores sorted) once for all."""
     codes = np.atleast_2d(codes)
     found = np.full((len(codes), groups), np.nan)
-    score = _on_rows(task, predictions, name)
-    ranking = _ranking(task, predictions, name)
+    score, ranking = _on_rows(task, predictions, name)
     for i, grouping in enumerate(codes):
         for group, rows, ranked in _grouped(grouping, groups, ranking):
             try:
@@ -65,29 +66,23 @@ def compute_groups(
 
 
 def _grouped(codes: np.ndarray, groups: int, ranking: np.ndarray | None):
-    """(group, its rows in increasing order, the same rows by increasing score or None) of every group with rows."""
+    """(group, its rows in increasing order, the positions in `ranking` of the same rows, in increasing order, or
+    None) of every group with rows."""
     codes = codes.astype(np.int16 if groups < 2**15 else np.intp)  # small: sorted by radix
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(groups + 1))
-    by_score = None if ranking is None else ranking[np.argsort(codes[ranking], kind="stable")]
+    by_score = None if ranking is None else np.argsort(codes[ranking], kind="stable")
     for group in range(groups):
         start, end = bounds[group], bounds[group + 1]
         if end > start:
             yield group, order[start:end], None if by_score is None else by_score[start:end]
 
 
-def _ranking(task: str, predictions: pd.DataFrame, name: str) -> np.ndarray | None:
-    """The rows by increasing score of the positive class, for a binary roc_auc (ties in any order)."""
-    columns = probability_columns(predictions)
-    if task != "classification" or name != "roc_auc" or len(columns) != 2:
-        return None
-    return np.argsort(predictions[columns[-1]].to_numpy())
-
-
 def _on_rows(task: str, predictions: pd.DataFrame, name: str):
-    """A function of (rows, the same rows by increasing score or None) that gives
+    """A function of (rows, their positions in the ranking or None) that gives
     compute(task, predictions.iloc[rows], [name])[name]: from arrays computed once where they give the same
-    floats, else by compute itself on those rows."""
+    floats, else by compute itself on those rows; and the ranking, the rows by increasing score of the positive
+    class (ties in any order) for a binary roc_auc, else None."""
 
     def directly(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
         return compute(task, predictions.iloc[rows], [name])[name]
@@ -95,26 +90,34 @@ def _on_rows(task: str, predictions: pd.DataFrame, name: str):
     try:
         coded = _regression_arrays(predictions) if task == "regression" else _class_arrays(predictions)
     except (ValueError, TypeError):  # not numbers, or not probabilities: as compute says on each group
-        return directly
+        return directly, None
     if task == "regression":
         y_true, error = coded
 
         def regression(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
             return round(float(_regression_of(y_true[rows], error[rows])[name]()), 6)
 
-        return regression
+        return regression, None
     y_true, y_pred, proba, positive, clean = coded
+    every_row_clean = bool(clean.all())
+    ranking = np.argsort(proba[:, positive]) if name == "roc_auc" and proba.shape[1] == 2 else None
+    if ranking is not None:
+        hits, score = (y_true == positive)[ranking], proba[ranking, positive]
 
     def classification(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
-        if not clean[rows].all():
+        if not every_row_clean and not clean[rows].all():
             return directly(rows)
-        ranks = None if ranked is None else (y_true[ranked] == positive, proba[ranked, positive])
+        if ranked is not None:  # a binary roc_auc: _from_codes's, without its sort
+            truth = hits[ranked]
+            if not 0 < np.count_nonzero(truth) < len(truth):
+                return directly(rows)  # one class only: scikit-learn's warning and nan
+            return round(float(_binary_roc_auc_ranked(score[ranked][::-1], truth[::-1])), 6)
         metric = _from_codes(
-            y_true[rows], y_pred[rows], proba[rows], positive, lambda: predictions.iloc[rows], ranks
+            y_true[rows], y_pred[rows], proba[rows], positive, lambda: predictions.iloc[rows]
         )
         return round(float(metric[name]()), 6)
 
-    return classification
+    return classification, ranking
 
 
 def _classification(predictions: pd.DataFrame) -> dict:
@@ -141,37 +144,30 @@ def _class_arrays(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np
     return y_true, y_pred, proba, positive, clean
 
 
-def _from_codes(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    proba: np.ndarray,
-    positive: int,
-    frame,
-    ranked: tuple[np.ndarray, np.ndarray] | None = None,
-) -> dict:
+def _from_codes(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, positive: int, frame) -> dict:
     """Every classification metric of rows whose classes are all known and probabilities all finite, each computed
-    when asked for; by scikit-learn on `frame()` (the same rows as a frame) where scikit-learn has its own answer.
-    `ranked`: a binary roc_auc's truth and scores by increasing score, which spares its sort."""
+    when asked for; by scikit-learn on `frame()` (the same rows as a frame) where scikit-learn has its own answer."""
     classes = proba.shape[1]
-    confusion = np.bincount(y_true * classes + y_pred, minlength=classes**2).reshape(classes, -1)
     binary = classes == 2
+
+    @cache
+    def confusion() -> np.ndarray:
+        return np.bincount(y_true * classes + y_pred, minlength=classes**2).reshape(classes, -1)
 
     def roc_auc() -> float:
         if not binary:
             return _multiclass_roc_auc(y_true, proba)
         if 0 < np.count_nonzero(y_true == positive) < len(y_true):
-            if ranked is not None:
-                return _binary_roc_auc_ranked(ranked[1][::-1], ranked[0][::-1])
             return _binary_roc_auc(y_true == positive, proba[:, positive])
         return _by_scikit_learn(frame())["roc_auc"]()  # one class only: its warning and nan
 
     return {  # each computed when asked for
         "roc_auc": roc_auc,
         "accuracy": lambda: np.count_nonzero(y_true == y_pred) / len(y_true),
-        "balanced_accuracy": lambda: _balanced_accuracy(confusion),
+        "balanced_accuracy": lambda: _balanced_accuracy(confusion()),
         "f1": lambda: (
-            _f1(confusion, positive if binary else None)
-            if (confusion[positive].sum() + confusion[:, positive].sum() > 0 or not binary)
+            _f1(confusion(), positive if binary else None)
+            if (confusion()[positive].sum() + confusion()[:, positive].sum() > 0 or not binary)
             else _by_scikit_learn(frame())["f1"]()
         ),
         "log_loss": lambda: _log_loss(proba, y_true),

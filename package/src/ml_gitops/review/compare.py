@@ -197,9 +197,13 @@ def _segment_draw(codes: np.ndarray, segments: int, rng: np.random.Generator) ->
     width = max(int(groups.max(initial=0)), 1)
     shuffled = rng.permutation(np.flatnonzero(inside))
     shuffled = shuffled[np.argsort(codes[shuffled], kind="stable")]  # by segment, randomly within one
-    rank = np.arange(len(shuffled)) - np.repeat(np.r_[0, np.cumsum(rows)[:-1]], rows)
+    grouped = [
+        segment * width + np.arange(count) % max(groups[segment], 1) for segment, count in enumerate(rows)
+    ]
     membership = np.full(len(codes), -1, dtype=np.intp)
-    membership[shuffled] = np.repeat(np.arange(len(rows)) * width, rows) + rank % np.repeat(groups, rows)
+    membership[shuffled] = (
+        np.concatenate(grouped) if grouped else []
+    )  # each segment's rows dealt to its groups
     picks = rng.random((segments, RESAMPLES, width))
     picks *= groups[:, None, None]
     cells = picks.astype(np.intp)
@@ -221,7 +225,10 @@ class _Rows:
     per_row: dict[str, np.ndarray]  # regression: the statistics; classification: neg_log_p (log_loss)
     pairs: np.ndarray | None = None  # true class * size + predicted class (the confusion matrix's cell)
     size: int = 0
-    scores: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()  # (score, positive, order) per class
+    scores: tuple[
+        tuple[np.ndarray, np.ndarray, np.ndarray], ...
+    ] = ()  # per class: its scores sorted, whether
+    # each of those rows is of the class, and their rows
 
     @classmethod
     def of(cls, task: str, predictions: pd.DataFrame, metric: str) -> "_Rows":
@@ -242,7 +249,8 @@ class _Rows:
         if "positive_hist_" in needed:
             for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
                 score = predictions[columns[k]].to_numpy(float)
-                scores.append((score, actual == k, np.argsort(score)))  # tied scores share a bin
+                order = np.argsort(score)  # tied scores share a bin: their order does not matter
+                scores.append((score[order], (actual == k)[order], order))
         else:
             pairs = actual * size + class_index(predictions["y_pred"], labels)
         return cls(task, metric, per_row, pairs, size, tuple(scores))
@@ -260,7 +268,7 @@ class _Rows:
             stats = _resample(draw.weights, grouped)
         elif self.scores:
             per_class = [
-                _resampled_auc(draw, _auc_table(score, positive, order, codes, draw.membership, cells))
+                _resampled_auc(draw, _auc_table(score, positive, draw.membership[order], width, cells))
                 for score, positive, order in self.scores
             ]
             return np.mean(per_class, axis=0).reshape(segments, resamples)
@@ -279,27 +287,26 @@ class _Rows:
 
 
 def _auc_table(
-    score: np.ndarray,
-    positive: np.ndarray,
-    order: np.ndarray,
-    codes: np.ndarray,
-    membership: np.ndarray,
-    cells: int,
+    score: np.ndarray, positive: np.ndarray, membership: np.ndarray, width: int, cells: int
 ) -> np.ndarray:
     """Per group, what its resamples' roc_auc is summed from: the score bins of its positive rows, twice the
     negatives below each bin plus those in it, and its positives and negatives; each segment's bins cut from its
     own scores (as _score_histograms cuts them), padded to the most bins of a segment: shape (cells, 2 * bins + 2).
-    `order`: the rows by increasing score."""
-    order = order[membership[order] >= 0]
-    order = order[np.argsort(codes[order], kind="stable")]  # by segment, then by score
-    ends = np.searchsorted(codes[order], np.arange(codes.max(initial=0) + 1), side="right")
-    bins = np.empty(len(order), dtype=np.intp)
+    The rows by increasing score: their scores, whether each is positive, and its group (see _SegmentDraw)."""
+    kept = membership >= 0
+    if not kept.all():
+        score, positive, membership = score[kept], positive[kept], membership[kept]
+    segment = membership // width
+    by_segment = np.argsort(segment.astype(np.int16 if cells < 2**15 else np.intp), kind="stable")
+    score, positive, membership = score[by_segment], positive[by_segment], membership[by_segment]
+    ends = np.searchsorted(segment[by_segment], np.arange(cells // width), side="right")
+    bins = np.empty(len(score), dtype=np.intp)
     count = 1
     for start, end in zip(np.r_[0, ends[:-1]], ends, strict=True):
         if end > start:
-            bins[start:end], used = sorted_score_bins(score[order[start:end]])
+            bins[start:end], used = sorted_score_bins(score[start:end])
             count = max(count, used)
-    cells_of = (membership[order] * 2 + positive[order]) * count + bins
+    cells_of = (membership * 2 + positive) * count + bins
     histograms = np.bincount(cells_of, minlength=cells * 2 * count).reshape(cells, 2, count)
     negative, positive_bins = histograms[:, 0], histograms[:, 1]
     below_twice = 2 * np.cumsum(negative, axis=1) - negative
@@ -310,12 +317,26 @@ def _auc_table(
 def _resampled_auc(draw: _SegmentDraw, table: np.ndarray) -> np.ndarray:
     """Each resample's roc_auc from its groups' _auc_table: P(score of a positive > score of a negative), ties
     counted half, as _auc_from_histograms counts it (every sum an exact integer or half): shape (segments *
-    RESAMPLES,)."""
+    RESAMPLES,). A resample's wins are w' M w, w its counts of groups and M the wins of each group's positives over
+    each group's negatives: the smaller product when groups are fewer than bins."""
     segments, resamples, width = draw.counts.shape
-    bins = (table.shape[1] - 2) // 2
-    resampled = draw.resample_counts(table.reshape(segments, width, -1)).reshape(segments * resamples, -1)
-    wins_twice = np.einsum("ij,ij->i", resampled[:, :bins], resampled[:, bins : 2 * bins], dtype=np.float64)
-    positives, negatives = resampled[:, -2].astype(np.float64), resampled[:, -1].astype(np.float64)
+    table = table.reshape(segments, width, -1)
+    bins = (table.shape[2] - 2) // 2
+    totals = draw.resample_counts(table[..., 2 * bins :]).astype(np.float64)
+    positives, negatives = totals[..., 0].reshape(-1), totals[..., 1].reshape(-1)
+    if width < 2 * bins:
+        positive_bins, below_twice = table[..., :bins].astype(np.float64), table[..., bins : 2 * bins]
+        wins = positive_bins @ below_twice.astype(np.float64).transpose(0, 2, 1)  # exact: small integers
+        # each sum of a resample's w' M is at most its positives times the most negatives below a bin
+        exact32 = (
+            max(positives.max(initial=0) * below_twice.max(initial=0), wins.max(initial=0)) < FLOAT32_EXACT
+        )
+        weights = draw.weights32 if exact32 else draw.weights
+        half = weights @ wins.astype(weights.dtype)
+        wins_twice = np.einsum("srh,srh->sr", weights, half, dtype=np.float64).reshape(-1)
+    else:
+        resampled = draw.resample_counts(table[..., : 2 * bins]).reshape(segments * resamples, -1)
+        wins_twice = np.einsum("ij,ij->i", resampled[:, :bins], resampled[:, bins:], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return wins_twice / 2 / (positives * negatives)
 
