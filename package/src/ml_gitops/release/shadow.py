@@ -307,7 +307,13 @@ class Shadow:
     def _score_queue(self) -> None:
         threads.one_thread()
         while (batch := self._next_batch()) is not None:
-            self._score(batch)
+            try:
+                self._score(batch)
+            except Exception as error:  # not the challenger's answer (that is caught per part): count, go on
+                rows = sum(len(item.ids) for item in batch)
+                self.counts.failed += rows
+                self.error = failure_category(error)
+                LOGGER.exception("shadow: %d rows of the challenger %s lost", rows, self.challenger.version)
 
     def _next_batch(self) -> list[_Offered] | None:
         """What is queued, once the first has waited SERVE_SHADOW_WAIT_MS or CALL_ROWS rows are queued (at
