@@ -443,3 +443,33 @@ def test_serve_with_workers_passes_the_challenger_to_each_process(trained, chall
     assert sorted(logged.query("model_version == 'v2-candidate'")["request_id"]) == sorted(
         f"w-{i}" for i in range(len(rows))
     )
+
+
+def test_serve_starts_and_answers_with_a_challenger_it_cannot_load(trained, rows, tmp_path):
+    """The real command, one process: the start-up line and /health say why, the service answers."""
+    from test_serve_workers import free_port, request, wait_for_health
+
+    port, missing = free_port(), tmp_path / "gone.skops"
+    arguments = ["serve", "--port", str(port), "--log-dir", str(tmp_path / "log"), "--shadow", str(missing)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ml_gitops", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        line = process.stdout.readline()
+        wait_for_health(port, process)
+        entry = request(port, "GET", "/health")[1]["shadow"]
+        status = request(port, "POST", "/predict", {"rows": rows[:2]})[0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=60)
+    assert line.endswith(
+        f"; the challenger {missing} (challenger) is not loaded: not found, serving without it "
+        "(details above)\n"
+    )
+    assert (entry["state"], entry["scored"]) == ("not loaded: not found", 0)
+    assert status == 200
+    assert f"{missing} not found: give the challenger's model file" in errors
