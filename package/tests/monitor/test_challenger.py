@@ -306,3 +306,34 @@ def test_a_run_without_a_challenger_leaves_no_section_of_an_earlier_one(traffic)
     assert "challenger" not in summary
     assert not (paths.MONITOR / challenger.SECTION_FILE).exists()
     assert "Challenger on production traffic" not in (paths.MONITOR / "monitor.md").read_text()
+
+
+def test_coverage_equals_the_straightforward_count_per_time():
+    """No answer: per logged time, the production rows beyond the challenger's rows of that time, counted one by one
+    (times shared by the rows of one request, answers of times production never logged, any order)."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        production = rng.integers(0, 30, rng.integers(0, 60))
+        answered = rng.choice(production, size=rng.integers(0, len(production) + 1), replace=False)
+        answered = np.concatenate([answered, rng.integers(0, 40, rng.integers(0, 3))]).astype(np.int64)
+        expected = sum(
+            max(0, np.count_nonzero(production == t) - np.count_nonzero(answered == t))
+            for t in np.unique(production)
+        )
+        found = challenger._coverage(rng.permutation(production), rng.permutation(answered))
+        assert found == {
+            "production": len(production),
+            "answered": len(production) - expected,
+            "no_answer": expected,
+        }
+
+
+def test_a_labelled_request_the_challenger_answered_twice_is_left_out():
+    notes: list[str] = []
+    positions = np.array([0, -1, 1, 2, -1])  # the champion's predictions: each one's label, or none
+    answers = np.array([2, 1, -1, 1, 0])  # the challenger's: label 1 twice (a reused id)
+    assert challenger._answer_of(positions, answers, notes).tolist() == [4, -1, -1, 0, -1]
+    assert notes == [
+        "left out 1 labelled request ids the challenger answered more than once: a caller reused its "
+        "X-Request-ID, so their answers cannot be told apart"
+    ]

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import UserError
 from ..core.config import Config
-from .performance import LATENCY, Log, as_predictions, in_the_release_s_order, index_in, shown
+from .performance import LATENCY, Log, as_predictions, in_the_release_s_order, shown
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,6 +41,7 @@ class Contender:
 
     asked: str
     digest: str
+    versions: tuple[str, ...]  # as the log names it
     location: str  # the log's, for the refusals
     described: str  # the period, for the refusals
 
@@ -62,8 +63,10 @@ def find(log: Log, asked: str) -> Contender:
                 f"version '{shown(asked)}' names {len(digests)} models in the prediction log (sha256 {named}): "
                 "give --challenger the sha256 of the one that scored in shadow"
             )
-        digest = digests[0] if digests else ""
-    contender = Contender(asked, digest, log.location, log.described)
+        digest, versions = (digests[0], (asked,)) if digests else ("", ())
+    else:
+        versions = _versions(log, digest)
+    contender = Contender(asked, digest, versions, log.location, log.described)
     if digest == log.digest:
         raise UserError(
             f"--challenger '{shown(asked)}' is the champion itself (models/model.skops, sha256 {log.digest[:12]}): "
@@ -72,6 +75,17 @@ def find(log: Log, asked: str) -> Contender:
     if not digest:
         _refuse_absent(contender)
     return contender
+
+
+def _versions(log: Log, digest: str) -> tuple[str, ...]:
+    """The version the log names a digest by, from its first logged prediction in the period (the service names
+    each model once, as it loads it); () when the log holds none."""
+    import pyarrow.dataset as ds
+
+    first = log.dataset.scanner(
+        ["model_version"], filter=log.in_period(ds.field("model_sha256") == digest)
+    ).head(1)
+    return tuple(str(version) for version in first["model_version"].to_pylist() if version is not None)
 
 
 def _refuse_absent(contender: Contender) -> None:
@@ -84,7 +98,7 @@ def _refuse_absent(contender: Contender) -> None:
 
 def read(log: Log, contender: Contender) -> "pa.Table":
     """The challenger's predictions in the period: request_id, time, version, its answers and their latency."""
-    columns = ["request_id", "time", "model_version", *log.answer_columns(), *log.latency()]
+    columns = ["request_id", "time", *log.answer_columns(), *log.latency()]
     rows = log.of_model(contender.digest, columns)
     if not rows.num_rows:
         _refuse_absent(contender)
@@ -103,12 +117,11 @@ def compare(
     """The challenger entry of monitor.json: both models on the labelled requests both answered (`answered`: the
     champion's predictions, `positions`: each one's label in `labels` or -1; `rows`: the challenger's)."""
     notes: list[str] = []
-    answer_of = index_in(answered["request_id"], rows["request_id"].combine_chunks())
+    answer_of = _answer_of(positions, _label_positions(rows, labels), notes)
     champion_times, challenger_times = _nanoseconds(answered["time"]), _nanoseconds(rows["time"])
     first, last = challenger_times.min(), challenger_times.max()
     in_period = (champion_times >= first) & (champion_times <= last)
     keep = _paired(positions, answer_of, champion_times, challenger_times, notes)
-    versions = sorted({str(v) for v in rows["model_version"].unique().to_pylist() if v is not None})
     if not keep.any():
         raise UserError(
             f"no labelled request was answered by both the champion and the challenger '{shown(contender.asked)}'"
@@ -116,22 +129,49 @@ def compare(
             "the labels of the shadow period, or check that they name its request ids"
         )
     before, after, segment_frame = _predictions(config, answered, positions, labels, rows, answer_of, keep)
-    entry = {
+    return {
         "model_sha256": contender.digest,
-        "model_versions": versions,
+        "model_versions": list(contender.versions),
         "first": _iso(first),
         "last": _iso(last),
         "paired": int(keep.sum()),
         **judged(config, before, after, segment_frame, segment_columns),
         "latency": _latency(answered, in_period, rows),
-        "coverage": _coverage(in_period, answer_of),
+        "coverage": _coverage(champion_times[in_period], challenger_times),
         "notes": notes,
     }
-    return entry
+
+
+def _label_positions(rows: "pa.Table", labels: pd.DataFrame) -> np.ndarray:
+    """Each challenger prediction's position in `labels`, or -1: one hash table of the labels' ids (a table of the
+    challenger's millions of ids would cost more, and only labelled requests are compared)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = rows["request_id"]
+    found = pc.index_in(ids, value_set=pa.array(labels["request_id"], ids.type))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _answer_of(positions: np.ndarray, challenger_positions: np.ndarray, notes: list[str]) -> np.ndarray:
+    """The challenger's row answering each labelled champion prediction (by request id, through their label), or -1.
+    A labelled request id the challenger answered twice is left out: a caller reused it."""
+    answered = challenger_positions >= 0
+    size = max(int(positions.max(initial=-1)), int(challenger_positions.max(initial=-1))) + 1
+    twice = np.bincount(challenger_positions[answered], minlength=size) > 1
+    row_of_label = np.full(size + 1, -1, dtype=np.int64)  # the last: no label
+    row_of_label[challenger_positions[answered]] = np.flatnonzero(answered)
+    row_of_label[:-1][twice] = -1
+    if twice.any():
+        notes.append(
+            f"left out {twice.sum():,} labelled request ids the challenger answered more than once: a caller "
+            "reused its X-Request-ID, so their answers cannot be told apart"
+        )
+    return row_of_label[np.where(positions >= 0, positions, size)]
 
 
 def _nanoseconds(times: "pa.ChunkedArray") -> np.ndarray:
-    return times.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    return times.to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
 
 
 def _iso(nanoseconds: int) -> str:
@@ -147,18 +187,18 @@ def _paired(
 ) -> np.ndarray:
     """Which of the champion's predictions have a label and the challenger's answer to the same request: its id and
     time. A request id the champion's log holds twice with a label is left out, as the windows leave it out."""
-    labelled = positions >= 0
-    counts = np.bincount(positions[labelled], minlength=1)
-    repeated = labelled & (counts[np.maximum(positions, 0)] > 1)
-    both = labelled & ~repeated & (answer_of >= 0)
-    other_time = np.zeros_like(both)
-    other_time[both] = champion_times[both] != challenger_times[answer_of[both]]
-    if other_time.any():
+    labelled = np.flatnonzero(positions >= 0)
+    once = np.bincount(positions[labelled])[positions[labelled]] == 1
+    both = labelled[once & (answer_of[labelled] >= 0)]
+    same_time = champion_times[both] == challenger_times[answer_of[both]]
+    if not same_time.all():
         notes.append(
-            f"left out {other_time.sum():,} labelled requests whose challenger answer has another time than the "
+            f"left out {(~same_time).sum():,} labelled requests whose challenger answer has another time than the "
             "production answer: a caller reused its X-Request-ID, so they cannot be paired"
         )
-    return both & ~other_time
+    keep = np.zeros(len(positions), dtype=bool)
+    keep[both[same_time]] = True
+    return keep
 
 
 def _predictions(
@@ -176,8 +216,9 @@ def _predictions(
 
     answers = [name for name in answered.column_names if name == "prediction" or name.startswith("proba_")]
     truth = labels["label"].to_numpy()[positions[keep]]
-    champion = answered.filter(pa.array(keep)).drop_columns(["request_id", "time"]).to_pandas()
-    challenger = rows.take(pa.array(answer_of[keep])).select(answers).to_pandas()
+    dropped = [name for name in ("request_id", "time", LATENCY) if name in answered.column_names]
+    champion = answered.drop_columns(dropped).filter(pa.array(keep)).to_pandas()  # no ids to copy
+    challenger = rows.select(answers).take(pa.array(answer_of[keep])).to_pandas()
     for name, frame in (("champion", champion), ("challenger", challenger)):
         missing = frame[answers].isna().any()
         if missing.any():
@@ -292,10 +333,21 @@ def _percentiles(milliseconds: np.ndarray) -> dict | None:
     return {"p50": round(float(p50), 3), "p99": round(float(p99), 3), "rows": len(known)}
 
 
-def _coverage(in_period: np.ndarray, answer_of: np.ndarray) -> dict:
-    production = int(in_period.sum())
-    answered = int(np.count_nonzero(in_period & (answer_of >= 0)))
-    return {"production": production, "answered": answered, "no_answer": production - answered}
+def _coverage(production: np.ndarray, answered: np.ndarray) -> dict:
+    """The production predictions of the challenger's period (their times) without a challenger answer, counted per
+    logged time: a challenger row has its production row's time, so the k-th production row of a time is answered
+    when that time has at least k challenger rows. Sorted by timsort, quick on a log written in time order."""
+    production, answered = np.sort(production, kind="stable"), np.sort(answered, kind="stable")
+    at = np.searchsorted(
+        answered, production
+    )  # the first challenger row of each production row's time, if any
+    starts = np.concatenate([[True], production[1:] != production[:-1]])
+    if not starts.all():  # times shared by several rows (a request of many): the k-th takes the k-th answer
+        rows = np.arange(len(production))
+        at += rows - np.maximum.accumulate(np.where(starts, rows, 0))
+    inside = at < len(answered)
+    found = int(np.count_nonzero(answered[at[inside]] == production[inside]))
+    return {"production": len(production), "answered": found, "no_answer": len(production) - found}
 
 
 def markdown(entry: dict) -> str:

@@ -82,24 +82,25 @@ def run(
     contender = shadow.find(log, challenger) if challenger else None
     extra = (*segment_columns, *log.latency()) if contender else segment_columns
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # Arrow reads without the GIL, while scikit-learn is imported
+        # Arrow reads without the GIL, while scikit-learn is imported; the challenger is read and compared beside
+        # the windows' scoring, which leaves a core to it
         answered = pool.submit(log.answered, extra)
-        rival = pool.submit(shadow.read, log, contender) if contender else None
         labels = usable_labels(read_labels(settings.labels), notes)
         answered = answered.result()
         positions = Log.label_positions(answered, labels["request_id"])
+        compared = contender and pool.submit(
+            lambda: shadow.compare(
+                config, contender, answered, positions, labels, shadow.read(log, contender), segment_columns
+            )
+        )
         inputs = join(Log.labelled(answered, positions), labels, config, notes)
-    compared = (
-        shadow.compare(config, contender, answered, positions, labels, rival.result(), segment_columns)
-        if rival
-        else None
-    )
-    release = _release_metrics()
-    windows = score_windows(inputs, config, release)
-    newest = pd.Timestamp(windows[-1]["window"])
-    drifted = served_drift(
-        log.features(newest, newest + config.monitoring.window_offset, config.seed), config, notes
-    )
+        release = _release_metrics()
+        windows = score_windows(inputs, config, release)
+        newest = pd.Timestamp(windows[-1]["window"])
+        drifted = served_drift(
+            log.features(newest, newest + config.monitoring.window_offset, config.seed), config, notes
+        )
+        compared = compared and compared.result()
     summary = {
         "verdict": verdict(windows, drifted),
         "metric": config.gate.metric,
