@@ -1,5 +1,6 @@
 """Score test-set predictions. A metric's direction says whether higher (+1) or lower (-1) is better."""
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -66,26 +67,27 @@ def compute_groups(
 
 
 def _grouped(codes: np.ndarray, groups: int, ranking: np.ndarray | None):
-    """(group, its rows in increasing order, the positions in `ranking` of the same rows, in increasing order, or
-    None) of every group with rows."""
+    """(group, a function giving its rows in increasing order, the positions in `ranking` of the same rows in
+    increasing order or None) of every group with rows."""
     codes = codes.astype(np.int16 if groups < 2**15 else np.intp)  # small: sorted by radix
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(groups + 1))
-    by_score = None if ranking is None else np.argsort(codes[ranking], kind="stable")
+    order = np.argsort(codes if ranking is None else codes[ranking], kind="stable")
+    bounds = np.searchsorted(codes[order if ranking is None else ranking[order]], np.arange(groups + 1))
     for group in range(groups):
         start, end = bounds[group], bounds[group + 1]
-        if end > start:
-            yield group, order[start:end], None if by_score is None else by_score[start:end]
+        if end > start and ranking is None:
+            yield group, lambda start=start, end=end: order[start:end], None
+        elif end > start:  # the rows themselves only when asked for
+            yield group, lambda group=group: np.flatnonzero(codes == group), order[start:end]
 
 
 def _on_rows(task: str, predictions: pd.DataFrame, name: str):
-    """A function of (rows, their positions in the ranking or None) that gives
+    """A function of (a function giving rows, their positions in the ranking or None) that gives
     compute(task, predictions.iloc[rows], [name])[name]: from arrays computed once where they give the same
     floats, else by compute itself on those rows; and the ranking, the rows by increasing score of the positive
     class (ties in any order) for a binary roc_auc, else None."""
 
-    def directly(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
-        return compute(task, predictions.iloc[rows], [name])[name]
+    def directly(rows: Callable[[], np.ndarray], ranked: np.ndarray | None = None) -> float:
+        return compute(task, predictions.iloc[rows()], [name])[name]
 
     try:
         coded = _regression_arrays(predictions) if task == "regression" else _class_arrays(predictions)
@@ -94,8 +96,9 @@ def _on_rows(task: str, predictions: pd.DataFrame, name: str):
     if task == "regression":
         y_true, error = coded
 
-        def regression(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
-            return round(float(_regression_of(y_true[rows], error[rows])[name]()), 6)
+        def regression(rows: Callable[[], np.ndarray], ranked: np.ndarray | None = None) -> float:
+            taken = rows()
+            return round(float(_regression_of(y_true[taken], error[taken])[name]()), 6)
 
         return regression, None
     y_true, y_pred, proba, positive, clean = coded
@@ -104,16 +107,17 @@ def _on_rows(task: str, predictions: pd.DataFrame, name: str):
     if ranking is not None:
         hits, score = (y_true == positive)[ranking], proba[ranking, positive]
 
-    def classification(rows: np.ndarray, ranked: np.ndarray | None = None) -> float:
-        if not every_row_clean and not clean[rows].all():
+    def classification(rows: Callable[[], np.ndarray], ranked: np.ndarray | None = None) -> float:
+        if not every_row_clean and not clean[rows()].all():
             return directly(rows)
         if ranked is not None:  # a binary roc_auc: _from_codes's, without its sort
             truth = hits[ranked]
             if not 0 < np.count_nonzero(truth) < len(truth):
                 return directly(rows)  # one class only: scikit-learn's warning and nan
             return round(float(_binary_roc_auc_ranked(score[ranked][::-1], truth[::-1])), 6)
+        taken = rows()
         metric = _from_codes(
-            y_true[rows], y_pred[rows], proba[rows], positive, lambda: predictions.iloc[rows]
+            y_true[taken], y_pred[taken], proba[taken], positive, lambda: predictions.iloc[taken]
         )
         return round(float(metric[name]()), 6)
 

@@ -167,7 +167,7 @@ def test_each_segment_s_resamples_are_the_overall_bootstrap_s_on_its_rows_with_t
     segments_count = int(grouping.max()) + 1
     draw = compare._segment_draw(grouping, segments_count, np.random.default_rng(5))
     got = compare._Rows.of(TASK, frame, name).segment_metric(grouping, draw)
-    width = draw.counts.shape[2]
+    width = draw.weights.shape[2]
     exact = name not in ("log_loss", "rmse", "mae", "r2")
     needed = set(compare.STATISTICS[name])
     for segment in range(segments_count):

@@ -170,16 +170,12 @@ class _SegmentDraw:
     the most groups of a segment, the counts of a segment's groups beyond its own being 0."""
 
     membership: np.ndarray
-    counts: np.ndarray  # integers
+    weights32: np.ndarray  # the counts, as float32 (exact: at most width)
     groups: np.ndarray  # each segment's groups: the sum of each of its resamples' counts
 
     @cached_property
     def weights(self) -> np.ndarray:
-        return self.counts.astype(np.float64)
-
-    @cached_property
-    def weights32(self) -> np.ndarray:
-        return self.counts.astype(np.float32)
+        return self.weights32.astype(np.float64)
 
     def resample_counts(self, table: np.ndarray) -> np.ndarray:
         """`weights @ table` for a table of counts per group (segments, width, k): in float32 (half the time) when
@@ -190,28 +186,27 @@ class _SegmentDraw:
 
 
 def _segment_draw(codes: np.ndarray, segments: int, rng: np.random.Generator) -> _SegmentDraw:
-    """Random groups of each segment's rows, and each resample's picks of them (see _SegmentDraw)."""
+    """Random groups of each segment's rows, and each resample's picks of them (see _SegmentDraw): the picks of
+    one segment after another, as one draw of shape (segments, RESAMPLES, width) gives them."""
     inside = codes >= 0
     rows = np.bincount(codes[inside], minlength=segments)
     groups = segment_groups(rows)
     width = max(int(groups.max(initial=0)), 1)
     shuffled = rng.permutation(np.flatnonzero(inside))
     shuffled = shuffled[np.argsort(codes[shuffled], kind="stable")]  # by segment, randomly within one
-    grouped = [
+    dealt = [
         segment * width + np.arange(count) % max(groups[segment], 1) for segment, count in enumerate(rows)
     ]
     membership = np.full(len(codes), -1, dtype=np.intp)
-    membership[shuffled] = (
-        np.concatenate(grouped) if grouped else []
-    )  # each segment's rows dealt to its groups
-    picks = rng.random((segments, RESAMPLES, width))
-    picks *= groups[:, None, None]
-    cells = picks.astype(np.intp)
-    cells += (np.arange(segments * RESAMPLES) * width).reshape(segments, RESAMPLES, 1)
-    if not np.all(groups == width):  # a segment picks as many groups as it has
-        cells = cells[np.broadcast_to(np.arange(width) < groups[:, None, None], cells.shape)]
-    counts = np.bincount(cells.ravel(), minlength=segments * RESAMPLES * width)
-    return _SegmentDraw(membership, counts.reshape(segments, RESAMPLES, width), groups)
+    membership[shuffled] = np.concatenate(dealt) if dealt else []  # each segment's rows dealt to its groups
+    weights = np.empty((segments, RESAMPLES, width), dtype=np.float32)
+    starts = (np.arange(RESAMPLES) * width)[:, None]
+    for segment, count in enumerate(groups):
+        picks = rng.random((RESAMPLES, width))
+        picks *= count
+        cells = picks.astype(np.intp)[:, :count] + starts  # a segment picks as many groups as it has
+        weights[segment] = np.bincount(cells.ravel(), minlength=RESAMPLES * width).reshape(RESAMPLES, width)
+    return _SegmentDraw(membership, weights, groups)
 
 
 @dataclass(frozen=True)
@@ -257,7 +252,7 @@ class _Rows:
 
     def segment_metric(self, codes: np.ndarray, draw: _SegmentDraw) -> np.ndarray:
         """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
-        segments, resamples, width = draw.counts.shape
+        segments, resamples, width = draw.weights32.shape
         kept = draw.membership >= 0
         cells = segments * width
         grouped = {
@@ -319,7 +314,7 @@ def _resampled_auc(draw: _SegmentDraw, table: np.ndarray) -> np.ndarray:
     counted half, as _auc_from_histograms counts it (every sum an exact integer or half): shape (segments *
     RESAMPLES,). A resample's wins are w' M w, w its counts of groups and M the wins of each group's positives over
     each group's negatives: the smaller product when groups are fewer than bins."""
-    segments, resamples, width = draw.counts.shape
+    segments, resamples, width = draw.weights32.shape
     table = table.reshape(segments, width, -1)
     bins = (table.shape[2] - 2) // 2
     totals = draw.resample_counts(table[..., 2 * bins :]).astype(np.float64)

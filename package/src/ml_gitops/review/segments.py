@@ -128,13 +128,12 @@ def _values(values: pd.Series) -> pd.Series:
         raise UserError(
             f"params.yaml: {key} is a date column: give bins to cut it, e.g. {{bins: [2024-01-01]}}"
         )
-    distinct = values.nunique(dropna=True)
-    if distinct > MAX_SEGMENTS:
-        raise UserError(
-            f"params.yaml: {key} has {distinct:,} distinct values (at most {MAX_SEGMENTS}): give bins to cut it "
-            "into ranges, e.g. {bins: [30, 50, 70]}"
-        )
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) > MAX_SEGMENTS:
+        raise UserError(
+            f"params.yaml: {key} has {len(uniques):,} distinct values (at most {MAX_SEGMENTS}): give bins to cut "
+            "it into ranges, e.g. {bins: [30, 50, 70]}"
+        )
     texts, positions = np.unique(
         [str(value) for value in uniques], return_inverse=True
     )  # 1 and "1": one segment
