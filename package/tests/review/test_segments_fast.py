@@ -166,7 +166,7 @@ def test_each_segment_s_resamples_are_the_overall_bootstrap_s_on_its_rows_with_t
     grouping = codes[0].astype(np.int16)
     segments_count = int(grouping.max()) + 1
     draw = compare._segment_draw(grouping, segments_count, np.random.default_rng(5))
-    got = compare._Rows.of(TASK, frame, name).segment_metric(grouping, draw)
+    got = compare._Rows.of(TASK, frame, name).segment_metric(draw)
     width = draw.weights.shape[2]
     exact = name not in ("log_loss", "rmse", "mae", "r2")
     needed = set(compare.STATISTICS[name])

@@ -140,7 +140,7 @@ def columns_delta_intervals(
         rng = np.random.default_rng(seed)
         champion_draw = _segment_draw(codes, segments, rng)
         candidate_draw = champion_draw if paired else _segment_draw(codes, segments, rng)
-        deltas = after.segment_metric(codes, candidate_draw) - before.segment_metric(codes, champion_draw)
+        deltas = after.segment_metric(candidate_draw) - before.segment_metric(champion_draw)
         found.append(_percentile_intervals(deltas, level, paired))
     return found
 
@@ -250,7 +250,7 @@ class _Rows:
             pairs = actual * size + class_index(predictions["y_pred"], labels)
         return cls(task, metric, per_row, pairs, size, tuple(scores))
 
-    def segment_metric(self, codes: np.ndarray, draw: _SegmentDraw) -> np.ndarray:
+    def segment_metric(self, draw: _SegmentDraw) -> np.ndarray:
         """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
         segments, resamples, width = draw.weights32.shape
         kept = draw.membership >= 0
