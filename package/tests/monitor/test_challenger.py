@@ -337,3 +337,23 @@ def test_a_labelled_request_the_challenger_answered_twice_is_left_out():
         "left out 1 labelled request ids the challenger answered more than once: a caller reused its "
         "X-Request-ID, so their answers cannot be told apart"
     ]
+
+
+def test_a_challenger_answer_logged_at_another_time_is_not_paired(traffic):
+    """The contract gives a challenger row its production row's id and time: one with the id alone is another
+    request that reused the id, left out and said."""
+    answer = perfect(traffic)
+    for day in DAYS:
+        logged = prediction_log.log_rows(
+            traffic.features, answer, traffic.ids(day), "v1.1.0", CHALLENGER, times=traffic.times(day)
+        )
+        if day == DAYS[0]:
+            logged.loc[0, "time"] += pd.Timedelta(hours=1)  # request 0 is labelled (every third is)
+        prediction_log.write_batch(logged, str(traffic.where / "log"))
+    label(traffic)
+    entry = performance.run(traffic.params, challenger=CHALLENGER)["challenger"]
+    assert entry["paired"] == len(DAYS) * len(range(0, len(traffic.features), 3)) - 1
+    assert entry["notes"] == [
+        "left out 1 labelled requests whose challenger answer has another time than the production answer: a "
+        "caller reused its X-Request-ID, so they cannot be paired"
+    ]

@@ -97,7 +97,7 @@ def _refuse_absent(contender: Contender) -> None:
 
 
 def read(log: Log, contender: Contender) -> "pa.Table":
-    """The challenger's predictions in the period: request_id, time, version, its answers and their latency."""
+    """The challenger's predictions in the period: request_id, time, its answers and their latency (score_ms)."""
     columns = ["request_id", "time", *log.answer_columns(), *log.latency()]
     rows = log.of_model(contender.digest, columns)
     if not rows.num_rows:
@@ -135,7 +135,7 @@ def compare(
         "first": _iso(first),
         "last": _iso(last),
         "paired": int(keep.sum()),
-        **judged(config, before, after, segment_frame, segment_columns),
+        **_judged(config, before, after, segment_frame, segment_columns),
         "latency": _latency(answered, in_period, rows),
         "coverage": _coverage(champion_times[in_period], challenger_times),
         "notes": notes,
@@ -233,7 +233,7 @@ def _predictions(
     return before, after, champion
 
 
-def judged(
+def _judged(
     config: Config,
     before: pd.DataFrame,
     after: pd.DataFrame,
