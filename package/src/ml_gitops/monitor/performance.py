@@ -82,15 +82,16 @@ def run(
     contender = shadow.find(log, challenger) if challenger else None
     extra = (*segment_columns, *log.latency()) if contender else segment_columns
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # Arrow reads without the GIL, while scikit-learn is imported; the challenger is read and compared beside
-        # the windows' scoring, which leaves a core to it
+        # Arrow reads without the GIL, while scikit-learn is imported; the challenger is compared beside the
+        # windows' scoring, which leaves a core to it
         answered = pool.submit(log.answered, extra)
+        rival = contender and pool.submit(shadow.read, log, contender)
         labels = usable_labels(read_labels(settings.labels), notes)
         answered = answered.result()
         positions = Log.label_positions(answered, labels["request_id"])
-        compared = contender and pool.submit(
+        compared = rival and pool.submit(
             lambda: shadow.compare(
-                config, contender, answered, positions, labels, shadow.read(log, contender), segment_columns
+                config, contender, answered, positions, labels, rival.result(), segment_columns
             )
         )
         inputs = join(Log.labelled(answered, positions), labels, config, notes)
