@@ -203,3 +203,35 @@ def test_the_columns_bootstrapped_together_have_the_intervals_each_has_alone(nam
         ]
     assert together == alone
     assert sum(interval is not None for interval in together[0]) >= 4
+
+
+def test_the_draw_is_one_draw_of_every_segment_s_groups_and_picks():
+    """Drawn a segment at a time, as the straightforward draw of them all at once gives them: the rows shuffled,
+    dealt in turn to their segment's groups, then every segment's picks in one array (a segment of fewer rows than
+    the widest picks only its own groups; one without rows, none)."""
+    rng = np.random.default_rng(8)
+    codes = rng.choice([0, 1, 2, 4], ROWS, p=[0.6, 0.3, 0.08, 0.02]).astype(np.int16)
+    codes[:50] = -1  # no segment
+    draw = compare._segment_draw(codes, 5, np.random.default_rng(9))
+
+    rng = np.random.default_rng(9)
+    rows = np.bincount(codes[codes >= 0], minlength=5)
+    groups = compare.segment_groups(rows)
+    width = groups.max()
+    shuffled = rng.permutation(np.flatnonzero(codes >= 0))
+    shuffled = shuffled[np.argsort(codes[shuffled], kind="stable")]
+    own = codes[shuffled].astype(int)
+    rank = np.arange(len(shuffled)) - np.r_[0, np.cumsum(rows)[:-1]][own]
+    membership = np.full(ROWS, -1)
+    membership[shuffled] = own * width + rank % groups[own]
+    picks = (rng.random((5, compare.RESAMPLES, width)) * groups[:, None, None]).astype(int)
+    weights = np.zeros((5, compare.RESAMPLES, width))
+    segment, resample, pick = np.nonzero(
+        np.broadcast_to(np.arange(width) < groups[:, None, None], picks.shape)
+    )
+    np.add.at(weights, (segment, resample, picks[segment, resample, pick]), 1)
+
+    assert 0 < groups[2] < width
+    assert groups[3] == 0
+    assert np.array_equal(draw.membership, membership)
+    assert np.array_equal(draw.weights, weights)
