@@ -206,6 +206,21 @@ def test_the_labelled_log_becomes_a_training_table_with_the_target_s_name(produc
     )
 
 
+def test_a_request_a_challenger_answered_in_shadow_is_one_row_of_the_training_table(production):
+    """Issue 31: a challenger logs the production rows' ids and times under its own digest; the table keeps each
+    labelled request once, and still leaves out an id a caller reused (another time)."""
+    params, truth, where = production
+    arrive(truth.iloc[::3], where)
+    logged = pd.read_parquet(where / "log").drop(columns=["date"])
+    shadow = logged[logged["request_id"].str.startswith(DAYS[0])]
+    prediction_log.write_batch(shadow.assign(model_version="v2", model_sha256="0" * 64), str(where / "log"))
+    again = logged[logged["request_id"] == truth["request_id"].iloc[3]]  # labelled: every third is
+    prediction_log.write_batch(again.assign(time=again["time"] + pd.Timedelta(hours=1)), str(where / "log"))
+    output = where / "production.parquet"
+    assert labelled.write(params, output) == len(truth.iloc[::3]) - 1
+    assert len(pd.read_parquet(output)) == len(truth.iloc[::3]) - 1
+
+
 def test_a_training_table_without_every_feature_is_refused(production):
     params, truth, where = production
     arrive(truth, where)

@@ -13,7 +13,9 @@ from .performance import META, Log, read_labels, without_conflicts
 
 
 def training_table(config: Config, since: str | None, until: str | None) -> pd.DataFrame:
-    """Every logged prediction (of any version) with exactly one label, as features plus the target column."""
+    """Every logged request (answered by any version) with exactly one label, as features plus the target column.
+    A request a challenger also answered in shadow is logged twice, with the same id and time (release/shadow.py):
+    it is one row of the table."""
     import pyarrow as pa
 
     settings = config.monitoring
@@ -24,14 +26,16 @@ def training_table(config: Config, since: str | None, until: str | None) -> pd.D
             "training table needs every feature as it was served"
         )
     log = Log(settings.log_dir, "", since, until)
-    names = [name for name in log.dataset.schema.names if name not in (*META[1:], "date", "prediction")]
+    names = [name for name in log.dataset.schema.names if name not in (*META[2:], "date", "prediction")]
     table = log.read([name for name in names if not name.startswith("proba_")], log.period)
     notes: list[str] = []
     labels = without_conflicts(read_labels(settings.labels).dropna(subset=["label"]).drop_duplicates(), notes)
     labelled = table.join(pa.Table.from_pandas(labels, preserve_index=False), "request_id", join_type="inner")
-    frame = labelled.to_pandas()
+    frame = labelled.to_pandas().drop_duplicates(subset=["request_id", "time"])  # shadow answers: one request
     repeated = frame["request_id"].duplicated(keep=False)
-    frame = frame[~repeated].drop(columns=["request_id"]).rename(columns={"label": config.data.target})
+    frame = (
+        frame[~repeated].drop(columns=["request_id", "time"]).rename(columns={"label": config.data.target})
+    )
     for note in notes:
         print(f"note: {note}")
     if repeated.any():
