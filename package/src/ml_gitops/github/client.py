@@ -111,6 +111,47 @@ def _message(error: urllib.error.HTTPError) -> str:
     return str(message or error.reason).splitlines()[0]
 
 
+def download(path: str, limit: int) -> bytes:
+    """The bytes behind an API path of this repository that answers with the file or redirects to it (a release
+    asset, an artifact's zip): GitHub's storage gets no token, and more than `limit` bytes are refused."""
+    url = f"{base_url()}/repos/{repository()}/{path}"
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UserError(
+            "GITHUB_TOKEN must be set to download from GitHub (a token that can read the repository)"
+        )
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/octet-stream",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    try:
+        return _read(urllib.request.Request(url, headers=headers), limit)
+    except urllib.error.HTTPError as error:
+        location = error.headers.get("Location") if error.code in (301, 302, 307, 308) else None
+        if not location:
+            kind = NotFound if error.code == 404 else UserError
+            raise kind(f"GitHub API GET {path} answered {error.code}: {_message(error)}") from None
+    try:
+        return _read(urllib.request.Request(location), limit)
+    except urllib.error.HTTPError as error:
+        raise UserError(f"GitHub's storage answered {error.code} for {path}: {error.reason}") from None
+
+
+def _read(request: urllib.request.Request, limit: int) -> bytes:
+    where = request.full_url.split("?")[0]
+    try:
+        with _OPENER.open(request, timeout=120) as response:
+            data = response.read(limit + 1)
+    except urllib.error.URLError as error:
+        if isinstance(error, urllib.error.HTTPError):
+            raise
+        raise UserError(f"{where} unreachable: {error.reason}") from None
+    if len(data) > limit:
+        raise UserError(f"{where} is larger than {limit:,} bytes: refusing it")
+    return data
+
+
 def comment(number: int, body: str) -> None:
     """A new comment on pull request `number`."""
     api("POST", f"issues/{number}/comments", {"body": body})

@@ -1,0 +1,115 @@
+"""Pick up the challenger recorded for shadow scoring, where the service is deployed (a token that reads the
+repository is enough): the newest record (shadow_record.current), its model downloaded (a version's release
+asset, or the artifact of the run that built a pull request's candidate), verified against the record's SHA-256
+before anything is written, then `model.skops`, `SHA256SUMS` and `record.json` written atomically to `dest`.
+
+Standard output carries only the options that give `serve` (or `score`) the challenger, empty when none is
+recorded, so a deployment runs `serve $(python -m ml_gitops shadow-pull --dest models/shadow)`.
+Standard library only.
+"""
+
+import hashlib
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+from .. import UserError
+from ..core import files
+from . import client, shadow_record
+from .shadow_record import MODEL, Record
+
+MAX_MODEL_BYTES = 4 << 30
+
+
+def pull(dest: Path) -> Record | None:
+    """Fetch, verify and write the recorded challenger; None (and nothing touched) when none is recorded."""
+    record = shadow_record.current()
+    if record is None:
+        _say("no challenger recorded: the service runs without a shadow")
+        return None
+    model = _download(record)
+    actual = hashlib.sha256(model).hexdigest()
+    if actual != record.model_sha256:
+        raise UserError(
+            f"the model downloaded for {record.describe()} has SHA-256 {actual[:12]}..., the record says "
+            f"{record.model_sha256[:12]}...: refusing it, nothing written"
+        )
+    _write(dest, record, model)
+    _say(f"{record.describe()} is the challenger: {dest / MODEL} (sha256 {actual[:12]}...)")
+    return record
+
+
+def serve_options(dest: Path, record: Record) -> list[str]:
+    """The options of serve/score that load this challenger."""
+    return [
+        "--shadow",
+        str(dest / MODEL),
+        "--shadow-checksums",
+        str(dest / "SHA256SUMS"),
+        "--shadow-version",
+        record.label,
+    ]
+
+
+def _download(record: Record) -> bytes:
+    if record.version:
+        tag = shadow_record.MODEL_TAG.format(version=record.version)
+        try:
+            release = client.api("GET", f"releases/tags/{tag}")
+        except client.NotFound:
+            raise UserError(f"the release {tag} recorded as the challenger no longer exists") from None
+        assets = [asset for asset in release.get("assets", []) if asset.get("name") == MODEL]
+        if not assets:
+            raise UserError(f"the release {tag} has no {MODEL} asset")
+        return client.download(f"releases/assets/{assets[0]['id']}", MAX_MODEL_BYTES)
+    return _from_artifact(record)
+
+
+def _from_artifact(record: Record) -> bytes:
+    listed = client.paginate(f"actions/runs/{record.run_id}/artifacts?name={shadow_record.ARTIFACT}")
+    found = [a for a in listed if a.get("name") == shadow_record.ARTIFACT]
+    if not found:
+        raise UserError(
+            f"run {record.run_id} has no artifact {shadow_record.ARTIFACT}: label the pull request again"
+        )
+    artifact = max(found, key=lambda a: a["id"])
+    if artifact.get("expired"):
+        raise UserError(
+            f"the artifact {shadow_record.ARTIFACT} of run {record.run_id} has expired: "
+            f"remove and add the label {shadow_record.LABEL} again to rebuild it"
+        )
+    archive = client.download(f"actions/artifacts/{artifact['id']}/zip", MAX_MODEL_BYTES)
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+            member = opened.getinfo(MODEL)
+            if member.file_size > MAX_MODEL_BYTES:
+                raise UserError(f"{MODEL} in run {record.run_id}'s artifact is too large: refusing it")
+            return opened.read(member)
+    except (zipfile.BadZipFile, KeyError):
+        raise UserError(
+            f"run {record.run_id}'s artifact {shadow_record.ARTIFACT} is not a zip holding {MODEL}"
+        ) from None
+
+
+def _write(dest: Path, record: Record, model: bytes) -> None:
+    with files.atomic_path(dest / MODEL) as temporary:
+        temporary.write_bytes(model)
+    files.write_text(f"{record.model_sha256}  {MODEL}\n", dest / "SHA256SUMS")
+    files.write_json(
+        {
+            "version": record.label,
+            "model_sha256": record.model_sha256,
+            "deployment": record.deployment,
+            "pull_request": record.pull_request,
+            "head_sha": record.head_sha,
+            "run_id": record.run_id,
+            "release": record.version,
+            "serve_options": serve_options(dest, record),
+        },
+        dest / "record.json",
+    )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
