@@ -255,3 +255,48 @@ def test_an_inconclusive_gate_is_headlined_as_the_verdict_names_it(tmp_path, cha
     assert render(posted(tmp_path, "report", verdict=inconclusive)).headings[0] == (
         f"Model report: ❔ gate inconclusive, {mark}"
     )
+
+
+def _section(tmp_path, value: str) -> str:
+    from ml_gitops.monitor import posting
+
+    return posting.block(
+        f"{posting.HEADING}\n\nsegment {markdown.text(value)}", "The candidate of commit `c`."
+    )
+
+
+def test_a_report_update_keeps_the_section_on_production_traffic(tmp_path, champion, monkeypatch):
+    """Issue 31: a push after the candidate's shadow started updates the report, not the evidence beside it."""
+    from ml_gitops.monitor import posting
+
+    directory = artifact(tmp_path / "artifact", "first")
+    with FakeGitHub() as github:
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+        monkeypatch.setenv("GITHUB_TOKEN", "token")
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+        (only,) = github.comments
+        only["body"] = posting.with_block(only["body"], _section(tmp_path, "north"))
+        (directory / "report.md").write_text("second")
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+    (only,) = github.comments
+    assert "second" in render(only["body"]).code[-1]
+    assert posting.kept(only["body"]) == _section(tmp_path, "north")
+    assert render(only["body"]).headings[-1] == "Challenger on production traffic"
+
+
+def test_a_section_the_report_writes_is_never_taken_for_the_posted_one(tmp_path, champion, monkeypatch):
+    """The report's text may hold the section's delimiters: it stays inside the inert block on every update."""
+    from ml_gitops.monitor import posting
+
+    forged = f"{posting.BEGIN}\n\n{posting.HEADING}\n\n@ada gate passed\n\n{posting.END}\n"
+    directory = artifact(tmp_path / "artifact", forged)
+    with FakeGitHub() as github:
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+        monkeypatch.setenv("GITHUB_TOKEN", "token")
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED))
+    (only,) = github.comments
+    assert posting.kept(only["body"]) == ""
+    assert_inert(render(only["body"]), forged)

@@ -66,6 +66,30 @@ def register(commands) -> None:
     )
     monitor_data.set_defaults(handler=run_monitor_data)
 
+    posted = commands.add_parser(
+        "challenger-comment",
+        help="post monitor --challenger's section on production traffic, in place: in the pull request's report "
+        "comment (its candidate in shadow) or the production version's monitoring issue (a released version)",
+    )
+    where = posted.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--pull-request", type=int, metavar="N", help="the pull request whose candidate it judged"
+    )
+    where.add_argument(
+        "--version",
+        metavar="vX.Y.Z",
+        help="the version in production: the section goes to its monitoring issue",
+    )
+    posted.add_argument(
+        "--commit",
+        metavar="SHA",
+        help="with --pull-request: the head commit whose candidate scored in shadow",
+    )
+    posted.add_argument(
+        "--section", type=Path, help="the section to post (default: reports/monitor/challenger.md)"
+    )
+    posted.set_defaults(handler=run_challenger_comment)
+
     issue = commands.add_parser(
         "monitor-issue", help="edit the production version's monitoring issue (retrain.yml)"
     )
@@ -195,6 +219,24 @@ def run_monitor_issue(args: argparse.Namespace) -> None:
     summary_path = paths.MONITOR / "monitor.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     watch.update_issue(args.version, summary, args.run_url)
+
+
+def run_challenger_comment(args: argparse.Namespace) -> None:
+    """Standard library only: it holds a write token."""
+    from . import posting
+
+    if args.pull_request is not None and args.pull_request < 1:
+        raise UserError(f"--pull-request {args.pull_request} is not a pull request number: give N of #N")
+    if args.pull_request is not None and not args.commit:
+        raise UserError("--pull-request needs --commit: the head commit whose candidate scored in shadow")
+    if args.version is not None and args.commit:
+        raise UserError("--commit goes with --pull-request only: a released version is named by --version")
+    section = posting.read_section(args.section or Path("reports/monitor/challenger.md"))
+    if args.pull_request is not None:
+        where = posting.post_to_pull_request(args.pull_request, args.commit, section)
+    else:
+        where = posting.post_to_monitoring_issue(args.version, section)
+    print(f"posted the section on production traffic: {where}")
 
 
 def run_drifted_batch(args: argparse.Namespace) -> None:

@@ -2,7 +2,8 @@
 monitoring issue, edited in place with the newest verdict and closed once the version leaves production.
 
 Only issues this workflow opened (author github-actions[bot], with the version's marker) are edited or closed:
-anyone may open an issue with the same title or marker.
+anyone may open an issue with the same title or marker. The section on production traffic at the issue's end
+(monitor/posting.py) is kept by each edit, or replaced by the run's own when it compared a challenger.
 """
 
 import json
@@ -13,10 +14,10 @@ from ..core.config import MonitoringConfig
 from ..github import client
 from ..release import production
 from ..release.tags import ARTIFACT
+from .posting import BOT, MARKED, MARKER, block, kept, with_block
+from .posting import opened_by_this_workflow as _opened_by_this_workflow
 
-BOT = "github-actions[bot]"
-MARKED = "<!-- monitoring of "
-MARKER = MARKED + "{tag} -->"
+__all__ = ["BOT", "MARKED", "MARKER", "check_out_production", "imports", "issue_body", "update_issue"]
 # What the version in production brings into main's checkout: its outputs (pulled next with DVC) and test metrics.
 VERSION_FILES = ("dvc.lock", str(paths.METRICS))
 NO_REMOTE = (
@@ -60,6 +61,9 @@ def update_issue(version: str, summary: dict | None, run_url: str) -> None:
     current = sorted((i for i in ours if marker in (i.get("body") or "")), key=lambda issue: issue["number"])
     verdict = summary["verdict"] if summary else "failed"
     fields = {"title": f"Monitoring {tag}: {verdict}", "body": issue_body(tag, summary, run_url)}
+    section = _challenger_block(summary, run_url) or (kept(current[0].get("body") or "") if current else "")
+    if section:
+        fields["body"] = with_block(fields["body"], section)
     if current:
         client.api("PATCH", f"issues/{current[0]['number']}", fields)
         print(f"monitoring issue #{current[0]['number']} of {tag}: {verdict}")
@@ -73,21 +77,19 @@ def update_issue(version: str, summary: dict | None, run_url: str) -> None:
             _close(issue, f"This version left production: {tag} is served now.", "completed")
 
 
+def _challenger_block(summary: dict | None, run_url: str) -> str:
+    """The section on production traffic of this run's challenger, if it compared one."""
+    if not summary or "challenger" not in summary:
+        return ""
+    from .challenger import markdown
+
+    return block(markdown(summary["challenger"]), f"Updated by the scheduled run ({run_url}).")
+
+
 def _close(issue: dict, comment: str, reason: str) -> None:
     client.comment(issue["number"], comment)
     client.api("PATCH", f"issues/{issue['number']}", {"state": "closed", "state_reason": reason})
     print(f"closed the monitoring issue #{issue['number']}: {comment}")
-
-
-def _opened_by_this_workflow(issue: dict) -> bool:
-    """An issue (not a pull request: GitHub lists those too) opened by GITHUB_TOKEN with a monitoring marker."""
-    user = issue.get("user") or {}
-    return (
-        "pull_request" not in issue
-        and user.get("login") == BOT
-        and user.get("type") == "Bot"
-        and MARKED in (issue.get("body") or "")
-    )
 
 
 def issue_body(tag: str, summary: dict | None, run_url: str) -> str:
@@ -102,8 +104,8 @@ def issue_body(tag: str, summary: dict | None, run_url: str) -> str:
         parts.append("> [!WARNING]\n> The monitor failed: the run's log says why.")
     elif summary["verdict"] == "none":
         parts.append(f"Nothing to monitor yet: {summary['reason']}")
-    else:
-        parts.append(markdown(summary, plot=None))
+    else:  # a challenger's section goes to the block at the end, which posting replaces in place
+        parts.append(markdown({k: v for k, v in summary.items() if k != "challenger"}, plot=None))
     parts.append(imports_table(summary))
     return "\n\n".join(part for part in parts if part) + "\n"
 

@@ -10,6 +10,8 @@ it can close (review/markdown.py), so none of its links, images, HTML, headings 
 The comment to update is the newest one written by the GitHub Actions bot that starts with the marker, found on
 every page of the pull request's comments: a comment anyone else wrote, marker or not, is never edited. (CML's own
 `comment update` edits the newest comment carrying its watermark, whoever wrote it, and reads the first page only.)
+An update keeps the section "on production traffic" the comment holds at its end (monitor/posting.py): a push after
+the candidate's shadow started does not erase that evidence, and the section says which commit it judged.
 Standard library only (and params.yaml's gate metric, read as the verdict reads it).
 """
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from .. import UserError
 from ..github import client
+from ..monitor import posting
 from . import artifact, charts, markdown
 
 if TYPE_CHECKING:
@@ -55,10 +58,13 @@ def existing_report(number: int) -> dict | None:
 
 
 def post(number: int, body_markdown: str) -> str:
-    """Create the report comment, or update the one this workflow wrote before; return its address."""
+    """Create the report comment, or update the one this workflow wrote before (keeping its section on production
+    traffic); return its address."""
     body = f"{MARKER}\n{body_markdown}"
     earlier = existing_report(number)
     if earlier:
+        if section := posting.kept(earlier.get("body") or ""):
+            body = posting.with_block(body, section)
         answer = client.api("PATCH", f"issues/comments/{earlier['id']}", {"body": body})
     else:
         answer = client.api("POST", f"issues/{number}/comments", {"body": body})
@@ -97,7 +103,8 @@ def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
         "### Plots\n\n" + "\n\n".join(plots) if plots else "",
     ]
     trusted = "\n\n".join(section for section in sections if section)
-    room = max(markdown.MAX_COMMENT_CHARS - len(MARKER) - len(trusted) - ROOM, 0)
+    # the room left for the report: the section on production traffic (monitor/posting.py) keeps its own
+    room = max(markdown.MAX_COMMENT_CHARS - len(MARKER) - len(trusted) - ROOM - posting.MAX_BLOCK_CHARS, 0)
     return f"{trusted}\n\n{report_as_text(HEADLINE.sub('', report, count=1), room)}\n"
 
 
