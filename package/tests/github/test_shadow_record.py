@@ -30,7 +30,7 @@ def github(monkeypatch):
         monkeypatch.setenv("GITHUB_TOKEN", "token")
         monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
         monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-        fake.permissions = {"ada": "admin", "wes": "write", "tia": "triage", "rui": "read"}
+        fake.permissions = {"ada": "admin", "wes": "write", "tia": "read", "rui": "read"}
         fake.release(
             "model@v1.3.0",
             {"model.skops": RELEASED, "SHA256SUMS": f"{sha(RELEASED)}  model.skops\n".encode()},
@@ -180,7 +180,7 @@ def test_a_deployment_made_by_hand_is_never_picked_up(github, capsys, tmp_path):
 @pytest.mark.parametrize(
     ("sender", "head_repo", "refusal"),
     [
-        ("tia", REPOSITORY, "tia has triage access"),
+        ("tia", REPOSITORY, "tia has read access"),
         ("rui", REPOSITORY, "rui has read access"),
         ("wes", "mallory/churn", "a fork's code never scores production traffic"),
         ("ada", "mallory/churn", "a fork's code never scores production traffic"),
