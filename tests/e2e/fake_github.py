@@ -156,6 +156,11 @@ class FakeGitHub:
             "can_approve_pull_request_reviews": False,
         }
         self.cml_assets: dict[str, bytes] = {}
+        self.deployments: dict[int, dict] = {}
+        self.storage_requests: list[dict] = []
+        self.deployment_statuses: dict[int, list[dict]] = {}
+        self.artifact_store: Path | None = None  # the artifact stand-ins' store (harness.artifacts)
+        self.artifact_ids: dict[tuple[int, str], int] = {}
         self.failing_uploads: set[str] = set()
         self.requests: list[Recorded] = []
         self.errors: list[str] = []  # exceptions the fake raised while answering: a test must never see one
@@ -283,6 +288,18 @@ class FakeGitHub:
 
     def _emit(self, name: str, action: str | None, who: Identity, **data) -> None:
         self.events.append(Event(name, action, who, data))
+        if (
+            name == "pull_request"
+        ):  # the same activity starts the default branch's pull_request_target workflows
+            self.events.append(Event("pull_request_target", action, who, data))
+
+    def deployment_states(self, environment: str) -> list[tuple[dict, str | None]]:
+        """Each deployment to `environment`, oldest first, with its newest status's state (None: no status)."""
+        return [
+            (d, (self.deployment_statuses[d["id"]] or [{}])[-1].get("state"))
+            for d in self.deployments.values()
+            if d["environment"] == environment
+        ]
 
     def take_events(self) -> list[Event]:
         with self.lock:
@@ -568,6 +585,8 @@ class FakeGitHub:
                     )
                 if path.startswith("/cml-assets"):
                     return self._send(*fake._cml_asset(raw, self.headers))
+                if path.startswith("/storage/"):
+                    return self._send(*fake._storage(path, self.headers))
                 status, payload, headers = fake._api(self.command, path, self.headers, raw)
                 data = b"" if status in (204, 303) or payload is None else json.dumps(payload).encode()
                 self._send(status, data, {"Content-Type": "application/json; charset=utf-8", **headers})
@@ -794,6 +813,12 @@ class FakeGitHub:
             )
         if who is None:
             raise Forbidden(401, "Requires authentication")
+        asset = re.fullmatch(r"releases/assets/(\d+)", rest)
+        if asset and method == "GET" and "octet-stream" in headers.get("Accept", ""):
+            status, payload = self._get_asset(who, query, body, asset[1])  # "Get a release asset": its bytes
+            if status != 200:
+                return status, payload, {}
+            return 302, None, {"Location": f"{self.url}/storage/assets/{payload['id']}?sig=e2e"}
         for pattern, handlers in ROUTES:
             if (match := re.fullmatch(pattern, rest)) and method in handlers:
                 result = handlers[method](self, who, query, body, *match.groups())
@@ -1539,12 +1564,221 @@ class FakeGitHub:
             return 404, {"message": "Not Found"}
         if who.kind == "user" and who.role not in ("admin", "maintain", "write", "triage"):
             raise Forbidden(403, "Must have triage access to label")
+        added = sorted(set(body.get("labels", [])) - set(target["labels"]))
         target["labels"] = sorted(set(target["labels"]) | set(body.get("labels", [])))
+        if int(number) in self.pulls:
+            for name in added:
+                self._emit("pull_request", "labeled", who, number=int(number), label=name)
         labels = [
             schemas.example("label", id=i, name=name, color="ededed")
             for i, name in enumerate(target["labels"])
         ]
         return 200, labels
+
+    def _remove_label(self, who, query, body, number, name):
+        self._require(who, "issues", "write") if who.is_bot else None
+        target = self.pulls.get(int(number)) or self.issues.get(int(number))
+        name = urllib.parse.unquote(name)
+        if target is None or name not in target["labels"]:
+            return 404, {"message": "Label does not exist"}
+        if who.kind == "user" and who.role not in ("admin", "maintain", "write", "triage"):
+            raise Forbidden(403, "Must have triage access to label")
+        target["labels"] = [label for label in target["labels"] if label != name]
+        if int(number) in self.pulls:
+            self._emit("pull_request", "unlabeled", who, number=int(number), label=name)
+        labels = [
+            schemas.example("label", id=i, name=label, color="ededed")
+            for i, label in enumerate(target["labels"])
+        ]
+        return 200, labels
+
+    # -- deployments: "Create a deployment", "Create a deployment status" (auto_inactive), and their lists --------
+
+    def _create_deployment(self, who, query, body):
+        self._require(who, "deployments", "write")
+        ref = str(body.get("ref", ""))
+        sha = self._commit_of(ref)
+        if sha is None:
+            return 422, {"message": f"No ref found for: {ref}"}
+        if body.get("auto_merge", True):  # merging the default branch into the ref is not modelled: say so
+            return 409, {"message": "auto_merge is not modelled by the fake: pass auto_merge: false"}
+        if "required_contexts" not in body:  # every context of the commit must be success
+            failed = sorted({s["context"] for s in self.statuses_of(sha) if s["state"] != "success"})
+            if failed:
+                return 409, {"message": f"Conflict: Commit status checks failed for {ref}."}
+        deployment = {
+            "id": next(self.ids),
+            "sha": sha,
+            "ref": ref,
+            "task": body.get("task", "deploy"),
+            "environment": body.get("environment", "production"),
+            "payload": body.get("payload") or {},
+            "description": body.get("description", ""),
+            "transient_environment": bool(body.get("transient_environment", False)),
+            "production_environment": bool(
+                body.get("production_environment", body.get("environment", "production") == "production")
+            ),
+            "creator": who,
+        }
+        self.deployments[deployment["id"]] = deployment
+        self.deployment_statuses[deployment["id"]] = []
+        return 201, self._deployment_json(deployment)
+
+    def _list_deployments(self, who, query, body):
+        self._require(who, "deployments", "read")
+        listed = [
+            self._deployment_json(d)
+            for d in reversed(self.deployments.values())  # newest first, as GitHub lists them
+            if all(query.get(key) in (None, d[key]) for key in ("sha", "ref", "task", "environment"))
+        ]
+        page, links = self._page(listed, query, f"/repos/{self.repository}/deployments")
+        return 200, page, links
+
+    def _create_deployment_status(self, who, query, body, deployment_id):
+        self._require(who, "deployments", "write")
+        deployment = self.deployments.get(int(deployment_id))
+        if deployment is None:
+            return 404, {"message": "Not Found"}
+        states = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+        if body.get("state") not in states:
+            return 422, {"message": "Validation Failed", "errors": [{"field": "state", "code": "invalid"}]}
+        status = self._deployment_status(deployment, body["state"], body, who)
+        if body["state"] == "success" and body.get("auto_inactive", True):
+            # "Adds a new inactive status to all prior non-transient, non-production environment deployments
+            # with the same repository and environment name ... only added to deployments that had a success state"
+            for other, state in self.deployment_states(deployment["environment"]):
+                prior = other["id"] < deployment["id"] and state == "success"
+                if prior and not other["transient_environment"] and not other["production_environment"]:
+                    self._deployment_status(other, "inactive", {}, self.actions_bot)
+        return 201, status
+
+    def _list_deployment_statuses(self, who, query, body, deployment_id):
+        self._require(who, "deployments", "read")
+        if int(deployment_id) not in self.deployments:
+            return 404, {"message": "Not Found"}
+        listed = list(reversed(self.deployment_statuses[int(deployment_id)]))
+        page, links = self._page(
+            listed, query, f"/repos/{self.repository}/deployments/{deployment_id}/statuses"
+        )
+        return 200, page, links
+
+    def _deployment_status(self, deployment: dict, state: str, body: dict, who: Identity) -> dict:
+        status = schemas.example(
+            "deployment-status",
+            id=next(self.ids),
+            state=state,
+            description=body.get("description", ""),
+            environment=deployment["environment"],
+            log_url=body.get("log_url", ""),
+            target_url=body.get("log_url", body.get("target_url", "")),
+            creator=self._user_of(who),
+            deployment_url=f"{self.api_url}/repos/{self.repository}/deployments/{deployment['id']}",
+            repository_url=f"{self.api_url}/repos/{self.repository}",
+            url=f"{self.api_url}/repos/{self.repository}/deployments/{deployment['id']}/statuses",
+        )
+        self.deployment_statuses[deployment["id"]].append(status)
+        return status
+
+    def _deployment_json(self, deployment: dict) -> dict:
+        url = f"{self.api_url}/repos/{self.repository}/deployments/{deployment['id']}"
+        return schemas.example(
+            "deployment",
+            id=deployment["id"],
+            sha=deployment["sha"],
+            ref=deployment["ref"],
+            task=deployment["task"],
+            payload=deployment["payload"],
+            environment=deployment["environment"],
+            original_environment=deployment["environment"],
+            description=deployment["description"],
+            transient_environment=deployment["transient_environment"],
+            production_environment=deployment["production_environment"],
+            creator=self._user_of(deployment["creator"]),
+            url=url,
+            statuses_url=f"{url}/statuses",
+            repository_url=f"{self.api_url}/repos/{self.repository}",
+        )
+
+    def _commit_of(self, ref: str) -> str | None:
+        """A deployment's ref: a branch, a tag or a commit SHA this repository holds."""
+        for name in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            if sha := self.ref(name):
+                return self.ref(f"{name}^{{commit}}") or sha
+        if re.fullmatch(r"[0-9a-f]{40}", ref) and self.ref(f"{ref}^{{commit}}"):
+            return ref
+        return None
+
+    # -- downloads: a release asset or an artifact's zip answers 302 to storage that wants no token -----------------
+
+    def _get_asset(self, who, query, body, asset_id):
+        self._require(who, "contents", "read")
+        for release_id, assets in self.assets.items():
+            for name, asset in assets.items():
+                if asset["id"] == int(asset_id):
+                    return 200, self._asset_json(release_id, name, asset)
+        return 404, {"message": "Not Found"}
+
+    def _list_run_artifacts(self, who, query, body, run_id):
+        self._require(who, "actions", "read")
+        folder = self.artifact_store / run_id if self.artifact_store else None
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder and folder.is_dir() else []
+        listed = [
+            self._artifact_json(int(run_id), name) for name in names if query.get("name") in (None, name)
+        ]
+        page, links = self._page(listed, query, f"/repos/{self.repository}/actions/runs/{run_id}/artifacts")
+        return 200, {"total_count": len(listed), "artifacts": page}, links
+
+    def _download_artifact(self, who, query, body, artifact_id, archive_format):
+        self._require(who, "actions", "read")
+        found = [key for key, number in self.artifact_ids.items() if number == int(artifact_id)]
+        if not found or archive_format != "zip":
+            return 404, {"message": "Not Found"}
+        return 302, None, {"Location": f"{self.url}/storage/artifacts/{artifact_id}.zip?sig=e2e"}
+
+    def _artifact_json(self, run_id: int, name: str) -> dict:
+        number = self.artifact_ids.setdefault((run_id, name), next(self.ids))
+        url = f"{self.api_url}/repos/{self.repository}/actions/artifacts/{number}"
+        return schemas.example(
+            "artifact",
+            id=number,
+            name=name,
+            size_in_bytes=len(self._artifact_zip(run_id, name)),
+            expired=False,
+            url=url,
+            archive_download_url=f"{url}/zip",
+            created_at=schemas.NOW,
+            expires_at=schemas.NOW,
+            updated_at=schemas.NOW,
+            workflow_run={"id": run_id, "repository_id": 4711, "head_repository_id": 4711},
+        )
+
+    def _artifact_zip(self, run_id: int, name: str) -> bytes:
+        """The artifact as GitHub serves it: a zip of its files, paths relative to the artifact's root."""
+        import io
+        import zipfile
+
+        folder = self.artifact_store / str(run_id) / name
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                zipped.write(path, path.relative_to(folder).as_posix())
+        return archive.getvalue()
+
+    def _storage(self, path: str, headers):
+        """GitHub's storage behind a download's redirect: the signed address is the credential, a token is not
+        wanted (and recorded, so that a test can show none was sent)."""
+        with self.lock:
+            self.storage_requests.append({"path": path, "authorization": headers.get("Authorization")})
+            if match := re.fullmatch(r"/storage/artifacts/(\d+)\.zip\?sig=e2e", path):
+                found = [key for key, number in self.artifact_ids.items() if number == int(match[1])]
+                if found:
+                    return 200, self._artifact_zip(*found[0]), {"Content-Type": "application/zip"}
+            if match := re.fullmatch(r"/storage/assets/(\d+)\?sig=e2e", path):
+                for assets in self.assets.values():
+                    for asset in assets.values():
+                        if asset["id"] == int(match[1]):
+                            return 200, asset["data"], {"Content-Type": "application/octet-stream"}
+        return 404, b"Not Found", {"Content-Type": "text/plain"}
 
     def _create_issue(self, who, query, body):
         self._require(who, "issues", "write") if who.is_bot else None
@@ -1673,5 +1907,14 @@ ROUTES: list[tuple[str, dict]] = [
     (r"actions/workflows/([\w.-]+)/dispatches", {"POST": F._dispatch_workflow}),
     (r"dispatches", {"POST": F._repository_dispatch}),
     (r"collaborators/([\w.\[\]-]+)/permission", {"GET": F._collaborator_permission}),
+    (r"issues/(\d+)/labels/([^/]+)", {"DELETE": F._remove_label}),
+    (r"deployments", {"GET": F._list_deployments, "POST": F._create_deployment}),
+    (
+        r"deployments/(\d+)/statuses",
+        {"GET": F._list_deployment_statuses, "POST": F._create_deployment_status},
+    ),
+    (r"releases/assets/(\d+)", {"GET": F._get_asset}),
+    (r"actions/runs/(\d+)/artifacts", {"GET": F._list_run_artifacts}),
+    (r"actions/artifacts/(\d+)/(\w+)", {"GET": F._download_artifact}),
 ]
 del F

@@ -7,7 +7,8 @@ documentation (tests/README.md lists the pages, tests/e2e/test_rules.py shows ea
 
 - events caused by GITHUB_TOKEN start no workflow, except workflow_dispatch and repository_dispatch;
 - a push runs the workflow files of the pushed commit (a tag's for a tag push); pull_request and
-  pull_request_review run those of the pull request's test merge commit; workflow_run, schedule and
+  pull_request_review run those of the pull request's test merge commit; pull_request_target those of the base
+  branch (its token may write and it gets secrets, even for a fork's pull request); workflow_run, schedule and
   repository_dispatch those of the default branch; workflow_dispatch those of the ref it names;
 - `branches`, `tags`, `paths` (and their -ignore forms) and activity `types` filter as GitHub's filter patterns do;
   path filters are not evaluated for tag pushes; a workflow they skip reports no status or check at all;
@@ -33,7 +34,11 @@ NO_RESTART = (
     "workflow_dispatch",
     "repository_dispatch",
 )  # the only events GITHUB_TOKEN may cause that start runs
-DEFAULT_TYPES = {"pull_request": ["opened", "synchronize", "reopened"]}
+DEFAULT_TYPES = {
+    "pull_request": ["opened", "synchronize", "reopened"],
+    "pull_request_target": ["opened", "synchronize", "reopened"],
+}
+PULL_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 MAX_WORKFLOW_RUN_DEPTH = 3  # A -> B -> C -> D runs; E, a fourth workflow_run link, does not
 
 
@@ -106,6 +111,10 @@ class GitHub:
 
     def __init__(self, fake: FakeGitHub, harness: Harness):
         self.fake, self.harness = fake, harness
+        if harness is not None:
+            fake.artifact_store = (
+                harness.artifacts
+            )  # a run's artifacts, as the REST API lists and serves them
         self.runs: list[Run] = []
         self.secrets: dict[str, str] = {}
         self.environment_secrets: dict[str, dict[str, str]] = {}
@@ -154,6 +163,9 @@ class GitHub:
             if event.name == "pull_request" and event.action == "closed":
                 return pull.get("merge_commit_sha") or pull["base_sha"], None
             return pull.get("merge_ref_sha"), None
+        if event.name == "pull_request_target":
+            base = self.fake.pulls[data["number"]]["base_ref"]
+            return self.fake.ref(f"refs/heads/{base}"), base
         if event.name == "workflow_dispatch":
             ref = data["ref"]
             branch = ref.removeprefix("refs/heads/")
@@ -177,11 +189,11 @@ class GitHub:
             return False
         if event.name == "push":
             return self._push_matches(spec, data)
-        if event.name in ("pull_request", "pull_request_review"):
+        if event.name in PULL_EVENTS:
             pull = self.fake.pulls[data["number"]]
             if not filtered([pull["base_ref"]], spec.get("branches"), spec.get("branches-ignore")):
                 return False
-            if event.name == "pull_request" and ("paths" in spec or "paths-ignore" in spec):
+            if event.name != "pull_request_review" and ("paths" in spec or "paths-ignore" in spec):
                 files = self.fake.changed_files(data["number"])
                 return bool(files) and filtered(files, spec.get("paths"), spec.get("paths-ignore"))
             return True
@@ -269,7 +281,7 @@ class GitHub:
         if name in self.not_run:
             run.conclusion, run.output = "not run here", self.not_run[name]
             return run
-        fork = (
+        fork = (  # pull_request_target runs the base branch's workflow with its full token, forks included
             event.name in ("pull_request", "pull_request_review")
             and self.fake.pulls[event.data["number"]]["head_repo"] != self.fake.repository
         )
@@ -325,7 +337,7 @@ class GitHub:
         return run
 
     def _head(self, event: Event, sha: str, branch: str | None) -> tuple[str, str | None]:
-        if event.name in ("pull_request", "pull_request_review"):
+        if event.name in PULL_EVENTS:
             pull = self.fake.pulls[event.data["number"]]
             return pull["head_sha"], pull["head_ref"]
         if event.name == "push":
@@ -458,6 +470,7 @@ class GitHub:
             "push": "push$event",
             "workflow_dispatch": "workflow_dispatch$event",
             "repository_dispatch": "repository_dispatch$event",
+            "pull_request_target": f"pull_request${event.action}",  # the pull_request payload (GitHub's docs)
         }.get(event.name, f"{event.name}${event.action}")
         payload = schemas.webhook_example(definition)
         payload.update(repository=repository, sender=webhook_user(sender))
@@ -475,7 +488,7 @@ class GitHub:
             )
             payload["head_commit"].update(id=data["after"], tree_id=data["after"])
             payload["pusher"] = {"name": event.who.login, "email": f"{event.who.login}@example.com"}
-        elif event.name in ("pull_request", "pull_request_review"):
+        elif event.name in PULL_EVENTS:
             pull = fake.pulls[data["number"]]
             known = payload[
                 "pull_request"
@@ -483,8 +496,10 @@ class GitHub:
             payload["pull_request"] = overlay(
                 known, {k: v for k, v in webhook_pull(fake, pull).items() if k in known}
             )
-            if event.name == "pull_request":
+            if event.name in ("pull_request", "pull_request_target"):
                 payload["number"] = pull["number"]
+                if "label" in data:
+                    payload["label"] = overlay(payload["label"], {"name": data["label"], "color": "ededed"})
                 if event.action == "synchronize":
                     payload.update(before=data["before"], after=pull["head_sha"])
             else:

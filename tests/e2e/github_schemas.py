@@ -120,6 +120,10 @@ def check_response(method: str, path: str, status: int, body) -> list[str]:
 def webhook_validator(event: str, action: str | None):
     """A validator of the payload of `event` (with its activity type, when it has several)."""
     definitions = webhooks()["definitions"]
+    if (
+        event == "pull_request_target"
+    ):  # "Webhook event payload: pull_request" (Events that trigger workflows)
+        event = "pull_request"
     candidates = [f"{event}${action}" if action else None, f"{event}$event", f"{event}_event"]
     name = next((name for name in candidates if name in definitions), None)
     if name is None:

@@ -70,6 +70,9 @@ def session(tmp_path_factory):
         ):
             subprocess.run(command, cwd=work, env=env, check=True, capture_output=True)
         sha = fake.ref("refs/heads/topic")
+        fake.artifact_store = work / "artifacts"  # a run's artifact, as the upload stand-in leaves it
+        (fake.artifact_store / "5" / "shadow-model").mkdir(parents=True)
+        (fake.artifact_store / "5" / "shadow-model" / "model.skops").write_bytes(b"model")
         number = bob.open_pull_request("topic", "Topic")
         calls = [
             (ada, "GET", f"pulls/{number}", None),
@@ -81,6 +84,21 @@ def session(tmp_path_factory):
             (ada, "POST", f"issues/{number}/comments", {"body": "hello"}),
             (ada, "GET", f"issues/{number}/comments", None),
             (ada, "POST", f"issues/{number}/labels", {"labels": ["model:patch"]}),
+            (ada, "DELETE", f"issues/{number}/labels/model%3Apatch", None),
+            (
+                ada,
+                "POST",
+                "deployments",
+                {
+                    "ref": "topic",
+                    "environment": "shadow",
+                    "auto_merge": False,
+                    "required_contexts": [],
+                    "payload": {"version": "v1.0.0", "model_sha256": "0" * 64},
+                },
+            ),
+            (ada, "GET", "deployments?environment=shadow", None),
+            (ada, "GET", "actions/runs/5/artifacts?name=shadow-model", None),
             (
                 ada,
                 "POST",
@@ -153,7 +171,14 @@ def session(tmp_path_factory):
         ruleset = next(iter(fake.rulesets))
         policy = fake.environments["production"]["branch_policies"][-1]["id"]
         issue = next(iter(fake.issues))
+        deployment = next(iter(fake.deployments))
+        artifact = next(iter(fake.artifact_ids.values()))
+        fake.assets[release]["SHA256SUMS"] = {"id": 77, "data": b"x", "content_type": "text/plain"}
         more = [
+            (ada, "POST", f"deployments/{deployment}/statuses", {"state": "success", "log_url": ""}),
+            (ada, "GET", f"deployments/{deployment}/statuses", None),
+            (ada, "GET", "releases/assets/77", None),
+            (ada, "GET", f"actions/artifacts/{artifact}/zip", None),
             (ada, "PATCH", f"issues/comments/{comment}", {"body": "edited"}),
             (ada, "PATCH", f"issues/{issue}", {"state": "closed"}),
             (ada, "GET", f"releases/{release}/assets", None),

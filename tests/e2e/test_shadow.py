@@ -1,0 +1,239 @@
+"""A challenger in shadow, the GitOps way, under GitHub's rules (issue 31): a person asks (the label `shadow` on a
+pull request, or a dispatch naming a released version), shadow.yml records the choice as a deployment to the
+environment `shadow`, and the service's host picks it up from that record (`make shadow-pull`, a read token): the
+candidate scores logged traffic in shadow, labels arrive, and `monitor --challenger` compares both models on the
+requests both answered. Removing the label (or dispatching `none`) stops it. A triage user's label and a fork's
+pull request record nothing; a deployment made by hand is never picked up. No workflow is started by hand.
+
+model-pr.yml and model-report.yml are recorded here, not run: tests/e2e/test_pr_review.py runs them, and nothing
+here depends on them (shadow.yml builds the labelled commit itself)."""
+
+import hashlib
+import json
+import urllib.request
+
+import pytest
+
+from ..conftest import run, tool_env
+from .conftest import BETTER, set_model
+from .people import commit_change
+
+pytestmark = pytest.mark.slow
+MODULE = "churn_model"
+# A batch of traffic: rows of the bundled data, without their target (requests.csv), and their outcomes by
+# request id once scored (labels), as they arrive later.
+TRAFFIC = """
+import sys
+from pathlib import Path
+from ml_gitops.core import config
+from churn_model.pipeline import data
+rows, out = int(sys.argv[1]), Path(sys.argv[2])
+target = config.load().data.target
+batch = data.read_bundled().sample(n=rows, random_state=7)
+batch.drop(columns=[target]).to_csv(out / "requests.csv", index=False)
+batch[[target]].to_csv(out / "truth.csv", index=False)
+"""
+LABELS = """
+import sys
+from pathlib import Path
+import pandas as pd
+out, labels = Path(sys.argv[1]), Path(sys.argv[2])
+answers, truth = pd.read_csv(out / "answers.csv"), pd.read_csv(out / "truth.csv")
+labels.mkdir(parents=True, exist_ok=True)
+pd.DataFrame({"request_id": answers["request_id"], "label": truth.iloc[:, 0].astype(str)}).to_csv(
+    labels / "day-1.csv", index=False
+)
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reports_not_run_here(github):
+    for name in ("model-pr.yml", "model-report.yml"):
+        github.not_run[name] = "run by tests/e2e/test_pr_review.py; shadow.yml does not depend on it"
+
+
+def started(runs):
+    return [(run.workflow, run.conclusion) for run in runs]
+
+
+def failures(runs):
+    return [run.output[-5000:] for run in runs if run.conclusion == "failure"]
+
+
+def shadow_records(fake):
+    """Each deployment to `shadow`, oldest first, with its newest state."""
+    return [(d["payload"], state) for d, state in fake.deployment_states("shadow")]
+
+
+def service_env(fake, harness, person) -> dict:
+    """Where the service runs: a token that can read the repository (here a reader's), nothing more."""
+    env = {**tool_env(), "SSL_CERT_FILE": harness.env["SSL_CERT_FILE"]}
+    env.update(GITHUB_TOKEN=person.token, GITHUB_API_URL=fake.api_url, GITHUB_REPOSITORY=fake.repository)
+    return env
+
+
+def shadow_pull(project, fake, harness, person):
+    return run(["make", "-s", "shadow-pull"], cwd=project, env=service_env(fake, harness, person))
+
+
+def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it_on_production_rows(
+    project, fake, github, people, harness
+):
+    bob, ada, mallory = people["bob"], people["ada"], people["mallory"]
+
+    def change():
+        set_model(project, BETTER)
+        run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
+
+    head = commit_change(project, "challenger", change, "A challenger")
+    run(["uv", "run", "--locked", "dvc", "checkout", "--quiet"], cwd=project)  # main's champion serves
+    bob.push(project, "challenger:refs/heads/challenger")
+    number = bob.open_pull_request("challenger", "A challenger")
+    github.settle()
+
+    assert ada.label(number, "shadow")[0] == 200
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "success")], failures(runs)
+    (shadow,) = runs
+    assert shadow.jobs == {"ask": "success", "build": "success", "record": "success"}
+    ((payload, state),) = shadow_records(fake)
+    built = harness.artifact(shadow.run_id, "shadow-model") / "model.skops"
+    assert payload == {
+        "pull_request": number,
+        "head_sha": head,
+        "run_id": shadow.run_id,
+        "artifact": "shadow-model",
+        "model_sha256": hashlib.sha256(built.read_bytes()).hexdigest(),
+    }
+    assert state == "success"
+    writers = {r.who.run_id for r in fake.writes() if r.who and r.who.kind == "github_token"}
+    assert writers == {shadow.run_id}
+    recorders = {r.path.split("?")[0].rsplit("/", 1)[-1] for r in fake.writes() if r.who and r.who.run_id}
+    assert recorders == {"deployments", "statuses"}, "the run wrote its record and nothing else"
+
+    # The service's host picks it up with a reader's token: exactly the built model, verified.
+    pulled = shadow_pull(project, fake, harness, mallory)
+    label = f"pr-{number}@{head[:7]}"
+    assert pulled.stdout.split() == [
+        "--shadow", "models/shadow/model.skops", "--shadow-checksums", "models/shadow/SHA256SUMS",
+        "--shadow-version", label,
+    ]  # fmt: skip
+    assert (project / "models" / "shadow" / "model.skops").read_bytes() == built.read_bytes()
+    assert fake.storage_requests
+    assert all(r["authorization"] is None for r in fake.storage_requests), "GitHub's storage gets no token"
+
+    # Traffic scored by the champion, the challenger in shadow; the labels arrive; the monitor compares them.
+    traffic = harness.root / "traffic"
+    traffic.mkdir()
+    run(["uv", "run", "--locked", "python", "-c", TRAFFIC, "400", str(traffic)], cwd=project)
+    score = ["uv", "run", "--locked", "python", "-m", MODULE, "score"]
+    run(
+        [*score, str(traffic / "requests.csv"), str(traffic / "answers.csv"), *pulled.stdout.split()],
+        cwd=project,
+    )
+    run(["uv", "run", "--locked", "python", "-c", LABELS, str(traffic), "data/labels"], cwd=project)
+    monitor = run(
+        ["uv", "run", "--locked", "python", "-m", MODULE, "monitor", "--challenger", label], cwd=project
+    )
+    verdict = json.loads((project / "reports" / "monitor" / "monitor.json").read_text())["challenger"]
+    assert verdict["model_versions"] == [label], monitor.stdout
+    assert verdict["model_sha256"] == payload["model_sha256"], "the model the record named scored in shadow"
+    section = (project / "reports" / "monitor" / "challenger.md").read_text()
+    assert "it answered 400" in section
+    # (The pull request's comment section "on production traffic" is helper H2's command: not wired here yet.)
+
+    # Removing the label stops it: one step; what it scored stays in the log.
+    logged = sorted(p.name for p in (project / "logs" / "predictions").rglob("*.parquet"))
+    assert ada.api("DELETE", f"issues/{number}/labels/shadow")[0] == 200
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "success")], failures(runs)
+    assert runs[0].jobs == {"ask": "success", "stop": "success"}
+    assert [state for _, state in shadow_records(fake)] == ["inactive"]
+    stopped = shadow_pull(project, fake, harness, mallory)
+    assert stopped.stdout == ""
+    assert "no challenger recorded" in stopped.stderr
+    assert sorted(p.name for p in (project / "logs" / "predictions").rglob("*.parquet")) == logged
+
+
+def test_a_released_version_is_asked_for_by_dispatch_and_none_stops_it(
+    project, fake, github, people, harness
+):
+    ada, mallory = people["ada"], people["mallory"]
+    released = harness.root / "released.skops"
+    released.write_bytes((project / "models" / "model.skops").read_bytes())  # main's champion: model@v0.1.0
+    release(fake, ada, "model@v0.1.0", released)
+
+    assert ada.dispatch("shadow.yml", {"challenger": "v0.1.0"})[0] == 204
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "success")], failures(runs)
+    assert runs[0].jobs == {"ask": "success", "record": "success"}
+    (deployment,) = [d for d in fake.deployments.values() if d["ref"] == "model@v0.1.0"]
+    assert deployment["payload"]["version"] == "v0.1.0"
+    pulled = shadow_pull(project, fake, harness, mallory)
+    assert pulled.stdout.split()[-1] == "v0.1.0"
+    assert (project / "models" / "shadow" / "model.skops").read_bytes() == released.read_bytes()
+
+    assert ada.dispatch("shadow.yml", {"challenger": "none"})[0] == 204
+    runs = github.settle()
+    assert runs[0].jobs == {"ask": "success", "stop": "success"}, failures(runs)
+    assert shadow_pull(project, fake, harness, mallory).stdout == ""
+
+
+def release(fake, person, tag: str, model) -> None:
+    """A published release of `tag` with its model and SHA256SUMS, as release.yml leaves it (uploaded by `person`
+    through the API: release.yml itself is run by test_journeys.py)."""
+    status, created = person.api("POST", "releases", {"tag_name": tag, "name": tag, "draft": False})
+    assert status == 201, created
+    sums = f"{hashlib.sha256(model.read_bytes()).hexdigest()}  model.skops\n".encode()
+    for name, data in (("model.skops", model.read_bytes()), ("SHA256SUMS", sums)):
+        url = f"{fake.url}/api/uploads/repos/{fake.repository}/releases/{created['id']}/assets?name={name}"
+        request = urllib.request.Request(
+            url,
+            data=data,
+            method="POST",
+            headers={"Authorization": f"Bearer {person.token}", "Content-Type": "application/octet-stream"},
+        )
+        with person.opener.open(request, timeout=60) as answer:
+            assert answer.status == 201
+
+
+def test_a_triage_user_s_label_a_fork_s_pull_request_and_a_deployment_by_hand_record_nothing(
+    project, fake, github, people, harness
+):
+    ada, bob, dan, mallory = people["ada"], people["bob"], people["dan"], people["mallory"]
+    before = shadow_records(fake)
+    (pull,) = [p for p in fake.pulls.values() if p["head_ref"] == "challenger"]
+
+    assert dan.label(pull["number"], "shadow")[0] == 200, "a triage user may label"
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "failure")]
+    assert runs[0].jobs == {"ask": "failure"}
+    assert "dan has read access to this repository" in runs[0].output
+
+    commit_change(project, "fork-work", lambda: set_model(project, {**BETTER, "n_estimators": 30}), "Fork")
+    number = fake.open_fork_pull_request("mallory", "mallory/churn", "fork-work", project, "From a fork")
+    github.settle()
+    assert ada.label(number, "shadow")[0] == 200, "even a writer's label"
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "success")]
+    assert runs[0].jobs == {}, "every job skipped: the fork's code is never built"
+    assert shadow_records(fake) == before
+
+    # bob may write, so he may call the API himself: that is no record (shadow.yml did not check who asked).
+    status, _ = bob.api(
+        "POST",
+        "deployments",
+        {
+            "ref": pull["head_sha"],
+            "environment": "shadow",
+            "auto_merge": False,
+            "required_contexts": [],
+            "payload": {"version": "v0.1.0", "model_sha256": "0" * 64},
+        },
+    )
+    assert status == 201
+    (made,) = [d for d in fake.deployments.values() if d["creator"].login == "bob"]
+    assert bob.api("POST", f"deployments/{made['id']}/statuses", {"state": "success"})[0] == 201
+    pulled = shadow_pull(project, fake, harness, mallory)
+    assert pulled.stdout == ""
+    assert "no challenger recorded" in pulled.stderr
