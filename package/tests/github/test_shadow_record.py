@@ -237,3 +237,17 @@ def test_a_version_without_a_release_or_its_checksums_is_not_recorded(github, ca
     assert code == 1
     assert "has no SHA256SUMS" in err
     assert github.deployments == []
+
+
+def test_the_shadow_commands_import_the_standard_library_only():
+    """shadow.yml runs them in jobs that hold a token that writes deployments."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ml_gitops.github import commands, shadow_pull, shadow_record\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert set(eval(loaded)) <= {"ml_gitops", "__main__", "_distutils_hack"}
