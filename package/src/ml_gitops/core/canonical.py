@@ -12,17 +12,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from . import files
+from . import files, skops_writer
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip archive can hold
 
 
 def save_model(model: Any, target: Path) -> None:
     """skops.io.dump, then the archive made canonical; written atomically."""
-    import skops.io
-
     with files.atomic_path(target) as temporary:
-        temporary.write_bytes(canonical(skops.io.dumps(model)))
+        temporary.write_bytes(canonical(skops_writer.dumps(model)))
 
 
 def canonical(archive: bytes) -> bytes:
