@@ -48,15 +48,22 @@ def compute(task: str, predictions: pd.DataFrame, names: list[str] | None = None
 
 
 def compute_groups(
-    task: str, predictions: pd.DataFrame, name: str, codes: np.ndarray, groups: int
+    task: str,
+    predictions: pd.DataFrame,
+    name: str,
+    codes: np.ndarray,
+    groups: int,
+    ranking: np.ndarray | None = None,
 ) -> np.ndarray:
     """`name` on each group of rows, for several groupings at once: codes[i, row] is the row's group in grouping i
     (0 to groups - 1; negative: none). The result's [i, g] is compute(task, predictions.iloc[rows], [name])[name]
     for the rows of group g in their order, nan for a group without rows or whose rows compute refuses (a
-    ValueError). The same floats, the predictions coded (and a binary roc_auc's scores sorted) once for all."""
+    ValueError). The same floats, the predictions coded (and a binary roc_auc's scores sorted) once for all.
+    `ranking`: a binary roc_auc's rows by increasing score of the positive class, when the caller has sorted them
+    (`score_order`), else sorted here."""
     codes = np.atleast_2d(codes)
     found = np.full((len(codes), groups), np.nan)
-    score, ranking = _on_rows(task, predictions, name)
+    score, ranking = _on_rows(task, predictions, name, ranking)
     for i, grouping in enumerate(codes):
         for group, rows, ranked in _grouped(grouping, groups, ranking):
             try:
@@ -71,7 +78,9 @@ def _grouped(codes: np.ndarray, groups: int, ranking: np.ndarray | None):
     increasing order or None) of every group with rows."""
     codes = codes.astype(np.int16 if groups < 2**15 else np.intp)  # small: sorted by radix
     order = np.argsort(codes if ranking is None else codes[ranking], kind="stable")
-    bounds = np.searchsorted(codes[order if ranking is None else ranking[order]], np.arange(groups + 1))
+    inside = codes >= 0  # the rows of no group come first in `order`, then each group's
+    counts = np.bincount(codes[inside], minlength=groups)[:groups]
+    bounds = (len(codes) - np.count_nonzero(inside)) + np.r_[0, np.cumsum(counts)]
     for group in range(groups):
         start, end = bounds[group], bounds[group + 1]
         if end > start and ranking is None:
@@ -80,11 +89,23 @@ def _grouped(codes: np.ndarray, groups: int, ranking: np.ndarray | None):
             yield group, lambda group=group: np.flatnonzero(codes == group), order[start:end]
 
 
-def _on_rows(task: str, predictions: pd.DataFrame, name: str):
+def score_order(task: str, predictions: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The rows by increasing score of the positive class (ties in any order) for a binary roc_auc, else None: what
+    compute_groups and the segments' bootstrap (review/compare.py) both read the scores in."""
+    columns = probability_columns(predictions)
+    if task != "classification" or name != "roc_auc" or len(columns) != 2:
+        return None
+    try:
+        return np.argsort(predictions[columns[-1]].to_numpy(float))
+    except (ValueError, TypeError):  # not numbers: as compute says on each group
+        return None
+
+
+def _on_rows(task: str, predictions: pd.DataFrame, name: str, ranked: np.ndarray | None = None):
     """A function of (a function giving rows, their positions in the ranking or None) that gives
     compute(task, predictions.iloc[rows], [name])[name]: from arrays computed once where they give the same
     floats, else by compute itself on those rows; and the ranking, the rows by increasing score of the positive
-    class (ties in any order) for a binary roc_auc, else None."""
+    class (ties in any order; `ranked` when given) for a binary roc_auc, else None."""
 
     def directly(rows: Callable[[], np.ndarray], ranked: np.ndarray | None = None) -> float:
         return compute(task, predictions.iloc[rows()], [name])[name]
@@ -103,7 +124,9 @@ def _on_rows(task: str, predictions: pd.DataFrame, name: str):
         return regression, None
     y_true, y_pred, proba, positive, clean = coded
     every_row_clean = bool(clean.all())
-    ranking = np.argsort(proba[:, positive]) if name == "roc_auc" and proba.shape[1] == 2 else None
+    ranking = None
+    if name == "roc_auc" and proba.shape[1] == 2:
+        ranking = np.argsort(proba[:, positive]) if ranked is None else ranked
     if ranking is not None:
         hits, score = (y_true == positive)[ranking], proba[ranking, positive]
 

@@ -235,3 +235,24 @@ def test_the_draw_is_one_draw_of_every_segment_s_groups_and_picks():
     assert groups[3] == 0
     assert np.array_equal(draw.membership, membership)
     assert np.array_equal(draw.weights, weights)
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a classifier's roc_auc")
+@pytest.mark.parametrize(("kind", "text", "ties"), KINDS)
+def test_a_paired_roc_auc_delta_from_one_product_is_the_difference_of_both_models_roc_auc(kind, text, ties):
+    """The paired bootstrap's roc_auc delta, w' (M_candidate - M_champion) w over the resample's positives times
+    negatives (one product for both models), is each model's resampled roc_auc's difference within rounding, in
+    every resample of every segment: small segments (counts resampled directly) and large ones (w' M w), ties or
+    none, models whose scores fall in different numbers of bins."""
+    champion, codes = predictions(kind, text, ties, seed=10)
+    candidate, _ = predictions(kind, text, not ties, seed=11)
+    candidate["y_true"] = champion["y_true"]
+    grouping = codes[0].astype(np.int16)
+    draw = compare._segment_draw(grouping, EMPTY + 1, np.random.default_rng(12))
+    before, after = (compare._Rows.of(TASK, frame, "roc_auc") for frame in (champion, candidate))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = after.segment_metric(draw) - before.segment_metric(draw)
+        got = after.paired_delta(before, draw)
+    assert np.isfinite(expected).sum() > 1000
+    assert np.allclose(got, expected, rtol=0, atol=1e-12, equal_nan=True)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))

@@ -64,6 +64,8 @@ def same_rows(champion: pd.DataFrame, candidate: pd.DataFrame) -> bool:
     if not champion.index.equals(candidate.index):
         return False
     before, after = champion["y_true"], candidate["y_true"]
+    if isinstance(before.dtype, pd.CategoricalDtype) and before.dtype == after.dtype:  # the same categories
+        return np.array_equal(before.cat.codes.to_numpy(), after.cat.codes.to_numpy())
     if before.dtype == after.dtype and isinstance(before.dtype, np.dtype) and before.dtype.kind in "biuf":
         return _same_numbers(before.to_numpy(), after.to_numpy())
     return before.astype(str).equals(after.astype(str))
@@ -129,18 +131,29 @@ def columns_delta_intervals(
     metric: str,
     seed: int = 0,
     level: float = 0.95,
+    orders: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> list[list[Interval | None]]:
     """segment_delta_intervals of the segments of each column (its codes and its number of segments), the same
-    intervals: each column drawn from its own generator seeded `seed`, each model's rows read once for all."""
+    intervals: each column drawn from its own generator seeded `seed`, each model's rows read once for all.
+    `orders`: each model's rows by increasing score (metrics.score_order), when the caller has sorted them.
+    Paired, a roc_auc's delta in each resample comes from one product for both models (_resampled_auc with two
+    tables): the difference of two exact counts divided once, within rounding (1e-12) of the difference of the two
+    models' resampled roc_auc, not the same floats."""
     paired = same_rows(champion, candidate)
-    before, after = (_Rows.of(task, frame, metric) for frame in (champion, candidate))
+    before, after = (
+        _Rows.of(task, frame, metric, order)
+        for frame, order in zip((champion, candidate), orders, strict=True)
+    )
     found = []
     for codes, segments in columns:
         codes = np.asarray(codes).astype(np.int16 if segments < 2**15 else np.intp)  # small: sorted by radix
         rng = np.random.default_rng(seed)
         champion_draw = _segment_draw(codes, segments, rng)
         candidate_draw = champion_draw if paired else _segment_draw(codes, segments, rng)
-        deltas = after.segment_metric(candidate_draw) - before.segment_metric(champion_draw)
+        if paired:
+            deltas = after.paired_delta(before, champion_draw)
+        else:
+            deltas = after.segment_metric(candidate_draw) - before.segment_metric(champion_draw)
         found.append(_percentile_intervals(deltas, level, paired))
     return found
 
@@ -226,7 +239,10 @@ class _Rows:
     # each of those rows is of the class, and their rows
 
     @classmethod
-    def of(cls, task: str, predictions: pd.DataFrame, metric: str) -> "_Rows":
+    def of(
+        cls, task: str, predictions: pd.DataFrame, metric: str, order: np.ndarray | None = None
+    ) -> "_Rows":
+        """`order`: a binary classifier's rows by increasing score of its positive class, when already sorted."""
         needed = set(STATISTICS[metric])
         if task == "regression":
             per_row = {
@@ -242,13 +258,35 @@ class _Rows:
             probability = _probability_of(predictions[columns].to_numpy(float), actual)
             per_row["neg_log_p"] = -np.log(np.clip(probability, 1e-15, 1))
         if "positive_hist_" in needed:
-            for k in [len(labels) - 1] if len(labels) == 2 else range(len(labels)):
+            binary = len(labels) == 2
+            for k in [len(labels) - 1] if binary else range(len(labels)):
                 score = predictions[columns[k]].to_numpy(float)
-                order = np.argsort(score)  # tied scores share a bin: their order does not matter
+                if order is None or not binary:
+                    order = np.argsort(score)  # tied scores share a bin: their order does not matter
                 scores.append((score[order], (actual == k)[order], order))
         else:
             pairs = actual * size + class_index(predictions["y_pred"], labels)
         return cls(task, metric, per_row, pairs, size, tuple(scores))
+
+    def auc_tables(self, draw: _SegmentDraw) -> list[np.ndarray]:
+        """Each roc_auc class's _auc_table of the draw's groups."""
+        segments, _, width = draw.weights32.shape
+        return [
+            _auc_table(score, positive, draw.membership[order], width, segments * width)
+            for score, positive, order in self.scores
+        ]
+
+    def paired_delta(self, other: "_Rows", draw: _SegmentDraw) -> np.ndarray:
+        """This model's metric minus `other`'s in each resample of each segment, both on the same rows with the same
+        truth and draw: shape (segments, RESAMPLES). A roc_auc's delta from one product for both (_resampled_auc)."""
+        if not self.scores:
+            return self.segment_metric(draw) - other.segment_metric(draw)
+        segments, resamples, _ = draw.weights32.shape
+        per_class = [
+            _resampled_auc(draw, mine, theirs)
+            for mine, theirs in zip(self.auc_tables(draw), other.auc_tables(draw), strict=True)
+        ]
+        return np.mean(per_class, axis=0).reshape(segments, resamples)
 
     def segment_metric(self, draw: _SegmentDraw) -> np.ndarray:
         """The metric in each resample of each segment: shape (segments, RESAMPLES)."""
@@ -262,10 +300,7 @@ class _Rows:
         if self.task == "regression":
             stats = _resample(draw.weights, grouped)
         elif self.scores:
-            per_class = [
-                _resampled_auc(draw, _auc_table(score, positive, draw.membership[order], width, cells))
-                for score, positive, order in self.scores
-            ]
+            per_class = [_resampled_auc(draw, table) for table in self.auc_tables(draw)]
             return np.mean(per_class, axis=0).reshape(segments, resamples)
         else:
             confusion = np.bincount(
@@ -309,31 +344,52 @@ def _auc_table(
     return np.concatenate([positive_bins, below_twice, *totals], axis=1)
 
 
-def _resampled_auc(draw: _SegmentDraw, table: np.ndarray) -> np.ndarray:
+def _resampled_auc(draw: _SegmentDraw, table: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
     """Each resample's roc_auc from its groups' _auc_table: P(score of a positive > score of a negative), ties
     counted half, as _auc_from_histograms counts it (every sum an exact integer or half): shape (segments *
     RESAMPLES,). A resample's wins are w' M w, w its counts of groups and M the wins of each group's positives over
-    each group's negatives: the smaller product when groups are fewer than bins."""
+    each group's negatives: the smaller product when groups are fewer than bins.
+
+    With `other`, the table of another model on the same rows (the same truth, so the same positives and negatives
+    in every resample): the roc_auc of `table` minus that of `other`, from w' (M - M_other) w, one product for both
+    (the difference of two exact counts divided once: within rounding of the difference of the two roc_aucs)."""
     segments, resamples, width = draw.weights32.shape
-    table = table.reshape(segments, width, -1)
-    bins = (table.shape[2] - 2) // 2
-    totals = draw.resample_counts(table[..., 2 * bins :]).astype(np.float64)
+    tables = [t.reshape(segments, width, -1) for t in ([table] if other is None else [table, other])]
+    bins = [(t.shape[2] - 2) // 2 for t in tables]
+    totals = draw.resample_counts(tables[0][..., 2 * bins[0] :]).astype(np.float64)
     positives, negatives = totals[..., 0].reshape(-1), totals[..., 1].reshape(-1)
-    if width < 2 * bins:
-        positive_bins, below_twice = table[..., :bins].astype(np.float64), table[..., bins : 2 * bins]
-        wins = positive_bins @ below_twice.astype(np.float64).transpose(0, 2, 1)  # exact: small integers
+    if width < 2 * min(bins):
+        wins = [_wins(t, count) for t, count in zip(tables, bins, strict=True)]
         # each sum of a resample's w' M is at most its positives times the most negatives below a bin
-        exact32 = (
-            max(positives.max(initial=0) * below_twice.max(initial=0), wins.max(initial=0)) < FLOAT32_EXACT
-        )
-        weights = draw.weights32 if exact32 else draw.weights
-        half = weights @ wins.astype(weights.dtype)
+        below = max(t[..., count : 2 * count].max(initial=0) for t, count in zip(tables, bins, strict=True))
+        largest = max(positives.max(initial=0) * below, *(w.max(initial=0) for w in wins))
+        weights = draw.weights32 if largest < FLOAT32_EXACT else draw.weights
+        matrix = wins[0] if other is None else wins[0] - wins[1]  # exact: small integers
+        half = weights @ matrix.astype(weights.dtype)
         wins_twice = np.einsum("srh,srh->sr", weights, half, dtype=np.float64).reshape(-1)
     else:
-        resampled = draw.resample_counts(table[..., : 2 * bins]).reshape(segments * resamples, -1)
-        wins_twice = np.einsum("ij,ij->i", resampled[:, :bins], resampled[:, bins:], dtype=np.float64)
+        resampled = [
+            draw.resample_counts(t[..., : 2 * count]).reshape(segments * resamples, -1)
+            for t, count in zip(tables, bins, strict=True)
+        ]
+        each = [
+            np.einsum("ij,ij->i", r[:, :count], r[:, count:], dtype=np.float64)
+            for r, count in zip(resampled, bins, strict=True)
+        ]
+        wins_twice = each[0] if other is None else each[0] - each[1]
     with np.errstate(divide="ignore", invalid="ignore"):
         return wins_twice / 2 / (positives * negatives)
+
+
+def _wins(table: np.ndarray, bins: int) -> np.ndarray:
+    """Per segment, twice the wins of each group's positives over each group's negatives (ties once): the product
+    of the positives' bins and the negatives below them, in float32 when that is exact (each sum at most a group's
+    positives times the most negatives below a bin), else in float64."""
+    positive_bins, below_twice = table[..., :bins], table[..., bins : 2 * bins]
+    largest = positive_bins.sum(axis=-1).max(initial=0) * below_twice.max(initial=0)
+    dtype = np.float32 if largest < FLOAT32_EXACT else np.float64
+    wins = positive_bins.astype(dtype) @ below_twice.astype(dtype).transpose(0, 2, 1)
+    return wins.astype(np.float64)
 
 
 @dataclass

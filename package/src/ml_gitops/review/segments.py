@@ -36,7 +36,7 @@ import pandas as pd
 from .. import UserError
 from ..core import paths
 from ..core.config import MAX_SEGMENT_COLUMNS, Config, GateConfig, SegmentColumn, SegmentsConfig
-from ..metrics import DIRECTIONS, compute, compute_groups
+from ..metrics import DIRECTIONS, compute, compute_groups, score_order
 from . import markdown as inert
 
 SEGMENTS_FILE = paths.PREPARED / "segments.parquet"  # the test rows' segment columns, written by prepare
@@ -201,9 +201,13 @@ def measure(
     paired bootstrap interval of the delta at the Bonferroni level 1 - 0.05/k, k the segments large enough to
     judge (review/compare.py); `champion` None: the candidate's alone."""
     metric, minimum = config.gate.metric, config.segments.min_rows
+    candidate, champion = _classes_once(config.task, candidate, champion)
     codes = _codes(segment_labels)
-    mine = _scores(config.task, candidate, metric, codes)
-    theirs = _scores(config.task, champion, metric, codes) if champion is not None else None
+    orders = tuple(  # a binary roc_auc's scores sorted once, for the point estimates and the bootstrap
+        None if frame is None else score_order(config.task, frame, metric) for frame in (champion, candidate)
+    )
+    mine = _scores(config.task, candidate, metric, codes, orders[1])
+    theirs = _scores(config.task, champion, metric, codes, orders[0]) if champion is not None else None
     found = [
         Segment(column, value, rows, None if theirs is None else theirs[i][code], mine[i][code])
         for i, column, code, value, rows in _segments_of(segment_labels)
@@ -212,11 +216,28 @@ def measure(
     if not any(judgeable):
         return found
     level = 1 - (1 - LEVEL) / sum(judgeable)
-    intervals = _intervals(config, candidate, champion, segment_labels, judgeable, level)
+    intervals = _intervals(config, candidate, champion, segment_labels, judgeable, level, orders)
     return [
         replace(segment, low=interval[0], high=interval[1], level=level) if interval else segment
         for segment, interval in zip(found, intervals, strict=True)
     ]
+
+
+def _classes_once(
+    task: str, candidate: pd.DataFrame, champion: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A classifier's true classes as one categorical, the champion's too when its rows are the candidate's (the
+    same true values as text): what reads them (each model's point estimates and bootstrap) then factorises a few
+    categories, not every row's value. The same classes, so the same numbers."""
+    from .compare import same_rows
+
+    if task != "classification" or isinstance(candidate["y_true"].dtype, pd.CategoricalDtype):
+        return candidate, champion
+    truth = candidate["y_true"].astype("category")
+    candidate = candidate.assign(y_true=truth)
+    if champion is not None and same_rows(champion, candidate):
+        champion = champion.assign(y_true=truth)
+    return candidate, champion
 
 
 def _judgeable(segment: Segment, min_rows: int) -> bool:
@@ -230,6 +251,7 @@ def _intervals(
     segment_labels: pd.DataFrame,
     judgeable: list[bool],
     level: float,
+    orders: tuple = (None, None),
 ) -> list[tuple[float, float] | None]:
     """Each segment's interval at `level` (in _groups' order), for the judgeable ones: one bootstrap a column."""
     from .compare import columns_delta_intervals
@@ -246,7 +268,7 @@ def _intervals(
     measured = [(codes, count) for codes, count in columns if (codes >= 0).any()]
     intervals = iter(
         columns_delta_intervals(
-            config.task, champion, candidate, measured, config.gate.metric, config.seed, level
+            config.task, champion, candidate, measured, config.gate.metric, config.seed, level, orders
         )
     )
     found: list[tuple[float, float] | None] = []
@@ -306,11 +328,13 @@ def _segments_of(segment_labels: pd.DataFrame):
                 yield i, column, code, str(value)[:MAX_VALUE_CHARS], int(counts[code])
 
 
-def _scores(task: str, predictions: pd.DataFrame, metric: str, codes: np.ndarray) -> list[list[float | None]]:
+def _scores(
+    task: str, predictions: pd.DataFrame, metric: str, codes: np.ndarray, order: np.ndarray | None = None
+) -> list[list[float | None]]:
     """`score` of every segment of every column (codes from `_codes`): [column][code]."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = compute_groups(task, predictions, metric, codes, int(codes.max(initial=-1)) + 1)
+        found = compute_groups(task, predictions, metric, codes, int(codes.max(initial=-1)) + 1, order)
     return [[float(value) if math.isfinite(value) else None for value in row] for row in found]
 
 
