@@ -81,12 +81,8 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
 ):
     bob, ada, mallory = people["bob"], people["ada"], people["mallory"]
 
-    def change():
-        set_model(project, BETTER)
-        run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
-
-    head = commit_change(project, "challenger", change, "A challenger")
-    run(["uv", "run", "--locked", "dvc", "checkout", "--quiet"], cwd=project)  # main's champion serves
+    # The author commits the new parameters only: shadow.yml trains the labelled commit itself.
+    head = commit_change(project, "challenger", lambda: set_model(project, BETTER), "A challenger")
     bob.push(project, "challenger:refs/heads/challenger")
     number = bob.open_pull_request("challenger", "A challenger")
     github.settle()
