@@ -200,6 +200,11 @@ def test_a_triage_user_s_label_a_fork_s_pull_request_and_a_deployment_by_hand_re
     before = shadow_records(fake)
     (pull,) = [p for p in fake.pulls.values() if p["head_ref"] == "challenger"]
 
+    assert ada.label(pull["number"], "model:patch")[0] == 200
+    runs = github.settle()
+    assert started(runs) == [("shadow.yml", "success")]
+    assert runs[0].jobs == {}, "another label: shadow.yml starts (GitHub filters no label names) and skips"
+
     assert dan.label(pull["number"], "shadow")[0] == 200, "a triage user may label"
     runs = github.settle()
     assert started(runs) == [("shadow.yml", "failure")]
