@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import UserError
 from ..core.config import Config
-from .performance import LATENCY, Log, as_predictions, in_the_release_s_order, shown
+from .performance import ARM, LATENCY, Log, as_predictions, in_the_release_s_order, shown
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,9 +97,14 @@ def _refuse_absent(contender: Contender) -> None:
 
 
 def read(log: Log, contender: Contender) -> "pa.Table":
-    """The challenger's predictions in the period: request_id, time, its answers and their latency (score_ms)."""
+    """The challenger's predictions in shadow in the period: request_id, time, its answers and their latency
+    (score_ms)."""
+    import pyarrow.dataset as ds
+
     columns = ["request_id", "time", *log.answer_columns(), *log.latency()]
-    rows = log.of_model(contender.digest, columns)
+    # its shadow answers alone: a row it served in an A/B arm answered another request than production's
+    shadow_only = ~ds.field(ARM).is_valid() if ARM in log.dataset.schema.names else None
+    rows = log.of_model(contender.digest, columns, shadow_only)
     if not rows.num_rows:
         _refuse_absent(contender)
     return rows

@@ -15,7 +15,8 @@ with this project's locked dependencies).
 
 With a challenger (`monitor --challenger`: a model that scored the same traffic in shadow), monitor/challenger.py
 compares both on the labelled rows both answered: the summary's "challenger" entry, a section of monitor.md and
-challenger.md alone.
+challenger.md alone. With A/B rows in the log (release/ab.py), monitor/arms.py measures each arm on its own labelled
+requests: the summary's "ab" entry and a section of monitor.md.
 """
 
 import json
@@ -48,7 +49,8 @@ class NothingToMonitor(UserError):
 LATENCY = (
     "score_ms"  # the wall milliseconds of the model call that scored the row's batch (absent in older logs)
 )
-META = ["request_id", "time", "model_version", "model_sha256", LATENCY]
+ARM = "arm"  # with A/B on (release/ab.py): the request's arm, production or challenger (null: no key)
+META = ["request_id", "time", "model_version", "model_sha256", LATENCY, ARM]
 
 
 @dataclass
@@ -71,6 +73,7 @@ def run(
 ) -> dict:
     """Join, score, compare; write monitor.json, monitor.md and metric.png into `output` (and challenger.md when
     `challenger`, a digest or version of the log, is given); return the summary."""
+    from . import arms
     from . import challenger as shadow
 
     settings = config.monitoring
@@ -95,6 +98,7 @@ def run(
             )
         )
         inputs = join(Log.labelled(answered, positions), labels, config, notes)
+        split = arms.compare(config, log, labels, contender.digest if contender else None, inputs.notes)
         release = _release_metrics()
         windows = score_windows(inputs, config, release)
         newest = pd.Timestamp(windows[-1]["window"])
@@ -114,6 +118,8 @@ def run(
     }
     if compared is not None:
         summary["challenger"] = compared
+    if split is not None:
+        summary["ab"] = split
     files.write_json(summary, output / "monitor.json")
     write_plot(summary, output / "metric.png")
     files.write_text(markdown(summary, "metric.png"), output / "monitor.md")
@@ -155,24 +161,29 @@ class Log:
             raise UserError(
                 f"the prediction log {log_dir} cannot be read ({error}): check monitoring.log_dir"
             ) from None
-        self.dataset = self._with_newer_latency(self.dataset)
+        self.dataset = self._with_newer_columns(self.dataset)
 
     @staticmethod
-    def _with_newer_latency(dataset):
-        """The dataset with LATENCY when its newest file holds it: the schema comes from the first file, which
-        can be older than the model calls' times (its rows then read as null)."""
+    def _with_newer_columns(dataset):
+        """The dataset with LATENCY and ARM when its newest file holds them: the schema comes from the first file,
+        which can be older than the model calls' times or A/B (its rows then read as null)."""
         import pyarrow.parquet as pq
 
-        if LATENCY in dataset.schema.names or not getattr(dataset, "files", None):
+        wanted = [name for name in (LATENCY, ARM) if name not in dataset.schema.names]
+        if not wanted or not getattr(dataset, "files", None):
             return dataset
         newest = max(dataset.files)  # date=YYYY-MM-DD/<time>-...: the newest sorts last
         try:
             schema = pq.read_schema(newest, filesystem=dataset.filesystem)
         except (FileNotFoundError, OSError):
             return dataset
-        if LATENCY not in schema.names:
+        found = [schema.field(name) for name in wanted if name in schema.names]
+        if not found:
             return dataset
-        return dataset.replace_schema(dataset.schema.append(schema.field(LATENCY)))
+        unified = dataset.schema
+        for column in found:
+            unified = unified.append(column)
+        return dataset.replace_schema(unified)
 
     def read(self, columns: list[str], condition):
         try:
@@ -216,11 +227,12 @@ class Log:
         """The champion's predictions in the period: request_id, time, the answer columns and `extra` ones."""
         return self.of_model(self.digest, ["request_id", "time", *self.answer_columns(), *extra])
 
-    def of_model(self, digest: str, columns: list[str]) -> "pa.Table":
-        """The `columns` of one model's predictions (by digest) in the period."""
+    def of_model(self, digest: str, columns: list[str], also=None) -> "pa.Table":
+        """The `columns` of one model's predictions (by digest) in the period (and `also`, a condition)."""
         import pyarrow.dataset as ds
 
-        return self.read(columns, self.in_period(ds.field("model_sha256") == digest))
+        condition = ds.field("model_sha256") == digest
+        return self.read(columns, self.in_period(condition if also is None else condition & also))
 
     def latency(self) -> tuple[str, ...]:
         """(LATENCY,) when the log holds the model calls' times, else (): a log written before them."""
@@ -611,6 +623,10 @@ def markdown(summary: dict, plot: str | None) -> str:
         lines += ["", *(f"- {note}" for note in summary["notes"])]
     if plot:
         lines += ["", f"![{name} over time]({plot})"]
+    if "ab" in summary:
+        from .arms import markdown as arms_markdown
+
+        lines += ["", arms_markdown(summary["ab"])]
     if "challenger" in summary:
         from .challenger import markdown as challenger_markdown
 

@@ -134,6 +134,12 @@ def register(commands) -> None:
         help="service processes sharing the port, each scoring on one core; auto: one per core (default 1)",
     )
     shadow_options(serve)
+    serve.add_argument(
+        "--ab-share",
+        metavar="S",
+        help="A/B: the share of requests with an X-AB-Key header the challenger (--shadow) answers, sticky per key, "
+        "0 to 1 (default: SERVE_AB_SHARE, else 0: off)",
+    )
     serve.set_defaults(handler=run_serve)
 
     score = commands.add_parser(
@@ -272,5 +278,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> None:
     from . import serve
+    from .ab import share_of
 
-    serve.run(args.host, args.port, args.checksums, args.log_dir, args.workers, challenger(args))
+    share = None if args.ab_share is None else share_of(args.ab_share, "--ab-share")
+    serve.run(args.host, args.port, args.checksums, args.log_dir, args.workers, challenger(args), share)

@@ -3,7 +3,8 @@
 Each row holds the prediction's id (returned to the caller, who sends it back with the true outcome), the time,
 the model's version and digest, the validated features and the answer (`prediction`, and `proba_<class>` for a
 classifier): the columns of reports/predictions.parquet, so the monitor scores a labelled log like a test set.
-Last comes `score_ms`, the wall milliseconds of the model call that scored the batch the row was in. A challenger
+Then comes `score_ms`, the wall milliseconds of the model call that scored the batch the row was in, and, only
+with A/B on (release/ab.py), `arm`: the arm of the request (production, challenger, or null without a key). A challenger
 scoring in shadow (release/shadow.py) writes rows of its own: its version and digest, its answer and its call's
 `score_ms`, under the same id, time and features as the production model's row.
 
@@ -180,12 +181,14 @@ class PredictionLog:
         ids: list[str],
         score_ms: float,
         time: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
+        arms: Sequence[str | None] | None = None,
     ) -> None:
         """Add scored rows: their validated features and the model's answer, under the given ids, with the
-        milliseconds of the call that scored them and their time (one for all, one per row, or now). Only a
-        reference is kept here; the writer thread builds the batch's table, off the request's path."""
+        milliseconds of the call that scored them, their time (one for all, one per row, or now) and, with A/B on,
+        each row's arm. Only a reference is kept here; the writer thread builds the batch's table, off the
+        request's path."""
         request = _Request(
-            features, answer, ids, pd.Timestamp.now(tz="UTC") if time is None else time, score_ms
+            features, answer, ids, pd.Timestamp.now(tz="UTC") if time is None else time, score_ms, arms
         )
         with self._lock:
             self._rows.append(request)
@@ -239,6 +242,7 @@ class PredictionLog:
                 self.columns,
                 times=[time for request in requests for time in request.times()],
                 score_ms=[request.score_ms for request in requests for _ in request.ids],
+                arms=_arms(requests),
             )
         except Exception as error:  # any sink failure: count, report, keep serving
             self.status.dropped += count
@@ -264,9 +268,17 @@ class _Request:
     ids: list[str]
     time: pd.Timestamp | Sequence[pd.Timestamp]
     score_ms: float
+    arms: Sequence[str | None] | None = None
 
     def times(self) -> Sequence[pd.Timestamp]:
         return [self.time] * len(self.ids) if isinstance(self.time, pd.Timestamp) else self.time
+
+
+def _arms(requests: list[_Request]) -> list[str | None] | None:
+    """Each row's arm when A/B is on for any of the requests (None: no arm column, as without A/B)."""
+    if all(request.arms is None for request in requests):
+        return None
+    return [arm for request in requests for arm in (request.arms or [None] * len(request.ids))]
 
 
 def write_predictions(
@@ -278,10 +290,11 @@ def write_predictions(
     columns: Columns,
     times: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
     score_ms: float | Sequence[float] | None = None,
+    arms: Sequence[str | None] | None = None,
 ) -> str:
     """Write one batch of predictions to the log (the service's and `score`'s alike); return the file's path.
     `model` is (version, sha256)."""
-    rows = log_rows(features, answer, ids, *model, columns=columns, times=times, score_ms=score_ms)
+    rows = log_rows(features, answer, ids, *model, columns=columns, times=times, score_ms=score_ms, arms=arms)
     return write_batch(rows, directory)
 
 
@@ -294,9 +307,10 @@ def log_rows(
     columns: Columns = Columns(),
     times: pd.Timestamp | Sequence[pd.Timestamp] | None = None,
     score_ms: float | Sequence[float] | None = None,
+    arms: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """The log's rows: id, time (now, one for all or one per row), model, the features (as `columns` says), the
-    answer and `score_ms` (one for all or one per row; missing: NaN)."""
+    answer, `score_ms` (one for all or one per row; missing: NaN) and, with A/B on, `arm`."""
     kept = columns.apply(features)
     if times is None:
         times = pd.Timestamp.now(tz="UTC")
@@ -316,6 +330,8 @@ def log_rows(
         },
         dtype=float,
     )
+    if arms is not None:
+        milliseconds["arm"] = pd.array(list(arms), dtype="string")
     return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True), milliseconds], axis=1)
 
 

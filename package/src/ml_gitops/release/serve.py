@@ -21,6 +21,11 @@ version and digest. The answers the callers get are the same with or without it;
 its state, counts and the category of its last failure ("off" without a challenger). To stop it, restart the
 service without --shadow: what it has scored is written first.
 
+A/B, off by default (release/ab.py): with `--ab-share S` (or SERVE_AB_SHARE) above 0 and a challenger, a request
+that sends a key of its own in X-AB-Key is answered by the challenger when the key's SHA-256 falls in the share
+(sticky per key); production answers a request without a key, and any row the challenger cannot answer. /health's
+`ab` entry counts each arm's rows and the fallbacks; the log's rows carry the arm.
+
 Settings, from environment variables read when the service starts (a bad value is refused with one line):
 - SERVE_MAX_BODY_BYTES (default 1048576, 1 MiB): a longer request body gets 413, from its Content-Length or as it
   streams. A thousand rows of 30 numeric features are about 0.8 MB as JSON; raise it for wider rows.
@@ -39,6 +44,7 @@ Settings, from environment variables read when the service starts (a bad value i
   skipped and counted (a challenger slower than the traffic scores a part of it, never delaying an answer).
 - SERVE_SHADOW_WAIT_MS (milliseconds, default 500): how long the challenger gathers rows before it scores them
   in one call (at most 1024 rows a call): fewer, larger calls leave the cores to the production model.
+- SERVE_AB_SHARE (0 to 1, default 0: off): the share of keyed requests the challenger answers (`--ab-share`).
 """
 
 import datetime
@@ -65,6 +71,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .. import UserError, project
 from ..core import files, paths
+from . import ab
 from .batching import Batcher, BatchSettings
 from .limits import Limits, LimitsMiddleware, Traffic
 from .prediction_log import PredictionLog, configured_columns, new_ids
@@ -85,6 +92,7 @@ class Scoring:
 
     rows: list[dict[str, Any]]
     ids: list[str]
+    arm: str | None = None  # with A/B on: the request's arm (release/ab.py)
 
 
 def create_app(
@@ -95,9 +103,12 @@ def create_app(
     docs: bool | None = None,
     batching: BatchSettings | None = None,
     challenger: Challenger | None = None,
+    ab_share: float | None = None,
 ) -> FastAPI:
-    """The service, with `challenger` in shadow when given; `limits`, `docs` (the interactive docs served or not)
-    and `batching` default to the environment's. The app's state holds the shadow (`app.state.shadow`, or None)."""
+    """The service, with `challenger` in shadow when given, and answering `ab_share` of the keyed requests (A/B);
+    `limits`, `docs` (the interactive docs served or not), `batching` and `ab_share` default to the environment's.
+    The app's state holds the shadow (`app.state.shadow`, or None)."""
+    share = ab.share_from_environment() if ab_share is None else ab_share
     limits = Limits.from_environment() if limits is None else limits
     docs = docs_wanted() if docs is None else docs
     batching = BatchSettings.from_environment() if batching is None else batching
@@ -107,6 +118,7 @@ def create_app(
     shadow = (
         Shadow(challenger, model, list(features), digest, answer_of, log) if challenger is not None else None
     )
+    experiment = ab.Experiment(share, shadow) if share > 0 else None
     Row = row_model(features)
     PredictRequest = create_model(
         "PredictRequest",
@@ -116,7 +128,7 @@ def create_app(
 
     traffic = Traffic()
     batcher = Batcher(
-        partial(score_requests, model, features, log, shadow),
+        partial(score_requests, model, features, log, shadow, experiment=experiment),
         lambda scoring: len(scoring.ids),
         batching,
         arriving=lambda: traffic.reading,
@@ -150,6 +162,7 @@ def create_app(
             "prediction_log": logged,
             "batching": batcher.counts.as_dict(),
             "shadow": shadow.status() if shadow is not None else "off",
+            **({"ab": experiment.counts.as_dict()} if experiment is not None else {}),
         }
 
     # Validated on the event loop, scored in batches on the model's own thread (release/batching.py).
@@ -157,9 +170,11 @@ def create_app(
     async def predict(
         request: PredictRequest,  # type: ignore[valid-type]
         x_request_id: Annotated[str | None, Header(max_length=64, pattern=REQUEST_ID)] = None,
+        x_ab_key: Annotated[str | None, Header(max_length=ab.MAX_KEY_CHARS)] = None,
     ) -> JSONResponse:
         rows = [row.model_dump(by_alias=True) for row in request.rows]
-        return await batcher.answer(Scoring(rows, new_ids(len(rows), x_request_id)))
+        arm = ab.arm(x_ab_key, share) if experiment is not None else None
+        return await batcher.answer(Scoring(rows, new_ids(len(rows), x_request_id), arm))
 
     @app.exception_handler(RequestValidationError)
     def refuse(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -183,14 +198,23 @@ def score_requests(
     log: PredictionLog | None,
     shadow: Shadow | None,
     requests: list[Scoring],
+    experiment: ab.Experiment | None = None,
 ) -> list[JSONResponse]:
     """Requests scored in one call of the model, one answer each; once the answers are ready, their rows go to
-    the prediction log (with the call's milliseconds) and are offered to the challenger in shadow."""
+    the prediction log (with the call's milliseconds) and are offered to the challenger in shadow. With A/B on,
+    the challenger answers the rows of its arm it can (release/ab.py)."""
     frame = frame_of([row for request in requests for row in request.rows], features)
     started = time.perf_counter()
     answer = answer_of(model, frame)
     score_ms = (time.perf_counter() - started) * 1000
     groups = [request.ids for request in requests]
+    if experiment is not None:
+        arms = [request.arm for request in requests for _ in request.ids]
+        served = experiment.serve(frame, answer, arms)
+        responses = [JSONResponse(body) for body in response_bodies(served.answer, groups)]
+        ids = [row_id for group in groups for row_id in group]
+        log_served(frame, served, ids, score_ms, log, shadow)
+        return responses
     responses = [JSONResponse(body) for body in response_bodies(answer, groups)]
     if log is not None or shadow is not None:
         ids, now = [row_id for group in groups for row_id in group], pd.Timestamp.now(tz="UTC")
@@ -199,6 +223,49 @@ def score_requests(
         if shadow is not None:
             shadow.offer(frame, ids, now)
     return responses
+
+
+def log_served(
+    frame: pd.DataFrame,
+    served: ab.Served,
+    ids: list[str],
+    score_ms: float,
+    log: PredictionLog | None,
+    shadow: Shadow | None,
+) -> None:
+    """With A/B on: each row logged under the model that answered it, with its arm; the rows production answered
+    outside the challenger's arm offered to the shadow."""
+    now = pd.Timestamp.now(tz="UTC")
+    by_challenger = np.asarray(served.by_challenger, dtype=bool)
+    mine = np.flatnonzero(~by_challenger)
+    if log is not None and len(mine):
+        whole = len(mine) == len(ids)
+        log.record(
+            frame if whole else frame.iloc[mine],
+            served.answer if whole else served.answer.iloc[mine],
+            ids if whole else [ids[row] for row in mine],
+            score_ms,
+            now,
+            served.arms if whole else [served.arms[row] for row in mine],
+        )
+    if shadow is None:
+        return
+    theirs = np.flatnonzero(by_challenger)
+    if len(theirs) and served.challenger_answer is not None:
+        rows = [ids[row] for row in theirs]
+        shadow.record_served(
+            frame.iloc[theirs],
+            served.challenger_answer,
+            rows,
+            served.challenger_ms,
+            now,
+            [ab.CHALLENGER] * len(rows),
+        )
+    outside = np.flatnonzero([arm != ab.CHALLENGER for arm in served.arms])
+    if len(outside):
+        shadow.offer(
+            frame.iloc[outside] if len(outside) < len(ids) else frame, [ids[row] for row in outside], now
+        )
 
 
 def frame_of(rows: list[dict[str, Any]], features: dict[str, Any]) -> pd.DataFrame:
@@ -397,6 +464,7 @@ def run(
     log_dir: str | None,
     workers: int = 1,
     challenger: Challenger | None = None,
+    ab_share: float | None = None,
 ) -> None:
     """Serve on host:port, in one process or in `workers` processes sharing the port (uvicorn's supervisor
     restarts one that dies), with `challenger` in shadow when given. Every setting is checked and the models
@@ -404,6 +472,8 @@ def run(
     import uvicorn
 
     limits = Limits.from_environment()
+    share = ab.share_from_environment() if ab_share is None else ab_share
+    ab.require_a_challenger(share, challenger)
     configure_logging()
     settings = log_settings(log_dir)  # refuses a log that hashes without its key
     if challenger is not None and not settings:
@@ -416,8 +486,9 @@ def run(
         if settings and workers == 1
         else None
     )
-    app = create_app(checksums=checksums, log=log, limits=limits, challenger=challenger)
+    app = create_app(checksums=checksums, log=log, limits=limits, challenger=challenger, ab_share=share)
     if workers > 1:  # each process builds its own app and log from the environment
+        os.environ[ab.SHARE_VARIABLE] = str(share)
         os.environ[CHECKSUMS_VARIABLE] = str(checksums or "")
         os.environ["PREDICTION_LOG_DIR"] = settings["directory"] if settings else "off"
         pass_on(challenger, os.environ)
@@ -426,7 +497,13 @@ def run(
     )
     processes = "one process" if workers == 1 else f"{workers} processes"
     print(
-        f"serving {paths.MODEL} on http://{host}:{port} in {processes}, {where}{shadowing(app)}", flush=True
+        f"serving {paths.MODEL} on http://{host}:{port} in {processes}, {where}{shadowing(app)}"
+        + (
+            f"; A/B: the challenger answers {share:.1%} of the keyed requests ({ab.KEY_HEADER})"
+            if share
+            else ""
+        ),
+        flush=True,
     )
     uvicorn.run(
         app if workers == 1 else f"{__name__}:app_from_environment",

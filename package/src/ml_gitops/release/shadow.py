@@ -265,6 +265,27 @@ class Shadow:
             if len(self._queue) == 1 or self._queued_rows >= CALL_ROWS:  # the thread waits for these only
                 self._lock.notify()
 
+    def answer_now(self, frame: pd.DataFrame) -> list[Part] | None:
+        """The challenger's answers to rows it serves (release/ab.py), scored now on the caller's thread, split
+        down to the rows it fails on; None when it is not loaded."""
+        if self._loaded is None:
+            return None
+        model = self._loaded.model
+        return score_in_parts(lambda inputs: self._answer(model, inputs), self._loaded.inputs(frame))
+
+    def record_served(
+        self,
+        features: pd.DataFrame,
+        answer: pd.DataFrame,
+        ids: list[str],
+        score_ms: float,
+        when: pd.Timestamp,
+        arms: list[str | None],
+    ) -> None:
+        """Log the answers the challenger served (the A/B arm's), under its version and digest."""
+        if self._log is not None:
+            self._log.record(features, answer, ids, score_ms, when, arms)
+
     def status(self) -> dict[str, Any]:
         """The challenger's entry of /health."""
         return {
