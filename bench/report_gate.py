@@ -8,6 +8,13 @@ The candidate differs from the champion in a model parameter only, so the report
 permutation importance. What the champion's importance costs the report, reused and measured, is set against what
 the candidate's costs evaluate (issue 30: at most as much); and `report` is timed once more after the test set
 changed, when the champion must be scored again and measured.
+
+Like with like: evaluate has the model loaded, scikit-learn imported and the rows read for its predictions, so the
+candidate's importance costs it the measurement alone. The report pays for the champion's what the report as a whole
+takes longer for it: `report` measuring it (the project's uv.lock changed by a comment line, so its committed numbers
+are no longer provably what measuring here gives) minus the same `report` reusing it, in turns. The report measures
+it alongside its own work (review/report.py). reliance.pair timed alone in a fresh process, which also imports
+scikit-learn and skops and reads the test rows, is shown as reported, not held to the target.
 """
 
 import json
@@ -55,7 +62,7 @@ def report_and_gate(workdir: Path) -> list[Figure]:
         floors.append(in_project(path, *floor_command).seconds)
     report, floor = statistics.median(reports), statistics.median(floors)
     gate = in_project(path, "python", "-m", "churn_model", "gate", "--base", "main")
-    importance = importance_figures(path)
+    importance = importance_figures(path, report_measuring_importance(path))
     changed = report_on_a_changed_test_set(path)
     return [
         Figure(
@@ -129,10 +136,11 @@ def segments_figure() -> Figure:
     )
 
 
-def importance_figures(path: Path) -> list[Figure]:
+def importance_figures(path: Path, in_report: tuple[float, float]) -> list[Figure]:
     """The champion's permutation importance as `report` pays for it, reused and measured, against the candidate's
-    as evaluate pays for it (the model loaded, the rows read), on the same rows (bench/scripts/importance_cost.py:
-    a fresh process each, the best of IMPORTANCE_ROUNDS)."""
+    as evaluate pays for it (the measurement alone: evaluate has the model loaded and the rows read for its
+    predictions), on the same rows (bench/scripts/importance_cost.py: a fresh process each, the best of
+    IMPORTANCE_ROUNDS). `in_report`: the report's median seconds reusing it and measuring it."""
     best = {mode: importance_cost(path, mode) for mode in ("candidate", "reused", "measured")}
     rows = best["candidate"]["rows"]
     if best["reused"]["rows"] != rows or best["measured"]["rows"] != rows:
@@ -140,6 +148,7 @@ def importance_figures(path: Path) -> list[Figure]:
     baseline = (
         f"the candidate's in evaluate, the same {rows:,} rows (measure only; best of {IMPORTANCE_ROUNDS})"
     )
+    reused, measured = in_report
     return [
         ratio_target(
             f"the champion's importance in `report`, reused (its own committed numbers; {IMPORTANCE_RATIO}x: 1x and "
@@ -150,14 +159,47 @@ def importance_figures(path: Path) -> list[Figure]:
             IMPORTANCE_RATIO,
         ),
         ratio_target(
-            f"the champion's importance in `report`, measured (rows read, train module imported, model loaded; "
-            f"{IMPORTANCE_RATIO}x: 1x and noise)",
-            best["measured"]["seconds"],
+            f"the champion's importance in `report`, measured: what the report takes longer for it (`report` "
+            f"measuring it minus `report` reusing it, median of {ROUNDS} in turns; {IMPORTANCE_RATIO}x: 1x and noise)",
+            measured - reused,
             baseline,
             best["candidate"]["seconds"],
             IMPORTANCE_RATIO,
         ),
+        Figure(
+            "the champion's importance measured by reliance.pair alone in a fresh process (rows read, scikit-learn "
+            "and skops imported, model loaded: not like with like, evaluate has them for its predictions)",
+            best["measured"]["seconds"],
+            baseline,
+            best["candidate"]["seconds"],
+            "(reported)",
+            True,
+        ),
     ]
+
+
+def report_measuring_importance(path: Path) -> tuple[float, float]:
+    """`report` reusing the champion's committed importance and `report` measuring it, in turns: the median seconds
+    of each. It measures it when the locked environment differs from the champion's (a comment line added to
+    uv.lock, put back after)."""
+    lock = path / "uv.lock"
+    original = lock.read_text(encoding="utf-8")
+    times: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for _ in range(ROUNDS):
+            for measuring in (False, True):
+                changed = "\n# bench: another locked environment, so the importance is measured\n"
+                lock.write_text(original + changed if measuring else original, encoding="utf-8")
+                seconds = in_project(path, "python", "-m", "churn_model", "report", "--base", "main").seconds
+                said = "the champion's measured now" in (path / "reports" / "report.md").read_text()
+                if said != measuring:
+                    raise SystemExit(
+                        f"bench: the report did not {'measure' if measuring else 'reuse'} the importance"
+                    )
+                times[measuring].append(seconds)
+    finally:
+        lock.write_text(original, encoding="utf-8")
+    return statistics.median(times[False]), statistics.median(times[True])
 
 
 def importance_cost(path: Path, mode: str) -> dict:

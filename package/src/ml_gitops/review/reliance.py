@@ -13,6 +13,7 @@ target. Feature names are data: they reach the Markdown only through review/mark
 import hashlib
 import json
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,11 +274,12 @@ def _champion_rows(config: Config, commit: str, comparison, model, test: pd.Data
     return features[known], target
 
 
-def section(config: Config, commit: str | None, comparison) -> str:
+def section(config: Config, commit: str | None, comparison, paired: "Future[Paired] | None" = None) -> str:
     """The report's "What the model relies on": the features whose importance moved most (or, without a champion,
-    the candidate's strongest), with intervals, a chart of both, and a warning of a possible leak."""
+    the candidate's strongest), with intervals, a chart of both, and a warning of a possible leak. `paired`: `pair`
+    of the same arguments already under way (the report runs it alongside its own work), else paired here."""
     try:
-        paired = pair(config, commit, comparison)
+        paired = pair(config, commit, comparison) if paired is None else paired.result()
     except UserError as error:
         return f"### What the model relies on\n\n{markdown.text(str(error))}"
     candidate, rival = paired.candidate, paired.champion

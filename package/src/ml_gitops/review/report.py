@@ -5,6 +5,7 @@ belongs to, for the workflow that posts the comment).
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -39,68 +40,72 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
     candidate = pd.read_parquet(paths.PREDICTIONS)
     baseline = champion.predictions(commit)
     own = gate.metrics_diff(commit)
-    diff, judged = own, candidate
     comparison = comparable.compare(config, commit, baseline, candidate) if baseline is not None else None
-    if comparison is not None and comparison.comparable:
-        baseline = comparison.champion
-        if comparison.candidate is not None:  # both judged on the rows the champion did not train on
-            judged = comparison.candidate
-        judged_scores = comparison.candidate_scores
-        diff = {
-            name: {
-                "old": comparison.scores.get(name),
-                "new": values["new"] if judged_scores is None else judged_scores.get(name),
+    with ThreadPoolExecutor(max_workers=1) as alongside:  # waits for it, even on a failure: it reads the tree
+        # what the models rely on (the champion's importance read, or loaded and measured) on the other core
+        importance = alongside.submit(reliance.pair, config, commit, comparison)
+        diff, judged = own, candidate
+        if comparison is not None and comparison.comparable:
+            baseline = comparison.champion
+            if comparison.candidate is not None:  # both judged on the rows the champion did not train on
+                judged = comparison.candidate
+            judged_scores = comparison.candidate_scores
+            diff = {
+                name: {
+                    "old": comparison.scores.get(name),
+                    "new": values["new"] if judged_scores is None else judged_scores.get(name),
+                }
+                for name, values in own.items()
             }
-            for name, values in own.items()
+        intervals = (
+            compare.delta_intervals(config.task, baseline, judged, config.seed)
+            if baseline is not None and (comparison is None or comparison.comparable)
+            else {}
+        )
+        interval = intervals.get(config.gate.metric)
+        comparable_champion = baseline if comparison is None or comparison.comparable else None
+        measured = _segments(config, judged, comparable_champion)
+        judgement = segments.judge(config.task, config.gate.metric, measured, config.segments, config.gate)
+        verdict = gate.verdict(config, diff, comparison, interval, len(judged), judgement)
+        plots = _plots_section(config, baseline, candidate)  # before waiting for the importance, as it runs
+        sections = [
+            _headline(config, intervals, verdict),
+            _not_comparable(comparison),
+            _context(base, commit, baseline, judged, intervals, comparison),
+            _uncommitted_results(),
+            small_test_set_warning(config, candidate),
+            positive_class_note(config, candidate),
+            _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
+            segments.markdown(judgement),
+            reliance.section(config, commit, comparison, importance),
+            _params_section(commit),
+            _data_section(commit, config),
+            plots,
+            _images_section() if images == "publish" else "",
+            _reproduce_section(head_sha),
+        ]
+        files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
+        summary = {
+            "pull_request": pull_request,
+            "head_sha": head_sha,
+            "base_sha": commit,
+            "model_inputs_changed": True,
+            "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
+            "outcome": verdict.state,
+            "gate_reason": verdict.reason,
+            "metrics": _numbers(own, "new"),
         }
-    intervals = (
-        compare.delta_intervals(config.task, baseline, judged, config.seed)
-        if baseline is not None and (comparison is None or comparison.comparable)
-        else {}
-    )
-    interval = intervals.get(config.gate.metric)
-    comparable_champion = baseline if comparison is None or comparison.comparable else None
-    measured = _segments(config, judged, comparable_champion)
-    judgement = segments.judge(config.task, config.gate.metric, measured, config.segments, config.gate)
-    verdict = gate.verdict(config, diff, comparison, interval, len(judged), judgement)
-    sections = [
-        _headline(config, intervals, verdict),
-        _not_comparable(comparison),
-        _context(base, commit, baseline, judged, intervals, comparison),
-        _uncommitted_results(),
-        small_test_set_warning(config, candidate),
-        positive_class_note(config, candidate),
-        _metrics_table(config, diff, intervals, len(probability_columns(candidate)) > 2),
-        segments.markdown(judgement),
-        reliance.section(config, commit, comparison),
-        _params_section(commit),
-        _data_section(commit, config),
-        _plots_section(config, baseline, candidate),
-        _images_section() if images == "publish" else "",
-        _reproduce_section(head_sha),
-    ]
-    files.write_text("\n\n".join(section for section in sections if section) + "\n", paths.REPORT)
-    summary = {
-        "pull_request": pull_request,
-        "head_sha": head_sha,
-        "base_sha": commit,
-        "model_inputs_changed": True,
-        "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
-        "outcome": verdict.state,
-        "gate_reason": verdict.reason,
-        "metrics": _numbers(own, "new"),
-    }
-    if measured:
-        summary["segments"] = segments.to_summary(config.gate.metric, measured)
-    if interval is not None:
-        summary["interval"] = {"low": interval.low, "high": interval.high}
-        summary["judged_rows"] = len(judged)
-    if comparison is not None:
-        summary["comparison"] = comparison.how
-        if comparison.comparable:
-            summary["champion_metrics"] = _numbers(diff, "old")
-            summary["compared_metrics"] = _numbers(diff, "new")
-    files.write_json(summary, paths.REPORT_SUMMARY)
+        if measured:
+            summary["segments"] = segments.to_summary(config.gate.metric, measured)
+        if interval is not None:
+            summary["interval"] = {"low": interval.low, "high": interval.high}
+            summary["judged_rows"] = len(judged)
+        if comparison is not None:
+            summary["comparison"] = comparison.how
+            if comparison.comparable:
+                summary["champion_metrics"] = _numbers(diff, "old")
+                summary["compared_metrics"] = _numbers(diff, "new")
+        files.write_json(summary, paths.REPORT_SUMMARY)
 
 
 def _segments(config: Config, judged: pd.DataFrame, champion: pd.DataFrame | None) -> list[segments.Segment]:
