@@ -274,3 +274,19 @@ def test_a_batch_answer_is_split_into_each_request_s_rows_in_order(model, rows):
         expected = answer.drop(columns="prediction").to_numpy().tolist()
         assert [list(p.values()) for body in bodies for p in body["probabilities"]] == expected
     assert np.isfinite(answer.drop(columns="prediction").to_numpy(dtype=float)).all()
+
+
+def test_the_startup_state_is_frozen_out_of_the_collector_at_the_first_request_and_thawed_at_close():
+    """A full collection under traffic scans only what requests made, not the model and every module (the p99)."""
+    import asyncio
+    import gc
+
+    from ml_gitops.release.batching import Batcher
+
+    batcher = Batcher(lambda items: [item * 2 for item in items], lambda _: 1, BatchSettings())
+    gc.unfreeze()
+    assert asyncio.run(batcher.answer(21)) == 42
+    frozen = gc.get_freeze_count()
+    batcher.close()
+    assert frozen > 1000, "the objects alive at the first request are frozen"
+    assert gc.get_freeze_count() == 0
