@@ -356,3 +356,22 @@ def test_a_segment_of_one_class_has_no_roc_auc_interval_and_rows_of_no_segment_c
         width = alone.high - alone.low
         assert accuracy[code].low == pytest.approx(alone.low, abs=0.2 * width)
         assert accuracy[code].high == pytest.approx(alone.high, abs=0.2 * width)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 257, 5000])
+def test_quantiles_of_sorted_scores_are_numpy_s(rows):
+    """The same floats as np.quantile, without its partition: distinct values, ties, a constant, NaNs sorted last,
+    huge and tiny magnitudes."""
+    rng = np.random.default_rng(rows)
+    quantiles = np.linspace(0, 1, compare.MAX_SCORE_BINS + 1)[1:-1]
+    cases = [
+        rng.random(rows),
+        np.round(rng.random(rows), 1),
+        np.full(rows, 0.3),
+        np.where(rng.random(rows) < 0.1, np.nan, rng.normal(0, 1e12, rows)),
+        rng.random(rows) * 1e-300,
+    ]
+    for values in cases:
+        ordered = np.sort(values)
+        expected = np.quantile(ordered, quantiles)
+        assert np.array_equal(compare.sorted_quantiles(ordered, quantiles), expected, equal_nan=True)

@@ -585,10 +585,30 @@ def sorted_score_bins(ordered: np.ndarray) -> tuple[np.ndarray, int]:
     first = _first_of_each_value(ordered)
     if np.count_nonzero(first) <= MAX_SCORE_BINS:
         return np.cumsum(first) - 1, int(np.count_nonzero(first))
-    edges = np.unique(np.quantile(ordered, np.linspace(0, 1, MAX_SCORE_BINS + 1)[1:-1]))
+    edges = np.unique(sorted_quantiles(ordered, np.linspace(0, 1, MAX_SCORE_BINS + 1)[1:-1]))
     starts = np.searchsorted(ordered, edges, side="left")  # where the scores reach each edge
     sizes = np.diff(np.r_[0, starts, len(ordered)])
     return np.repeat(np.arange(len(edges) + 1), sizes), len(edges) + 1
+
+
+def sorted_quantiles(ordered: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """np.quantile(ordered, quantiles) of sorted values (NaNs last), the same floats, without numpy partitioning
+    them again: its default method's (linear) interpolation between the two values about each quantile, step by
+    step as numpy takes it (a quantile at or past the last value is the last value; a NaN makes every one NaN)."""
+    virtual = (len(ordered) - 1) * quantiles
+    previous = np.floor(virtual)
+    following = previous + 1
+    past = virtual >= len(ordered) - 1
+    previous[past], following[past] = -1, -1
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = virtual - previous
+    low, high = ordered[previous], ordered[following]
+    step = high - low
+    found = low + step * gamma
+    np.subtract(high, step * (1 - gamma), out=found, where=gamma >= 0.5)
+    if len(ordered) and np.isnan(ordered[-1]):
+        found[:] = ordered[-1]
+    return found
 
 
 def _first_of_each_value(ordered: np.ndarray) -> np.ndarray:

@@ -182,9 +182,23 @@ def _range_names(edges: list[str]) -> list[str]:
 def read_labels(config: Config, index) -> pd.DataFrame:
     """The segments of the test rows `index` names, from the side file prepare writes (data/prepared/segments.parquet:
     the segment columns of every test row, those under data.drop too)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if not SEGMENTS_FILE.is_file():
         raise UserError(f"{SEGMENTS_FILE} is missing but params.yaml names segments: run dvc repro")
-    values = pd.read_parquet(SEGMENTS_FILE)
+    schema = pq.read_schema(SEGMENTS_FILE)
+    texts = [  # read as categories, as Parquet stores them: the same values, without hashing a million texts
+        column.name
+        for column in config.segments.columns
+        if not column.bins
+        and column.name in schema.names
+        and (
+            pa.types.is_string(schema.field(column.name).type)
+            or pa.types.is_large_string(schema.field(column.name).type)
+        )
+    ]
+    values = pd.read_parquet(SEGMENTS_FILE, read_dictionary=texts)
     if not values.index.equals(index):
         if not values.index.is_unique or not index.isin(values.index).all():
             raise UserError(
