@@ -247,9 +247,10 @@ def _classes_once(
 
     if task != "classification" or isinstance(candidate["y_true"].dtype, pd.CategoricalDtype):
         return candidate, champion
+    paired = champion is not None and same_rows(champion, candidate)  # as they came: compared cheaply
     truth = candidate["y_true"].astype("category")
     candidate = candidate.assign(y_true=truth)
-    if champion is not None and same_rows(champion, candidate):
+    if paired:
         champion = champion.assign(y_true=truth)
     return candidate, champion
 
