@@ -2,11 +2,9 @@
 pull request, or a dispatch naming a released version), shadow.yml records the choice as a deployment to the
 environment `shadow`, and the service's host picks it up from that record (`make shadow-pull`, a read token): the
 candidate scores logged traffic in shadow, labels arrive, and `monitor --challenger` compares both models on the
-requests both answered. Removing the label (or dispatching `none`) stops it. A triage user's label and a fork's
-pull request record nothing; a deployment made by hand is never picked up. No workflow is started by hand.
-
-model-pr.yml and model-report.yml are recorded here, not run: tests/e2e/test_pr_review.py runs them, and nothing
-here depends on them (shadow.yml builds the labelled commit itself)."""
+requests both answered, and `challenger-comment` puts that section in the pull request's report comment. Removing
+the label (or dispatching `none`) stops it. A triage user's label and a fork's pull request record nothing; a
+deployment made by hand is never picked up. No workflow is started by hand."""
 
 import hashlib
 import json
@@ -15,7 +13,7 @@ import urllib.request
 import pytest
 
 from ..conftest import run, tool_env
-from .conftest import BETTER, set_model
+from .conftest import BETTER, rendered, set_model
 from .people import commit_change
 
 pytestmark = pytest.mark.slow
@@ -44,12 +42,6 @@ pd.DataFrame({"request_id": answers["request_id"], "label": truth.iloc[:, 0].ast
     labels / "day-1.csv", index=False
 )
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def reports_not_run_here(github):
-    for name in ("model-pr.yml", "model-report.yml"):
-        github.not_run[name] = "run by tests/e2e/test_pr_review.py; shadow.yml does not depend on it"
 
 
 def started(runs):
@@ -85,7 +77,9 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
     head = commit_change(project, "challenger", lambda: set_model(project, BETTER), "A challenger")
     bob.push(project, "challenger:refs/heads/challenger")
     number = bob.open_pull_request("challenger", "A challenger")
-    github.settle()
+    runs = github.settle()
+    assert started(runs)[1:] == [("model-pr.yml", "success"), ("model-report.yml", "success")], failures(runs)
+    (report,) = [c for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"]
 
     assert ada.label(number, "shadow")[0] == 200
     runs = github.settle()
@@ -102,10 +96,10 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
         "model_sha256": hashlib.sha256(built.read_bytes()).hexdigest(),
     }
     assert state == "success"
-    writers = {r.who.run_id for r in fake.writes() if r.who and r.who.kind == "github_token"}
-    assert writers == {shadow.run_id}
-    recorders = {r.path.split("?")[0].rsplit("/", 1)[-1] for r in fake.writes() if r.who and r.who.run_id}
-    assert recorders == {"deployments", "statuses"}, "the run wrote its record and nothing else"
+    writes = [r for r in fake.writes() if r.who and r.who.run_id == shadow.run_id]
+    assert {r.path.split("?")[0].rsplit("/", 1)[-1] for r in writes} == {"deployments", "statuses"}, (
+        "the run wrote its record and nothing else"
+    )
 
     # The service's host picks it up with a reader's token: exactly the built model, verified.
     pulled = shadow_pull(project, fake, harness, mallory)
@@ -136,7 +130,19 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
     assert verdict["model_sha256"] == payload["model_sha256"], "the model the record named scored in shadow"
     section = (project / "reports" / "monitor" / "challenger.md").read_text()
     assert "it answered 400" in section
-    # (The pull request's comment section "on production traffic" is helper H2's command: not wired here yet.)
+    # The section goes to the pull request's report comment, in place (posted with a GITHUB_TOKEN that may write
+    # pull requests, as the monitoring job holds it; no workflow runs challenger-comment yet).
+    env = {
+        **service_env(fake, harness, mallory),
+        "GITHUB_TOKEN": fake.run_token(990, {"pull_requests": "write"}),
+    }
+    post = ["uv", "run", "--locked", "python", "-m", MODULE, "challenger-comment"]
+    run([*post, "--pull-request", str(number), "--commit", head], cwd=project, env=env)
+    assert [c["id"] for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"] == [report["id"]]
+    shown = rendered.render(fake.comments[report["id"]]["body"])
+    assert "Challenger on production traffic" in shown.headings
+    assert shown.links == []
+    assert "answered 400" in "".join(shown.text)
 
     # Removing the label stops it: one step; what it scored stays in the log.
     logged = sorted(p.name for p in (project / "logs" / "predictions").rglob("*.parquet"))
@@ -213,7 +219,10 @@ def test_a_triage_user_s_label_a_fork_s_pull_request_and_a_deployment_by_hand_re
 
     commit_change(project, "fork-work", lambda: set_model(project, {**BETTER, "n_estimators": 30}), "Fork")
     number = fake.open_fork_pull_request("mallory", "mallory/churn", "fork-work", project, "From a fork")
+    for name in ("model-pr.yml", "model-report.yml"):  # the fork's report: tests/e2e/test_pr_review.py
+        github.not_run[name] = "a fork's report is shown by tests/e2e/test_pr_review.py"
     github.settle()
+    github.not_run.clear()
     assert ada.label(number, "shadow")[0] == 200, "even a writer's label"
     runs = github.settle()
     assert started(runs) == [("shadow.yml", "success")]
