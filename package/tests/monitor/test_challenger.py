@@ -357,3 +357,20 @@ def test_a_challenger_answer_logged_at_another_time_is_not_paired(traffic):
         "left out 1 labelled requests whose challenger answer has another time than the production answer: a "
         "caller reused its X-Request-ID, so they cannot be paired"
     ]
+
+
+def test_the_challenger_s_label_positions_are_arrow_s_index_in_on_every_chunk():
+    """monitor --challenger looks the challenger's ids up a run of chunks per core: the same positions as one
+    index_in over the whole column (chunk boundaries, ids without a label, an id twice)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = [f"r-{n}" for n in range(1_000)] + ["r-7"]
+    rows = pa.table({"request_id": pa.chunked_array([ids[:300], ids[300:301], ids[301:]], pa.large_string())})
+    labels = pd.DataFrame({"request_id": [f"r-{n}" for n in range(0, 2_000, 3)], "label": "x"})
+    expected = pc.fill_null(
+        pc.index_in(rows["request_id"], pa.array(labels["request_id"], pa.large_string())), -1
+    )
+    found = challenger._label_positions(rows, labels)
+    np.testing.assert_array_equal(found, expected.to_numpy())
+    assert found.dtype == np.int64

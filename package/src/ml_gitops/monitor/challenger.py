@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import UserError
 from ..core.config import Config
-from .performance import ARM, LATENCY, Log, as_predictions, in_the_release_s_order, shown
+from .performance import ARM, LATENCY, Log, as_predictions, in_the_release_s_order, index_in, shown
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -149,13 +149,12 @@ def compare(
 
 def _label_positions(rows: "pa.Table", labels: pd.DataFrame) -> np.ndarray:
     """Each challenger prediction's position in `labels`, or -1: one hash table of the labels' ids (a table of the
-    challenger's millions of ids would cost more, and only labelled requests are compared)."""
+    challenger's millions of ids would cost more, and only labelled requests are compared), looked up on a run of
+    chunks per core (performance.index_in)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     ids = rows["request_id"]
-    found = pc.index_in(ids, value_set=pa.array(labels["request_id"], ids.type))
-    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    return index_in(ids, pa.array(labels["request_id"], ids.type))
 
 
 def _answer_of(positions: np.ndarray, challenger_positions: np.ndarray, notes: list[str]) -> np.ndarray:

@@ -82,14 +82,15 @@ def run(
     notes: list[str] = []
     log.require_the_champion(notes)
     segment_columns = logged_segments(config, log.dataset.schema.names, notes)
-    contender = shadow.find(log, challenger) if challenger else None
-    extra = (*segment_columns, *log.latency()) if contender else segment_columns
+    extra = (*segment_columns, *log.latency()) if challenger else segment_columns
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # Arrow reads without the GIL, while scikit-learn is imported; the challenger is compared beside the
-        # windows' scoring, which leaves a core to it
+        # Arrow reads without the GIL, while scikit-learn is imported; the challenger is found and read beside the
+        # champion's rows, and compared beside the windows' scoring, which leaves a core to it
         answered = pool.submit(log.answered, extra)
-        rival = contender and pool.submit(shadow.read, log, contender)
+        found = pool.submit(shadow.find, log, challenger) if challenger else None
+        rival = pool.submit(lambda: shadow.read(log, found.result())) if found else None
         labels = usable_labels(read_labels(settings.labels), notes)
+        contender = found.result() if found else None  # its refusal (an unknown version, the champion) first
         answered = answered.result()
         positions = Log.label_positions(answered, labels["request_id"])
         compared = rival and pool.submit(
