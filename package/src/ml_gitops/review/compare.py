@@ -329,7 +329,7 @@ def _auc_table(
     segment = membership // width
     by_segment = np.argsort(segment.astype(np.int16 if cells < 2**15 else np.intp), kind="stable")
     score, positive, membership = score[by_segment], positive[by_segment], membership[by_segment]
-    ends = np.searchsorted(segment[by_segment], np.arange(cells // width), side="right")
+    ends = np.cumsum(np.bincount(segment, minlength=cells // width))  # where each segment's rows end
     bins = np.empty(len(score), dtype=np.intp)
     count = 1
     for start, end in zip(np.r_[0, ends[:-1]], ends, strict=True):
