@@ -41,7 +41,8 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
     baseline = champion.predictions(commit)
     own = gate.metrics_diff(commit)
     comparison = comparable.compare(config, commit, baseline, candidate) if baseline is not None else None
-    with ThreadPoolExecutor(max_workers=1) as alongside:  # waits for it, even on a failure: it reads the tree
+    # the importance and the segments on the other core; leaving the block waits for both, even on a failure
+    with ThreadPoolExecutor(max_workers=2) as alongside:
         # what the models rely on (the champion's importance read, or loaded and measured) on the other core
         importance = alongside.submit(reliance.pair, config, commit, comparison)
         diff, judged = own, candidate
@@ -57,17 +58,19 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
                 }
                 for name, values in own.items()
             }
+        comparable_champion = baseline if comparison is None or comparison.comparable else None
+        # the segments' numbers on the other core too, while the overall intervals are drawn
+        per_segment = alongside.submit(_segments, config, judged, comparable_champion)
         intervals = (
             compare.delta_intervals(config.task, baseline, judged, config.seed)
             if baseline is not None and (comparison is None or comparison.comparable)
             else {}
         )
         interval = intervals.get(config.gate.metric)
-        comparable_champion = baseline if comparison is None or comparison.comparable else None
-        measured = _segments(config, judged, comparable_champion)
+        plots = _plots_section(config, baseline, candidate)  # before waiting for the others, as they run
+        measured = per_segment.result()
         judgement = segments.judge(config.task, config.gate.metric, measured, config.segments, config.gate)
         verdict = gate.verdict(config, diff, comparison, interval, len(judged), judgement)
-        plots = _plots_section(config, baseline, candidate)  # before waiting for the importance, as it runs
         sections = [
             _headline(config, intervals, verdict),
             _not_comparable(comparison),
