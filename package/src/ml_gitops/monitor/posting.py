@@ -18,32 +18,14 @@ from pathlib import Path
 from .. import UserError
 from ..github import client
 from ..review.markdown import MAX_COMMENT_CHARS
+from ..review.traffic_block import BEGIN, END, MAX_BLOCK_CHARS, kept, with_block  # noqa: F401 (kept: part of its API)
 
-BEGIN = "<!-- on production traffic: begin (challenger-comment replaces this block) -->"
-END = "<!-- on production traffic: end -->"
 HEADING = "## Challenger on production traffic"
-MAX_BLOCK_CHARS = 12_000  # the report comment keeps this much room for the block (review/comment.py)
 CUT_NOTE = "*The section is cut here: the whole of it is the monitor run's `reports/monitor/challenger.md`.*"
 COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 BOT = "github-actions[bot]"
 MARKED = "<!-- monitoring of "
 MARKER = MARKED + "{tag} -->"
-
-
-def kept(body: str) -> str:
-    """The block at the end of `body` (a body this workflow wrote), or "" when it has none."""
-    stripped = body.rstrip()
-    start = stripped.rfind(BEGIN)
-    if not stripped.endswith(END) or start < 0:
-        return ""
-    return stripped[start:]
-
-
-def with_block(body: str, block: str) -> str:
-    """`body` with its block replaced by `block` (appended when it had none; removed when `block` is "")."""
-    found = kept(body)
-    rest = body.rstrip()[: -len(found)] if found else body
-    return f"{rest.rstrip()}\n\n{block}\n" if block else f"{rest.rstrip()}\n"
 
 
 def block(section: str, judged: str, room: int = MAX_BLOCK_CHARS) -> str:

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 from .. import UserError
 from ..github import client
-from ..monitor import posting
 from . import artifact, charts, markdown
+from . import traffic_block as posting
 
 if TYPE_CHECKING:
     from .verdict import Verdict
