@@ -6,6 +6,10 @@ neither scikit-learn nor scipy."""
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 HEAVY = (
     "importlib.metadata",
     "pandas",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ml_gitops"
 BASE = "project"  # project.py and the package's __init__.py
 LEVELS = {BASE: 0, "core": 0, "github": 1, "metrics": 1, "review": 2, "release": 3, "monitor": 4}

@@ -9,6 +9,8 @@ from sklearn import metrics as reference
 
 from ml_gitops import metrics
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 
 def predictions(rows, classes, seed, text=False, distinct=None, positive_first=False):
     """Test predictions with classes as numbers or text, optionally few distinct probabilities (ties)."""

@@ -11,6 +11,8 @@ import pytest
 
 from ml_gitops.core import files, recover
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 
 def write_lock(pid: int) -> None:
     recover.RWLOCK.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ import pytest
 from ml_gitops import UserError
 from ml_gitops.core import remote
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 # Stands in for dvc: reports what it was given (the variables, the file they name, .dvc/config.local).
 PROBE = textwrap.dedent(
     """

@@ -10,6 +10,8 @@ import pytest
 
 from ml_gitops.core.skops_writer import Unreadable
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 DUMP_THEN_LOAD = """
 import json, sys
 from sklearn.linear_model import LogisticRegression

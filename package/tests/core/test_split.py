@@ -7,6 +7,8 @@ import pytest
 
 from ml_gitops.core import split
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 
 def keys_of_the_text_form(frame: pd.DataFrame, target: str) -> np.ndarray:
     """The definition the keys follow: numbers as floats, dates as nanoseconds, everything else as text."""

@@ -13,6 +13,8 @@ from github_api import REPOSITORY, FakeGitHub
 
 from ml_gitops import cli
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 HEAD = "abc1234" + "d" * 33
 RELEASED = b"the released model v1.3.0"
 CANDIDATE = b"pull request 12's candidate model"

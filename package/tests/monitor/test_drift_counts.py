@@ -6,6 +6,8 @@ import pytest
 
 from ml_gitops.monitor import drift
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 RNG = np.random.default_rng(0)
 
 

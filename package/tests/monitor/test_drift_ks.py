@@ -9,6 +9,8 @@ from scipy import stats
 
 from ml_gitops.monitor import drift
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 RNG = np.random.default_rng(0)
 SAMPLES = {
     "shifted normal": (RNG.standard_normal(1000), RNG.standard_normal(1200) + 0.1),

@@ -13,6 +13,8 @@ from ml_gitops.cli import main
 from ml_gitops.monitor import challenger, posting, watch
 from ml_gitops.review import comment
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 HEAD = "c" * 40
 EVIL = "@ada <img src=x onerror=alert(1)> [x](https://evil.example) www.evil.example evil/repo#1 <!-- -->"
 REPORT = f"{comment.MARKER}\n## Model report: ✅ gate passed\n\nthe report\n"

@@ -7,6 +7,8 @@ import pytest
 from ml_gitops.cli import main
 from ml_gitops.monitor import retrain, watch
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 IMPORT = "md5: 1f2e\nouts:\n- md5: 9a8b7c.dir\n  path: predictions\ndeps:\n- path: s3://bucket/predictions\n"
 MARKED = "<!-- monitoring of model@v1.0.0 -->\nHow model@v1.0.0 does"
 BOT = {"login": "github-actions[bot]", "type": "Bot"}

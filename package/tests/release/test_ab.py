@@ -27,6 +27,8 @@ from test_shadow import (  # noqa: F401 (fixtures)
 from ml_gitops.core import files
 from ml_gitops.release import ab, serve
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 KEYED = {"X-AB-Key": "user-1"}
 
 

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 IMAGE = "ghcr.io/acme/image"
 
 

@@ -23,6 +23,8 @@ from ml_gitops.core import paths
 from ml_gitops.release import serve
 from ml_gitops.release.limits import Limits
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 OVERSIZE = 23 * 1024 * 1024  # the attack's body: 23 MB
 CHUNK = 64 * 1024
 BODY_TIMEOUT = 1.0

@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from ml_gitops.core import files, paths
 from ml_gitops.release import serve
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 KEY = "0123456789abcdef" * 4  # 64 bytes: `openssl rand -hex 32`'s shape
 OTHER_KEY = "fedcba9876543210" * 4
 

@@ -129,6 +129,7 @@ def test_excluded_columns_are_not_written_and_hashed_ones_are_not_readable(train
     assert str(rows[0][second]) not in set(log_rows[second])
 
 
+@pytest.mark.any_task
 def test_a_killed_service_loses_at_most_one_batch(trained, rows, tmp_path):
     """`serve` in its own process, killed with SIGKILL mid-traffic: what it answered is logged, less at most the
     batch in memory (monitoring.batch_rows)."""

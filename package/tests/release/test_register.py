@@ -5,6 +5,8 @@ import pytest
 from ml_gitops import UserError
 from ml_gitops.release import register
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 
 def with_labels(monkeypatch, *labels):
     pulls = [{"number": 5, "labels": [{"name": name} for name in labels]}]

@@ -19,6 +19,8 @@ import pytest
 
 from ml_gitops.core import paths
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 REQUESTS = 32
 
 

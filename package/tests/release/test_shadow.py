@@ -413,6 +413,7 @@ def test_a_shadow_without_its_log_or_file_is_refused_with_one_line(trained, argu
     assert result.stderr.strip() == message
 
 
+@pytest.mark.any_task
 def test_serve_with_workers_passes_the_challenger_to_each_process(trained, challenger, rows, tmp_path):
     """`serve --workers 2 --shadow ...`: each process loads the challenger and writes its rows (real command)."""
     from test_serve_workers import free_port, request, wait_for_health, wait_for_workers

@@ -12,6 +12,8 @@ from ml_gitops import UserError
 from ml_gitops.release import staging
 from ml_gitops.review import artifact
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 MODEL = b"the candidate model"
 DIGEST = hashlib.sha256(MODEL).hexdigest()
 PASSED = f"Smoke test passed: loaded `models/model.skops` (sha256 `{DIGEST[:12]}`) with trusted types only."

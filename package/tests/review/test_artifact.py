@@ -8,6 +8,8 @@ from ml_gitops import UserError
 from ml_gitops.github import client
 from ml_gitops.review import artifact as checks
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 HEAD = "a" * 40
 
 

@@ -7,6 +7,8 @@ import pytest
 from ml_gitops import metrics
 from ml_gitops.review import compare
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 
 def classification(rows, noise, seed):
     rng = np.random.default_rng(seed)

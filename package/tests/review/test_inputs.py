@@ -13,6 +13,8 @@ from ml_gitops import UserError
 from ml_gitops.review import inputs, verdict
 from ml_gitops.review.commands import run_check_artifact
 
+pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
+
 HEAD = "a" * 40
 
 
