@@ -39,6 +39,7 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 	$(MAKE) -C build/demo/churn-model setup repro
 
 test: .venv/.synced tests/tools/node_modules/.installed test-package ## Run the whole test suite (package, then template)
+	python -m tests.bytecode  # every environment the tests make starts with compiled modules (tests/bytecode.py)
 	pytest -n auto --dist loadscope
 
 test-package: package/.venv/.synced ## The ml-gitops package's own tests, no bake: once per task
