@@ -4,7 +4,8 @@ environment `shadow`, and the service's host picks it up from that record (`make
 candidate scores logged traffic in shadow, labels arrive, and `monitor --challenger` compares both models on the
 requests both answered, and `challenger-comment` puts that section in the pull request's report comment. Removing
 the label (or dispatching `none`) stops it. A triage user's label and a fork's pull request record nothing; a
-deployment made by hand is never picked up. No workflow is started by hand."""
+deployment made by hand is never picked up. Then the pull request is approved, merged and released as any other
+is: the shadow informed the review and changed nothing of the path. No workflow is started by hand."""
 
 import hashlib
 import json
@@ -13,7 +14,7 @@ import urllib.request
 import pytest
 
 from ..conftest import run, tool_env
-from .conftest import BETTER, rendered, set_model
+from .conftest import BETTER, merge_and_release, rendered, set_model
 from .people import commit_change
 
 pytestmark = pytest.mark.slow
@@ -73,8 +74,14 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
 ):
     bob, ada, mallory = people["bob"], people["ada"], people["mallory"]
 
-    # The author commits the new parameters only: shadow.yml trains the labelled commit itself.
-    head = commit_change(project, "challenger", lambda: set_model(project, BETTER), "A challenger")
+    # The author commits the new parameters and dvc.lock, as every model change (register.yml starts on it);
+    # shadow.yml trains the labelled commit again itself.
+    def change():
+        set_model(project, BETTER)
+        run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
+
+    head = commit_change(project, "challenger", change, "A challenger")
+    run(["uv", "run", "--locked", "dvc", "checkout", "--force", "--quiet"], cwd=project)  # main's model again
     bob.push(project, "challenger:refs/heads/challenger")
     number = bob.open_pull_request("challenger", "A challenger")
     runs = github.settle()
@@ -222,7 +229,8 @@ def test_a_triage_user_s_label_a_fork_s_pull_request_and_a_deployment_by_hand_re
     for name in ("model-pr.yml", "model-report.yml"):  # the fork's report: tests/e2e/test_pr_review.py
         github.not_run[name] = "a fork's report is shown by tests/e2e/test_pr_review.py"
     github.settle()
-    github.not_run.clear()
+    for name in ("model-pr.yml", "model-report.yml"):
+        del github.not_run[name]  # the rest (ci.yml, recorded not run) stays as the module's fixture set it
     assert ada.label(number, "shadow")[0] == 200, "even a writer's label"
     runs = github.settle()
     assert started(runs) == [("shadow.yml", "success")]
@@ -247,3 +255,28 @@ def test_a_triage_user_s_label_a_fork_s_pull_request_and_a_deployment_by_hand_re
     pulled = shadow_pull(project, fake, harness, mallory)
     assert pulled.stdout == ""
     assert "no challenger recorded" in pulled.stderr
+
+
+def test_after_the_shadow_the_pull_request_is_approved_merged_and_released_as_today(
+    project, fake, github, people
+):
+    """The shadow informs the review and changes nothing of the path: ada (the code owner) approves, which deploys
+    to staging; bob merges; the merge registers the next version (the `model:patch` label: v0.1.1) and releases
+    the candidate that scored in shadow. The labels, the record and the deployments to `shadow` stay as they
+    were: a merge neither starts shadow.yml nor puts anything in shadow."""
+    ada, bob = people["ada"], people["bob"]
+    (pull,) = [p for p in fake.pulls.values() if p["head_ref"] == "challenger"]
+    records = shadow_records(fake)
+
+    assert ada.review(pull["number"], "APPROVE")[0] == 200
+    runs = github.settle()
+    assert started(runs) == [("promote.yml", "success")], failures(runs)
+    merged, runs = merge_and_release(bob, github, pull["number"])
+    assert fake._git("rev-list", "-n", "1", "model@v0.1.1") == merged["sha"]
+    (published,) = [r for r in fake.releases.values() if r["tag_name"] == "model@v0.1.1"]
+    model = fake.assets[published["id"]]["model.skops"]["data"]
+    (first,) = [payload for payload, _ in records if payload.get("pull_request") == pull["number"]]
+    assert hashlib.sha256(model).hexdigest() == first["model_sha256"], (
+        "the released model is the candidate that scored in shadow (the same commit, trained again: same bytes)"
+    )
+    assert shadow_records(fake) == records
