@@ -40,7 +40,7 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 
 test: .venv/.synced tests/tools/node_modules/.installed test-package ## Run the whole test suite (package, then template)
 	python -m tests.bytecode  # every environment the tests make starts with compiled modules (tests/bytecode.py)
-	pytest -n auto --dist loadscope
+	pytest -n auto --dist loadscope --no-loadscope-reorder
 
 test-package: package/.venv/.synced ## The ml-gitops package's own tests, no bake: once per task
 	cd package && for task in classification regression; do \

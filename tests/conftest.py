@@ -101,3 +101,31 @@ def check_github_files(directory: Path, actionlint: list[str]) -> None:
         for reason in ZIZMOR_IGNORE.findall(Path(path).read_text()):
             assert len(reason.split()) >= 5, f"{path}: a zizmor suppression without a one-line justification"
     run([*actionlint, *workflows], cwd=directory)
+
+
+# The e2e modules under act, longest first: loadscope runs each module in one worker, and xdist's default order (the
+# scopes with the most tests first) started them last, so one core sat idle while the other ran a 5-minute journey.
+# `make test` passes --no-loadscope-reorder, and these go first; the many short scopes fill in behind them.
+LONGEST_FIRST = tuple(
+    f"tests/e2e/{name}.py"
+    for name in (
+        "test_monitor",
+        "test_retrain",
+        "test_pr_review",
+        "test_journeys",
+        "test_shadow",
+        "test_versions",
+        "test_attacks",
+        "test_update",
+    )
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the long e2e modules first, in LONGEST_FIRST's order; every module keeps its tests' order."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
