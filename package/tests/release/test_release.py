@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import shutil
 
 import pytest
 
@@ -56,6 +58,48 @@ def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypat
     for line in (paths.RELEASE_ASSETS / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((paths.RELEASE_ASSETS / name).read_bytes()).hexdigest() == digest, name
+
+
+@pytest.mark.any_task
+def test_metrics_that_dvc_lock_vouches_for_are_measured_again_and_refused(workdir, monkeypatch):
+    """A version whose committed metrics were edited, with dvc.lock committed to match them: DVC alone would find
+    every stage up to date and take the file as measured. The release runs every stage again and refuses it."""
+    import subprocess
+
+    import jinja2
+    from conftest import CONTEXT, FIXTURE, TEMPLATE
+
+    from ml_gitops.core.shell import tool
+
+    environment = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    (workdir / "dvc.yaml").write_text(
+        environment.from_string((TEMPLATE / "dvc.yaml").read_text()).render(CONTEXT)
+    )
+    shutil.copytree(FIXTURE / "src", workdir / "src")
+    main = TEMPLATE / "src" / "{{cookiecutter.module_name}}" / "__main__.py"
+    (workdir / "src" / "fixture_model" / "__main__.py").write_text(
+        environment.from_string(main.read_text()).render(CONTEXT)
+    )
+    (workdir / "data" / "raw").mkdir(parents=True)
+    (workdir / "pyproject.toml").write_text('[project]\nname = "fixture"\ndependencies = []\n')
+    subprocess.run(["git", "init", "-q"], check=True)
+    tool("dvc", "init", "-q")
+    monkeypatch.setenv(
+        "PYTHONPATH", f"{workdir / 'src'}{os.pathsep}{os.environ['PYTHONPATH']}"
+    )  # with __main__
+    tool("dvc", "repro")
+    edited = json.loads(paths.METRICS.read_text())
+    metric = next(name for name in edited if name != "test_rows")
+    edited[metric] += 0.01
+    paths.METRICS.write_text(json.dumps(edited))
+    tool("dvc", "commit", "--force")  # dvc.lock now vouches for the edited file
+    assert "up to date" in tool("dvc", "status")
+    monkeypatch.setattr(assets, "show", lambda *args: json.dumps(edited))
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
+    monkeypatch.setattr(card, "git", lambda *args: "f" * 40)
+    with pytest.raises(UserError, match=f"model@v1.2.0 does not reproduce its metrics \\({metric} "):
+        assets.assets("model@v1.2.0")
+    assert not paths.RELEASE_ASSETS.exists()
 
 
 @pytest.mark.parametrize(
