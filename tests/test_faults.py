@@ -70,14 +70,12 @@ def outputs(project):
     return {str(path.relative_to(project)): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
-def change_params(project, seed):
-    """A new seed and more trees: every stage runs (a seed of its own per case, or DVC's run cache answers)."""
+def change_params(project, seed, trees=300):
+    """A new seed and a forest: every stage runs (a seed of its own per case, or DVC's run cache answers). 300
+    trees are slow enough to kill in train; the run after recovery needs no more than 20."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["seed"] = seed
-    params["model"] = {
-        "name": "random_forest",
-        "params": {"n_estimators": 300},
-    }  # slow enough to kill in train
+    params["model"] = {"name": "random_forest", "params": {"n_estimators": trees}}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -135,7 +133,7 @@ def test_killed_pipeline_leaves_whole_files_and_the_champion_comes_back(project,
     )
     assert "up to date" in run([*UV_RUN, "dvc", "status"], cwd=project).stdout
 
-    change_params(project, seed)
+    change_params(project, seed, trees=20)
     result = run(["make", "repro"], cwd=project)
     assert "removed" not in result.stdout, "make recover already cleaned up"
     assert "up to date" in run([*UV_RUN, "dvc", "status"], cwd=project).stdout
