@@ -29,5 +29,6 @@ def test_no_metrics_is_one_line_saying_to_run_the_pipeline(workdir, capsys, cont
     assert cli.main(["show-metrics"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.count("\n") == 1 and captured.err.startswith(f"error: {paths.METRICS}")
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(f"error: {paths.METRICS}")
     assert "run dvc repro" in captured.err
