@@ -61,9 +61,10 @@ def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypat
 
 
 @pytest.mark.any_task
-def test_metrics_that_dvc_lock_vouches_for_are_measured_again_and_refused(workdir, monkeypatch):
+def test_metrics_that_dvc_lock_vouches_for_are_measured_again_and_refused(trained, workdir, monkeypatch):
     """A version whose committed metrics were edited, with dvc.lock committed to match them: DVC alone would find
-    every stage up to date and take the file as measured. The release runs every stage again and refuses it."""
+    every stage up to date and take the file as measured. The release runs every stage again and refuses it. (The
+    stages' outputs are the fixture's; `dvc commit` records them in dvc.lock.)"""
     import subprocess
 
     import jinja2
@@ -87,7 +88,6 @@ def test_metrics_that_dvc_lock_vouches_for_are_measured_again_and_refused(workdi
     monkeypatch.setenv(
         "PYTHONPATH", f"{workdir / 'src'}{os.pathsep}{os.environ['PYTHONPATH']}"
     )  # with __main__
-    tool("dvc", "repro")
     edited = json.loads(paths.METRICS.read_text())
     metric = next(name for name in edited if name != "test_rows")
     edited[metric] += 0.01
