@@ -29,6 +29,11 @@ OPENS_A_RETRAINING_PULL_REQUEST = [
     ("model-pr.yml", "success"),
     ("model-report.yml", "success"),
 ]
+# Why an approval's promote.yml is recorded, not run, where the module's subject is something else: the journeys
+# deploy staging for real on every approval.
+STAGING_SHOWN = (
+    "staging is deployed for real by tests/e2e/test_journeys.py (journey 1) and test_retrain.py (journey 3)"
+)
 ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mallory": "read"}
 ASSET_HOST = "https://asset.cml.dev/"  # where CML publishes the report's plots
 # A posted comment as GitHub shows it (cmark-gfm): the package's test helper, package/tests/rendered.py.
