@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import UserError
+from . import skops_reader
 
 
 def sha256(path: Path) -> str:
@@ -86,22 +87,22 @@ def save_model(model: Any, target: Path) -> None:
 def load_model(source: Path, trusted: frozenset[str], checksums: Path | None = None) -> Any:
     """Load a skops model, refusing any type that is neither trusted by skops by default nor named in `trusted`
     (exact names), and, given a release's SHA256SUMS, any file whose digest is not the one listed there."""
-    import skops.io
-
     if not source.exists():
         raise UserError(f"{source} not found: train the model first with dvc repro")
     if checksums is not None:
         check_release_digest(source, checksums)
+
+    def refuse_untrusted(untrusted: list[str]) -> None:
+        refused = sorted(set(untrusted) - trusted)
+        if refused:
+            raise UserError(f"{source} contains untrusted types ({', '.join(refused)}): refusing to load it")
+
     try:
-        untrusted = skops.io.get_untrusted_types(file=source)
-    except Exception as error:  # skops raises several types for damaged archives
+        return skops_reader.untrusted_then_load(source, refuse_untrusted)
+    except skops_reader.Unreadable as error:
         raise UserError(
             f"{source} is not a readable skops model ({error}): retrain it with dvc repro"
         ) from None
-    refused = sorted(set(untrusted) - trusted)
-    if refused:
-        raise UserError(f"{source} contains untrusted types ({', '.join(refused)}): refusing to load it")
-    return skops.io.load(source, trusted=untrusted)
 
 
 def check_release_digest(model: Path, checksums: Path) -> None:

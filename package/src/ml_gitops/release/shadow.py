@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .. import UserError, project
-from ..core import files
+from ..core import files, skops_reader
 from . import threads
 from .limits import positive
 from .prediction_log import PredictionLog
@@ -141,15 +141,13 @@ def load(challenger: Challenger, production: Any, features: list[str], productio
 
 def _load_failure(challenger: Challenger) -> str:
     """The category of load_model's refusal, found by its checks in its order."""
-    import skops.io
-
     if challenger.checksums is not None:
         try:
             files.check_release_digest(challenger.path, challenger.checksums)
         except UserError:
             return "wrong digest"
     try:
-        untrusted = set(skops.io.get_untrusted_types(file=challenger.path))
+        untrusted = set(skops_reader.untrusted_types(challenger.path))
     except Exception:
         return "unreadable"
     return "untrusted types" if untrusted - project.pipeline("train").MODEL_TYPES else "unreadable"
