@@ -30,10 +30,13 @@ OPENS_A_RETRAINING_PULL_REQUEST = [
     ("model-report.yml", "success"),
 ]
 # Why an approval's promote.yml is recorded, not run, where the module's subject is something else: the journeys
-# deploy staging for real on every approval.
+# deploy staging for real (ada's approval), and test_pr_review.py deploys it at a writer's approval.
 STAGING_SHOWN = (
     "staging is deployed for real by tests/e2e/test_journeys.py (journey 1) and test_retrain.py (journey 3)"
 )
+# The journeys' first approval (carol's, a writer who is not the code owner): the same head is deployed for real at
+# ada's approval next, and a writer's approval alone deploys it in tests/e2e/test_pr_review.py.
+SAME_HEAD_NEXT = "the same head is deployed for real at the code owner's approval, next"
 ROLES = {"ada": "admin", "bob": "write", "carol": "write", "dan": "triage", "mallory": "read"}
 ASSET_HOST = "https://asset.cml.dev/"  # where CML publishes the report's plots
 # A posted comment as GitHub shows it (cmark-gfm): the package's test helper, package/tests/rendered.py.
