@@ -2,6 +2,7 @@
 main holds a trained champion with the repository settings applied (make github-setup)."""
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from .fake_github import FakeGitHub
 from .github_rules import GitHub
 from .harness import Harness, git
 from .people import Person
-from .shared_workflows import serve, snapshot
+from .shared_workflows import pin_callers, serve, snapshot
 
 REPOSITORY = "acme/churn"
 CHAMPION = {"n_estimators": 20, "max_depth": 3, "min_samples_leaf": 2}
@@ -115,19 +116,38 @@ def github_setup(project: Path, fake: FakeGitHub, harness: Harness, people: dict
     return run(["make", "github-setup"], cwd=project, env={**env, **settings}).stdout
 
 
-@pytest.fixture(scope="module")
-def project(cookies_session, fake, harness, people, template):
-    """main holds a deliberately modest champion, trained and committed with its dvc.lock and metrics."""
+@pytest.fixture(scope="session")
+def champion(cookies_session, template):
+    """A project whose callers name the template commit and whose main holds a deliberately modest champion,
+    trained and committed with its dvc.lock and metrics, and registered as model@v0.1.0: made once per worker, each
+    module's project is a copy of it (the same files and history as if that module had made it)."""
     project = bake(cookies_session, python_version=HOST_PYTHON, github_owner="ada")
-    serve(project, fake, template)
+    pin_callers(project, template[1])
     set_model(project, CHAMPION)
     run(["make", "install"], cwd=project)
     run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "--quiet", "-m", "Champion", cwd=project)
     run(["uv", "run", "--locked", "gto", "register", "model", "--version", "v0.1.0"], cwd=project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def project(champion, fake, harness, people, template, tmp_path_factory):
+    """A copy of the champion's project (its environment installed afresh: a venv is not relocatable), published
+    to this module's fake GitHub."""
+    project = tmp_path_factory.mktemp("project") / champion.name
+    shutil.copytree(champion, project, symlinks=True, ignore=_environment_and_dvc_state(champion))
+    serve(project, fake, template)
+    run(["make", "install"], cwd=project)
     publish(project, fake, harness, people, "model@v0.1.0")
     return project
+
+
+def _environment_and_dvc_state(root: Path):
+    """copytree's ignore: the project's .venv and DVC's machine-local state (.dvc/tmp), which the copy remakes."""
+    skipped = {root: {".venv"}, root / ".dvc": {"tmp"}}
+    return lambda folder, names: skipped.get(Path(folder), set()) & set(names)
 
 
 def give_the_automation_an_app(

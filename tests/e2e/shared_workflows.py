@@ -45,6 +45,12 @@ def serve(project: Path, fake, template: tuple[Path, str]) -> str:
     """Serve the template commit as the repository the project's callers name, and point them at it (the hook
     pinned the checkout's HEAD or tag, which need not hold the working tree's shared workflows)."""
     bare, commit = template
+    fake.serve_repository(pin_callers(project, commit), bare)
+    return commit
+
+
+def pin_callers(project: Path, commit: str) -> str:
+    """Point the project's callers at the template commit; returns the repository they name."""
     repositories = set()
     for caller in (project / ".github" / "workflows").glob("*.yml"):
         text = caller.read_text()
@@ -53,5 +59,4 @@ def serve(project: Path, fake, template: tuple[Path, str]) -> str:
         }
         caller.write_text(CALLER_LINE.sub(lambda match: match[1] + commit, text))
     (repository,) = repositories
-    fake.serve_repository(repository, bare)
-    return commit
+    return repository
