@@ -172,6 +172,27 @@ def test_a_published_address_elsewhere_is_refused(tmp_path, champion, cml, monke
         posted(tmp_path, "report", images="publish")
 
 
+def test_the_plots_are_published_side_by_side_and_shown_in_name_order(tmp_path, champion, cml):
+    """Each upload is a CML process that takes about a second to start: they run at once. Each stand-in upload
+    waits until every upload has started, so uploads made one after another fail."""
+    names = ["roc", "confusion_matrix", "precision_recall", "feature_importance"]
+    started = tmp_path / "started"
+    started.mkdir()
+    (tmp_path / "bin" / "cml").write_text(
+        "#!/bin/sh\n"
+        'name="$(basename "$3" .png)"\n'
+        f'touch "{started}/$name"\n'
+        f'for _ in $(seq 200); do [ "$(ls "{started}" | wc -l)" -ge {len(names)} ] && break; sleep 0.05; done\n'
+        f'[ "$(ls "{started}" | wc -l)" -ge {len(names)} ] || {{ echo "$name was uploaded alone" >&2; exit 1; }}\n'
+        'printf "https://asset.cml.dev/%s?cml=png\\n" "$name"\n'
+    )
+    directory = artifact(tmp_path / "artifact", "report")
+    for name in names:
+        (directory / "plots" / f"{name}.png").write_bytes(b"\x89PNG")
+    shown = render(comment.compose(directory, "publish", comment.headline(FAILED)))
+    assert shown.images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(names)]
+
+
 CHART = (
     '```mermaid\nxychart-beta\n    title "ROC curve"\n    x-axis "false positive rate" [0, 0.5, 1]\n'
     '    y-axis "true positive rate"\n    line [0.000, 0.700, 1.000]\n    line [0.000, 0.600, 1.000]\n```'

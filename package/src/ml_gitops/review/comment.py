@@ -20,6 +20,7 @@ import math
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -201,7 +202,8 @@ def _number(value, sign: str = "") -> str:
 
 
 def published_plots(directory: Path) -> list[str]:
-    """Each of the artifact's plots (checked names), uploaded with CML and shown by this code."""
+    """Each of the artifact's plots (checked names), uploaded with CML and shown by this code, in name order. The
+    uploads run side by side: each is a CML process whose start-up, not its upload, takes most of its time."""
     plots = sorted(
         path for path in (directory / "plots").glob("*.png") if artifact.PLOT_NAME.match(path.name)
     )[:MAX_PLOTS]
@@ -209,7 +211,9 @@ def published_plots(directory: Path) -> list[str]:
         return []
     if shutil.which("cml") is None:
         raise UserError("cml not found: the workflow installs it before posting")
-    return [f"![{plot.stem.replace('_', ' ')}]({_publish(plot)})" for plot in plots]
+    with ThreadPoolExecutor(len(plots)) as uploads:
+        urls = list(uploads.map(_publish, plots))  # the first failed upload, in name order, raises here
+    return [f"![{plot.stem.replace('_', ' ')}]({url})" for plot, url in zip(plots, urls, strict=True)]
 
 
 def _publish(plot: Path) -> str:
