@@ -38,13 +38,9 @@ demo: .venv/.synced ## Bake the default project into build/demo, set it up, trai
 	cookiecutter --no-input --output-dir build/demo . $(if $(DEMO_PYTHON),python_version=$(DEMO_PYTHON))
 	$(MAKE) -C build/demo/churn-model setup repro
 
-# One worker more than the cores: a worker of the template's suite spends part of its time waiting (on git, act's
-# start-up, the fake's answers), so with one per core the cores stood idle 12% of the run.
-TEMPLATE_WORKERS := $(shell python3 -c 'import os; print(len(os.sched_getaffinity(0)) + 1)' 2>/dev/null || echo auto)
-
 test: .venv/.synced tests/tools/node_modules/.installed test-package ## Run the whole test suite (package, then template)
 	python -m tests.bytecode  # every environment the tests make starts with compiled modules (tests/bytecode.py)
-	pytest -n $(TEMPLATE_WORKERS) --dist loadscope --no-loadscope-reorder
+	pytest -n auto --dist loadscope --no-loadscope-reorder
 
 # PYTHONDONTWRITEBYTECODE emptied: the stages, serve and score run as subprocesses hundreds of times, and without
 # written bytecode each of them compiled pandas and scikit-learn again (the suite took 411 s instead of 324 s).
