@@ -193,6 +193,30 @@ def test_the_plots_are_published_side_by_side_and_shown_in_name_order(tmp_path, 
     assert shown.images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(names)]
 
 
+def test_no_more_than_four_uploads_run_at_once(tmp_path, champion, cml):
+    """Six plots: four CML processes at most at a time (each stand-in upload notes how many were running)."""
+    running = tmp_path / "running"
+    running.mkdir()
+    (tmp_path / "bin" / "cml").write_text(
+        "#!/bin/sh\n"
+        'name="$(basename "$3" .png)"\n'
+        f'touch "{running}/$name"\n'
+        f'ls "{running}" | wc -l >> "{tmp_path}/counts"\n'
+        "sleep 0.3\n"
+        f'rm "{running}/$name"\n'
+        'printf "https://asset.cml.dev/%s?cml=png\\n" "$name"\n'
+    )
+    directory = artifact(tmp_path / "artifact", "report")
+    names = sorted(f"plot_{letter}" for letter in "abcdef")
+    for name in names:
+        (directory / "plots" / f"{name}.png").write_bytes(b"\x89PNG")
+    shown = render(comment.compose(directory, "publish", comment.headline(FAILED)))
+    assert shown.images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(["roc", *names])]
+    counts = [int(line) for line in (tmp_path / "counts").read_text().split()]
+    assert len(counts) == 7, "every plot was uploaded once"
+    assert max(counts) <= comment.UPLOADS_AT_ONCE
+
+
 CHART = (
     '```mermaid\nxychart-beta\n    title "ROC curve"\n    x-axis "false positive rate" [0, 0.5, 1]\n'
     '    y-axis "true positive rate"\n    line [0.000, 0.700, 1.000]\n    line [0.000, 0.600, 1.000]\n```'

@@ -42,6 +42,7 @@ METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 HEADLINE = re.compile(r"\A\s*#{1,6} Model report:[^\n]*\n+")  # the run's own verdict: dropped from its report
 MAX_METRICS = 40  # rows of the metrics table (a task has at most a dozen metrics)
 MAX_PLOTS = 12  # plots published (the report draws at most six)
+UPLOADS_AT_ONCE = 4  # CML processes at a time: more only share the runner's cores (each takes about 85 MB)
 ROOM = 2_000  # characters kept free of the report's text for the trusted parts' own growth
 CUT_NOTE = "The report is cut here: the whole of it is in the run's `model-report` artifact."
 
@@ -211,7 +212,7 @@ def published_plots(directory: Path) -> list[str]:
         return []
     if shutil.which("cml") is None:
         raise UserError("cml not found: the workflow installs it before posting")
-    with ThreadPoolExecutor(len(plots)) as uploads:
+    with ThreadPoolExecutor(min(len(plots), UPLOADS_AT_ONCE)) as uploads:
         urls = list(uploads.map(_publish, plots))  # the first failed upload, in name order, raises here
     return [f"![{plot.stem.replace('_', ' ')}]({url})" for plot, url in zip(plots, urls, strict=True)]
 
