@@ -172,49 +172,47 @@ def test_a_published_address_elsewhere_is_refused(tmp_path, champion, cml, monke
         posted(tmp_path, "report", images="publish")
 
 
+def published_images(tmp_path, stand_in: str, names: list[str]) -> list[str]:
+    """The images of the comment on an artifact with plots `names` (and roc), each uploaded by a stand-in `cml`
+    that runs `stand_in` with the plot's name in $name, then prints its address."""
+    (tmp_path / "bin" / "cml").write_text(
+        f'#!/bin/sh\nname="$(basename "$3" .png)"\n{stand_in}printf "https://asset.cml.dev/%s?cml=png\\n" "$name"\n'
+    )
+    directory = artifact(tmp_path / "artifact", "report")
+    for name in names:
+        (directory / "plots" / f"{name}.png").write_bytes(b"\x89PNG")
+    return render(comment.compose(directory, "publish", comment.headline(FAILED))).images
+
+
 def test_the_plots_are_published_side_by_side_and_shown_in_name_order(tmp_path, champion, cml):
     """Each upload is a CML process that takes about a second to start: they run at once. Each stand-in upload
     waits until every upload has started, so uploads made one after another fail."""
     names = ["roc", "confusion_matrix", "precision_recall", "feature_importance"]
     started = tmp_path / "started"
     started.mkdir()
-    (tmp_path / "bin" / "cml").write_text(
-        "#!/bin/sh\n"
-        'name="$(basename "$3" .png)"\n'
+    waits = (
         f'touch "{started}/$name"\n'
         f'for _ in $(seq 200); do [ "$(ls "{started}" | wc -l)" -ge {len(names)} ] && break; sleep 0.05; done\n'
         f'[ "$(ls "{started}" | wc -l)" -ge {len(names)} ] || {{ echo "$name was uploaded alone" >&2; exit 1; }}\n'
-        'printf "https://asset.cml.dev/%s?cml=png\\n" "$name"\n'
     )
-    directory = artifact(tmp_path / "artifact", "report")
-    for name in names:
-        (directory / "plots" / f"{name}.png").write_bytes(b"\x89PNG")
-    shown = render(comment.compose(directory, "publish", comment.headline(FAILED)))
-    assert shown.images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(names)]
+    images = published_images(tmp_path, waits, names)
+    assert images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(names)]
 
 
 def test_no_more_than_four_uploads_run_at_once(tmp_path, champion, cml):
-    """Six plots: four CML processes at most at a time (each stand-in upload notes how many were running)."""
+    """Seven plots: four CML processes at most at a time (each stand-in upload notes how many are running)."""
     running = tmp_path / "running"
     running.mkdir()
-    (tmp_path / "bin" / "cml").write_text(
-        "#!/bin/sh\n"
-        'name="$(basename "$3" .png)"\n'
-        f'touch "{running}/$name"\n'
-        f'ls "{running}" | wc -l >> "{tmp_path}/counts"\n'
-        "sleep 0.3\n"
-        f'rm "{running}/$name"\n'
-        'printf "https://asset.cml.dev/%s?cml=png\\n" "$name"\n'
+    counts = tmp_path / "counts"
+    notes = (
+        f'touch "{running}/$name"\nls "{running}" | wc -l >> "{counts}"\nsleep 0.3\nrm "{running}/$name"\n'
     )
-    directory = artifact(tmp_path / "artifact", "report")
-    names = sorted(f"plot_{letter}" for letter in "abcdef")
-    for name in names:
-        (directory / "plots" / f"{name}.png").write_bytes(b"\x89PNG")
-    shown = render(comment.compose(directory, "publish", comment.headline(FAILED)))
-    assert shown.images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(["roc", *names])]
-    counts = [int(line) for line in (tmp_path / "counts").read_text().split()]
-    assert len(counts) == 7, "every plot was uploaded once"
-    assert max(counts) <= comment.UPLOADS_AT_ONCE
+    names = [f"plot_{letter}" for letter in "abcdef"]
+    images = published_images(tmp_path, notes, names)
+    assert images == [f"https://asset.cml.dev/{name}?cml=png" for name in sorted(["roc", *names])]
+    running_at_each_start = [int(line) for line in counts.read_text().split()]
+    assert len(running_at_each_start) == 7, "every plot was uploaded once"
+    assert max(running_at_each_start) <= comment.UPLOADS_AT_ONCE
 
 
 CHART = (
