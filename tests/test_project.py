@@ -172,6 +172,19 @@ class ProjectChecks:
         assert (project / ".venv" / "bin" / "dvc").exists()
         assert (project / ".git" / "hooks" / "pre-commit").exists()
 
+    def test_a_fresh_checkout_builds_the_project_in_uv_s_own_process(self, project, module, tmp_path):
+        """Every CI job syncs a fresh checkout: uv builds the project itself (no build environment to make), and
+        the module it installs is the checkout's, so `python -m <module>` runs the code as committed."""
+        checkout = tmp_path / "checkout"
+        checkout.mkdir()
+        for name in ("pyproject.toml", "uv.lock", "README.md", ".python-version", "src"):
+            copy = shutil.copytree if (project / name).is_dir() else shutil.copy2
+            copy(project / name, checkout / name)
+        synced = run(["uv", "sync", "--locked", "--verbose"], cwd=checkout)
+        assert "Performing direct build" in synced.stderr, synced.stderr[-2000:]
+        imported = run([".venv/bin/python", "-c", f"import {module}; print({module}.__file__)"], cwd=checkout)
+        assert imported.stdout.strip() == str(checkout / "src" / module / "__init__.py")
+
     def test_make_repro_trains_and_evaluates(self, project):
         result = run(["make", "repro"], cwd=project)
         for stage in ("prepare", "train", "evaluate"):
