@@ -5,6 +5,7 @@ its links, images, headings, raw HTML and mentions are taken from the HTML, neve
 import json
 import os
 import stat
+import time
 import unicodedata
 
 import pytest
@@ -343,3 +344,24 @@ def test_a_section_the_report_writes_is_never_taken_for_the_posted_one(tmp_path,
     (only,) = github.comments
     assert posting.kept(only["body"]) == ""
     assert_inert(render(only["body"]), forged)
+
+
+def test_an_upload_with_no_answer_is_stopped_and_made_once_more(tmp_path, champion, cml, monkeypatch):
+    """A stalled asset host (seen under act: CML waiting for an answer that never came) holds no job: the upload is
+    stopped after UPLOAD_SECONDS and made again."""
+    monkeypatch.setattr(comment, "UPLOAD_SECONDS", 2)
+    tried = tmp_path / "tried"
+    tried.mkdir()
+    # the stalled upload's own child keeps its output open: stopping the upload stops it too
+    stalls_once = f'[ -e "{tried}/$name" ] || {{ touch "{tried}/$name"; sleep 30; }}\n'
+    started = time.monotonic()
+    images = published_images(tmp_path, stalls_once, ["residuals"])
+    assert time.monotonic() - started < 20, "the stalled uploads were waited for"
+    assert images == [f"https://asset.cml.dev/{name}?cml=png" for name in ("residuals", "roc")]
+    assert sorted(path.name for path in tried.iterdir()) == ["residuals", "roc"]
+
+
+def test_an_upload_that_stalls_twice_fails_with_one_line(tmp_path, champion, cml, monkeypatch):
+    monkeypatch.setattr(comment, "UPLOAD_SECONDS", 1)
+    with pytest.raises(comment.UserError, match=r"^cml asset publish roc.png failed: no answer in 1 s$"):
+        published_images(tmp_path, "exec sleep 30\n", [])

@@ -17,8 +17,10 @@ Standard library only (and params.yaml's gate metric, read as the verdict reads 
 
 import json
 import math
+import os
 import re
 import shutil
+import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +45,10 @@ HEADLINE = re.compile(r"\A\s*#{1,6} Model report:[^\n]*\n+")  # the run's own ve
 MAX_METRICS = 40  # rows of the metrics table (a task has at most a dozen metrics)
 MAX_PLOTS = 12  # plots published (the report draws at most six)
 UPLOADS_AT_ONCE = 4  # CML processes at a time: more only share the runner's cores (each takes about 85 MB)
+# An upload takes 1 to 3 s, most of it CML's start-up: one with no answer in this long is stopped and made again,
+# once, rather than left to hold the job until GitHub's six-hour limit
+UPLOAD_SECONDS = 60
+UPLOAD_TRIES = 2
 ROOM = 2_000  # characters kept free of the report's text for the trusted parts' own growth
 CUT_NOTE = "The report is cut here: the whole of it is in the run's `model-report` artifact."
 
@@ -218,9 +224,37 @@ def published_plots(directory: Path) -> list[str]:
 
 
 def _publish(plot: Path) -> str:
-    result = subprocess.run(["cml", "asset", "publish", str(plot)], capture_output=True, text=True)
-    url = result.stdout.strip()
-    if result.returncode != 0 or not ASSET_URL.match(url):
-        problem = (result.stderr.strip().splitlines() or [f"it printed {url[:80]!r}"])[-1]
-        raise UserError(f"cml asset publish {plot.name} failed: {problem}")
-    return url
+    """The plot's address on CML's asset host. An upload that fails or gets no answer in UPLOAD_SECONDS is made
+    once more (the host stores a file under its content's address, so a second upload is the same asset); an
+    answer that is no address of the asset host is refused at once."""
+    for _ in range(UPLOAD_TRIES):
+        returncode, stdout, stderr = _upload(plot)
+        if returncode is None:
+            problem = f"no answer in {UPLOAD_SECONDS} s"
+            continue
+        url = stdout.strip()
+        if returncode == 0 and ASSET_URL.match(url):
+            return url
+        problem = (stderr.strip().splitlines() or [f"it printed {url[:80]!r}"])[-1]
+        if returncode == 0:
+            break
+    raise UserError(f"cml asset publish {plot.name} failed: {problem}")
+
+
+def _upload(plot: Path) -> tuple[int | None, str, str]:
+    """`cml asset publish` of the plot: its exit status (None: stopped, with every process it started, after
+    UPLOAD_SECONDS), output and errors."""
+    with subprocess.Popen(
+        ["cml", "asset", "publish", str(plot)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, so that stopping it stops what it started
+    ) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=UPLOAD_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            return None, "", ""
+        return child.returncode, stdout, stderr
