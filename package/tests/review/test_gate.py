@@ -1,5 +1,6 @@
 """The gate's verdict: which metric, by how much, against which tolerance."""
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -138,3 +139,20 @@ def test_a_better_point_estimate_the_interval_does_not_establish_is_not_called_b
     assert (verdict.state, verdict.passed) == (gate.PASSED, True)
     assert "better" not in verdict.reason
     assert "within the tolerance" in verdict.reason
+
+
+@pytest.mark.parametrize("side", ["champion", "candidate"])
+def test_a_metric_that_is_not_a_number_fails_the_gate_and_says_whose(params, side):
+    """roc_auc on test rows of one class is NaN, and every comparison with NaN is false: it passed as "within the
+    tolerance" (and the headline said so) before."""
+    old, new = (math.nan, 0.5) if side == "champion" else (0.5, math.nan)
+    verdict = gate.verdict(params, diff(params, old, new))
+    assert (verdict.passed, verdict.outcome) == (False, gate.FAILED)
+    assert verdict.reason.startswith(f"the {side}'s {params.gate.metric} is nan, not a number the gate can compare")
+
+
+def test_an_interval_that_is_not_a_number_fails_the_gate(params):
+    undefined = compare.Interval(math.nan, math.nan, paired=True)
+    verdict = gate.verdict(params, diff(params, 0.5, 0.5), interval=undefined, rows=500)
+    assert (verdict.passed, verdict.outcome) == (False, gate.FAILED)
+    assert verdict.reason == f"the 95% interval of the {params.gate.metric} delta is undefined (nan to nan): it fails"

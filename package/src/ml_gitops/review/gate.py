@@ -1,6 +1,7 @@
 """The gate: does the candidate keep the primary metric within tolerance of the champion?"""
 
 import json
+import math
 from dataclasses import dataclass
 
 from .. import UserError
@@ -91,6 +92,8 @@ def judge(config: Config, old: float, new: float, interval=None, rows: int = 0) 
     is worse than the champion by more than the tolerance; worse by more on the point estimate alone is
     inconclusive; better only when the whole interval is. Without an interval, the point estimate decides."""
     metric = config.gate.metric
+    if undefined := _undefined(metric, old, new, interval):
+        return FAILED, undefined
     direction = DIRECTIONS[config.task][metric]
     loss = (old - new) * direction  # > 0 when the candidate is worse
     allowed = config.gate.allowed_loss(old)
@@ -119,6 +122,20 @@ def judge(config: Config, old: float, new: float, interval=None, rows: int = 0) 
         f"{tolerance}, but {spread}, which does not establish a loss beyond the tolerance. "
         f"{more_rows(interval, loss - allowed, rows)} {blocks}"
     )
+
+
+def _undefined(metric: str, old: float, new: float, interval) -> str | None:
+    """Why nothing can be judged when a number is not one (NaN: roc_auc on a test set of one class, say): every
+    comparison with NaN is false, so without this a NaN metric or interval passed as "within the tolerance"."""
+    for whose, value in (("the champion's", old), ("the candidate's", new)):
+        if not math.isfinite(value):
+            return (
+                f"{whose} {metric} is {value}, not a number the gate can compare: it fails until both models have "
+                f"one (roc_auc, for one, is undefined when the test rows hold a single class)"
+            )
+    if interval is not None and not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return f"the 95% interval of the {metric} delta is undefined ({interval.low} to {interval.high}): it fails"
+    return None
 
 
 def more_rows(interval, gap: float, rows: int) -> str:
