@@ -94,6 +94,20 @@ def test_labels_for_part_of_the_window_and_none_for_the_newest(production):
     assert "only drift is measured" in (paths.MONITOR / "monitor.md").read_text()
 
 
+@pytest.mark.skipif(TASK != "classification", reason="a classifier's roc_auc")
+def test_a_window_whose_labels_are_one_class_is_not_judged_ok(production):
+    """roc_auc is not a number when every label is one class, and every comparison with NaN is false: the window
+    and the verdict read "ok" before."""
+    params, truth, where = production
+    newest = truth["request_id"].str.startswith(DAYS[-1])
+    one_class = truth["label"].astype(str).where(~newest, truth["label"].astype(str).iloc[0])
+    arrive(truth.assign(label=one_class), where)
+    summary = performance.run(params)
+    assert [window["status"] for window in summary["windows"]] == ["ok", "ok", "undefined"]
+    assert summary["verdict"] == "unlabelled"
+    assert "is not a number on its labels" in (paths.MONITOR / "monitor.md").read_text()
+
+
 def test_the_served_answers_are_compared_with_the_release_s_answers(production):
     params, truth, where = production
     arrive(truth, where)

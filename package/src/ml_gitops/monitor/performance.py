@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
+UNDEFINED = "undefined"  # a window whose metric is not a number on its labels (roc_auc on one class): not judged
 DRIFT_ROWS = 50_000  # served rows of the newest window compared with the reference at most (a random sample)
 SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
 
@@ -544,6 +545,8 @@ def _judge(predictions: pd.DataFrame, config: Config, release: dict, weights: np
     scores = metrics.compute(config.task, predictions, [name])
     interval = metric_intervals(config.task, predictions, weights=weights, names=[name]).get(name)
     low, high = (interval.low, interval.high) if interval else (scores[name], scores[name])
+    if not np.isfinite([scores[name], low, high]).all():
+        return {"metrics": scores, "status": UNDEFINED}  # every comparison with NaN is false: it read as ok
     released = release.get(name)
     status = OK
     if released is not None:
@@ -580,7 +583,7 @@ def _answers(served: pd.Series, task: str, notes: list[str]) -> tuple[pd.Series,
 
 
 def verdict(windows: list[dict], drifted: dict) -> str:
-    judged = [window for window in windows if window["status"] != UNLABELLED]
+    judged = [window for window in windows if window["status"] not in (UNLABELLED, UNDEFINED)]
     if judged and judged[-1]["status"] == DECAY:
         return DECAY
     if drifted["drift"]:
@@ -615,7 +618,14 @@ def markdown(summary: dict, plot: str | None) -> str:
         f"{'drift' if drifted['drift'] else 'no drift'} ({len(drifted['drifted_features'])} of "
         f"{len(drifted['features'])} features drifted).",
     ]
-    if summary["verdict"] == UNLABELLED:
+    newest = summary["windows"][-1]["status"] if summary["windows"] else UNLABELLED
+    if summary["verdict"] == UNLABELLED and newest == UNDEFINED:
+        lines += [
+            "",
+            f"The newest window's {name} is not a number on its labels (roc_auc, for one, needs both classes "
+            "among them): no verdict on performance, only drift is measured.",
+        ]
+    elif summary["verdict"] == UNLABELLED:
         lines += [
             "",
             "The newest window has too few labels for a verdict on performance: only drift is measured.",
