@@ -58,6 +58,18 @@ def test_the_pull_request_cannot_turn_the_segment_gate_off_by_leaving_them_out(p
     )
 
 
+def test_a_larger_min_rows_in_the_pull_request_cannot_skip_a_segment_the_default_branch_judges(params):
+    """The pull request's run measured intervals only for segments of at least its own segments.min_rows: north,
+    which the default branch's min_rows says to judge, arrived without one and was passed as "no interval"."""
+    measured_with = with_segments(params, {"region": {}}, min_rows=10_000)
+    summary = summary_of(measured_with, *two_models(params.task))
+    with_segments(params, {"region": {}}, min_rows=100)
+    passed, detail = verdict.gate_again(summary)
+    assert not passed
+    assert detail.startswith("The report gives no interval for the segment region = ")
+    assert "which segments.min_rows on the default branch (100) says must be judged: the gate fails closed" in detail
+
+
 @pytest.mark.parametrize(("columns", "mode"), [({"region": {}}, "report"), ({}, "block")])
 def test_the_default_branch_s_settings_decide_not_the_report_s(params, columns, mode):
     """The pull request's run measured region (its params.yaml names it); the default branch only reports

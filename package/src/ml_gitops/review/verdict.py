@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import artifact, comment, inputs
+from .markdown import text
 
 if TYPE_CHECKING:
     from .segments import Judgement
@@ -163,7 +164,27 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
             "the pull request, so its run measures them."
         )
     kept = [segment for segment in found if segment.column in names]
+    if unmeasured := _without_interval(kept, settings.segments.min_rows):
+        return None, (
+            f"The report gives no interval for the segment {text(unmeasured.column)} = {text(unmeasured.value)} "
+            f"({unmeasured.rows:,} rows), which segments.min_rows on the default branch "
+            f"({settings.segments.min_rows:,}) says must be judged: the gate fails closed. Merge the default branch "
+            "into the pull request, so its run measures it."
+        )
     return segments.judge(settings.task, metric, kept, settings.segments, settings.gate), ""
+
+
+def _without_interval(kept: list, min_rows: int):
+    """The first segment large enough to judge, with both models' metric, that the report gave no interval: its run
+    used a larger segments.min_rows (the pull request's params.yaml), and judging it as "no interval" passed it."""
+    return next(
+        (
+            s
+            for s in kept
+            if s.rows >= min_rows and None not in (s.champion, s.candidate) and None in (s.low, s.high)
+        ),
+        None,
+    )
 
 
 def _number(values: object, name: str, default: float) -> float:
