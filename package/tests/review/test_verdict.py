@@ -134,7 +134,14 @@ def test_an_inconclusive_gate_blocks_the_merge_with_that_reason(params, monkeypa
     allowed = params.gate.allowed_loss(0.9)
     direction = DIRECTIONS[params.task][params.gate.metric]
     low, high = sorted((allowed * direction, -5 * allowed * direction))
-    artifact_claims(params, monkeypatch, gate="pass", interval={"low": low, "high": high}, judged_rows=80)
+    artifact_claims(
+        params,
+        monkeypatch,
+        gate="pass",
+        interval={"low": low, "high": high},
+        judged_rows=80,
+        champion_metrics={params.gate.metric: 0.9},
+    )
     monkeypatch.setitem(
         artifact.check_artifact(tmp_path, HEAD)["metrics"],
         params.gate.metric,
@@ -147,6 +154,27 @@ def test_an_inconclusive_gate_blocks_the_merge_with_that_reason(params, monkeypa
     )
     assert "is inconclusive and blocks the merge" in decided.detail
     assert "on 80 rows" in decided.detail
+
+
+def test_an_interval_measured_against_another_champion_does_not_judge_this_one(params):
+    """Another pull request merged a better champion (0.9) after this one's base (0.8): the report's interval, of
+    the delta against 0.8, called a clear loss against 0.9 inconclusive, and gate.inconclusive: pass merged it."""
+    loss = 5 * params.gate.allowed_loss(0.9)
+    candidate = worse_by(params, 0.9, loss)
+    champion(params, 0.9)
+    base = worse_by(params, 0.9, loss)  # the champion the pull request's run compared with: the candidate's equal
+    allowed = params.gate.allowed_loss(base)
+    summary = report(
+        {params.gate.metric: candidate},
+        comparison=artifact.SAME_ROWS,
+        champion_metrics={params.gate.metric: base},
+        interval={"low": -allowed, "high": allowed},
+        judged_rows=5000,
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert not passed
+    assert " fails: " in detail
+    assert "the report's interval was measured against another champion" in detail
 
 
 def test_a_champion_scored_again_is_compared_with_the_candidate_on_the_same_rows(params):

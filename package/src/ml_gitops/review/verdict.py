@@ -121,6 +121,10 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
         old = summary["champion_metrics"].get(metric, old)
         new = _number(summary.get("compared_metrics", {}), metric, new)
     interval, rows = _interval(summary)
+    measured_against = _number(summary.get("champion_metrics"), metric, math.nan)
+    stale = comparison != artifact.RESCORED and interval is not None and measured_against != old
+    if stale:  # another champion merged since the pull request's base: its interval is not of this delta
+        interval, rows = None, 0
     outcome, _ = gate.judge(settings, old, new, interval, rows)
     judgement, missing = segments_again(settings, summary)
     if missing:
@@ -128,6 +132,13 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
     outcome, by_segment = gate.with_segments(outcome, "", judgement, settings.segments.blocks)
     passed = outcome == gate.PASSED or (outcome == INCONCLUSIVE and not settings.gate.blocks_inconclusive)
     compared = f", the {comparison}" if comparison == artifact.RESCORED else ""
+    if stale:
+        against = (
+            f"another champion ({metric} {measured_against:.4f})"
+            if math.isfinite(measured_against)
+            else "a champion it does not name"
+        )
+        compared = f"; the report's interval was measured against {against}, so the point estimate decides"
     judged = f" on {rows:,} rows" if rows else ""
     spread = f", 95% interval {interval.low:+.4f} to {interval.high:+.4f}" if interval else ""
     change = f"{metric} {old:.4f} -> {new:.4f} ({new - old:+.4f}{spread}{judged}{compared})"
