@@ -365,3 +365,25 @@ def test_an_upload_that_stalls_twice_fails_with_one_line(tmp_path, champion, cml
     monkeypatch.setattr(comment, "UPLOAD_SECONDS", 1)
     with pytest.raises(comment.UserError, match=r"^cml asset publish roc.png failed: no answer in 1 s$"):
         published_images(tmp_path, "exec sleep 30\n", [])
+
+
+def test_a_gh_reference_is_not_left_for_github_to_link():
+    """GitHub links GH-<number> to that issue or pull request, as it does #<number> (cmark-gfm does not: checked
+    on the text itself)."""
+    assert markdown.text("fixes GH-12 and gh-3") == "fixes GH\u200b-12 and gh\u200b-3"
+    assert markdown.text("SIGH-1 GHz-1") == "SIGH-1 GHz-1"
+
+
+def test_the_status_is_one_line_whatever_a_file_name_in_its_reason_holds(monkeypatch, capsys):
+    """A pull request's file name reaches the description ("Model inputs changed (...)"): its carriage return
+    started a line of the trusted job's log that the runner read as a workflow command."""
+    from ml_gitops.review import status
+
+    sent = []
+    monkeypatch.setattr(status.client, "api", lambda method, path, body: sent.append(body))
+    name = "data/x\r::error title=model-gate passed::it passed\r::add-mask::model-gate"
+    status.set_status(Verdict(7, HEAD, "failure", f"Model inputs changed ({name})", True, ""), None)
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1 and "\r" not in printed
+    assert printed.startswith("model-gate: failure (Model inputs changed (data/x ::error")
+    assert "\r" not in sent[0]["description"]

@@ -18,7 +18,7 @@ ZERO_WIDTH_SPACE = "\u200b"
 BACKTICKS = re.compile(r"`+")
 PUNCTUATION = re.compile(r"([\\`*_\[\]<>!&~|#])")
 LINE_START = re.compile(r"^(\d{0,9})([-+=.)])")  # a list item, a setext underline or a thematic break
-STARTS_A_LINK = re.compile(r"(@|#|:(?=//)|www(?=\.))", re.IGNORECASE)
+STARTS_A_LINK = re.compile(r"(@|#|:(?=//)|www(?=\.)|(?<![a-z0-9])gh(?=-\d))", re.IGNORECASE)  # GH-1: issue 1
 MENTION = re.compile(r"@(?=\S)")
 
 
