@@ -43,6 +43,19 @@ def test_data_like_the_reference_does_not_drift(params):
     assert not summary["drift"]
 
 
+def test_a_column_s_name_reaches_the_markdown_as_inert_text(params):
+    """drift.md goes into the retraining pull request's body, posted with the App's token: a column named to
+    mention a team or show an image must do neither."""
+    from rendered import render
+
+    hostile = "@acme/security ![x](https://evil.example/t.png) <img src=https://evil.example/p>"
+    reference, current = frames()
+    reference, current = (frame.rename(columns={"amount": hostile}) for frame in (reference, current))
+    shown = render(drift.markdown(drift.check(reference, current, params), None))
+    assert (shown.links, shown.images, shown.raw_tags, shown.mentions) == ([], [], [], [])
+    assert "evil.example" in "".join(shown.text)  # shown, as text
+
+
 def test_identical_data_scores_zero(params):
     reference, _ = frames()
     rows = drift.check(reference, reference.copy(), params)["features"]

@@ -24,6 +24,7 @@ from scipy import stats
 from .. import UserError, project
 from ..core import files
 from ..core.config import Config
+from ..review.markdown import text
 
 BINS = 10
 EPSILON = 1e-4  # stands in for an empty bin's share, so that the PSI stays finite
@@ -292,14 +293,14 @@ def markdown(summary: dict, plot: str | None) -> str:
         "| column | test | statistic | p-value | PSI | drift |",
         "| --- | --- | ---: | ---: | ---: | :---: |",
     ]
-    rows = [
-        *summary["features"],
+    rows = [  # a column's name is data (the retraining pull request's body shows it): inert text
+        *(row | {"column": text(str(row["column"]))} for row in summary["features"]),
         *(summary[k] | {"column": f"*{k}*"} for k in ("target", "prediction") if k in summary),
     ]
     for row in sorted(rows, key=lambda row: (not row["drift"], -row["psi"])):
         flag = "yes" if row["drift"] else ""
         lines.append(
-            f"| {escape(row['column'])} | {row['test']} | {row['statistic']:.4g} | {row['p_value']:.3g} | "
+            f"| {row['column']} | {row['test']} | {row['statistic']:.4g} | {row['p_value']:.3g} | "
             f"{row['psi']:.3f} | {flag} |"
         )
     if plot:
@@ -311,12 +312,8 @@ def _dates_line(summary: dict) -> list[str]:
     dates = summary.get("dates_not_compared") or []
     if not dates:
         return []
-    shown = ", ".join(escape(str(column)) for column in dates)
+    shown = ", ".join(text(str(column)) for column in dates)
     return ["", f"Date columns are not compared (new data is later by nature): {shown}."]
-
-
-def escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def run(
