@@ -8,7 +8,7 @@ import pandas as pd
 from test_challenger import CHALLENGER, Traffic, label, perfect, shadow, traffic  # noqa: F401
 
 from ml_gitops import metrics
-from ml_gitops.core import files, paths
+from ml_gitops.core import config, files, paths
 from ml_gitops.monitor import arms, performance
 from ml_gitops.release import prediction_log
 from ml_gitops.review.compare import delta_intervals, metric_intervals
@@ -49,7 +49,7 @@ def split(traffic: Traffic, answer: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
 
 
 def predictions(traffic: Traffic, model: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    probabilities = performance.in_the_release_s_order(traffic.champion.columns)
+    probabilities = performance.in_the_release_s_order(traffic.champion.columns, config.load())
     part = model.iloc[rows].reset_index(drop=True)
     truth = traffic.truth[rows]
     label = (

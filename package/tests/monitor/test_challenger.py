@@ -121,7 +121,7 @@ def expected_frames(
     """Both models' predictions on the labelled requests the challenger answered, in the log's order, written out
     from what the test logged (not from the monitor's join)."""
     rows = [row for row in range(len(traffic.features)) if row % every == 0 and row not in SKIPPED]
-    probabilities = performance.in_the_release_s_order(traffic.champion.columns)
+    probabilities = performance.in_the_release_s_order(traffic.champion.columns, config.load())
     frames = []
     for model in (traffic.champion, answer):
         part = model.iloc[rows].reset_index(drop=True)

@@ -108,6 +108,26 @@ def test_a_window_whose_labels_are_one_class_is_not_judged_ok(production):
     assert "is not a number on its labels" in (paths.MONITOR / "monitor.md").read_text()
 
 
+@pytest.mark.skipif(TASK != "classification", reason="a binary classifier's positive class")
+def test_without_the_release_s_predictions_the_positive_class_is_named_or_nothing_is_guessed(production):
+    """The log keeps the model's classes sorted; the release's positive class is the rarest in its test set. With
+    reports/predictions.parquet gone, the monitor took the class that sorts last and scored F1 of the wrong one."""
+    params, truth, where = production
+    arrive(truth, where)
+    settings = yaml.safe_load(paths.PARAMS.read_text())
+    settings["gate"]["metric"] = "f1"
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    release = json.loads(paths.METRICS.read_text())["f1"]
+    rarest = pd.read_parquet(paths.PREDICTIONS).columns[-1].removeprefix("proba_")
+    paths.PREDICTIONS.unlink()
+    with pytest.raises(UserError, match=r"so the release's positive class is unknown: run dvc pull"):
+        performance.run(config.load())
+    settings["data"]["positive_label"] = rarest
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    summary = performance.run(config.load())
+    assert summary["windows"][0]["metrics"]["f1"] == pytest.approx(release, abs=1e-6)
+
+
 def test_the_served_answers_are_compared_with_the_release_s_answers(production):
     params, truth, where = production
     arrive(truth, where)

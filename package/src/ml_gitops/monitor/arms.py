@@ -89,7 +89,7 @@ def _measured(config: Config, before: pd.DataFrame, after: pd.DataFrame, arms: d
     enough = min(len(before), len(after)) >= config.monitoring.min_labels
     if not enough:
         return {"judged": False, "min_labels": config.monitoring.min_labels}
-    probabilities = in_the_release_s_order(before.columns)
+    probabilities = in_the_release_s_order(before.columns, config)
     frames = {
         PRODUCTION: as_predictions(before, config.task, probabilities),
         CHALLENGER: as_predictions(after, config.task, probabilities),

@@ -231,7 +231,7 @@ def _predictions(
                 " labelled requests: the models do not answer with the same classes, so they cannot be compared "
                 "here (compare them in a pull request's report)"
             )
-    probabilities = in_the_release_s_order(champion.columns)
+    probabilities = in_the_release_s_order(champion.columns, config)
     before = as_predictions(champion.assign(label=truth), config.task, probabilities)
     after = as_predictions(challenger.assign(label=truth), config.task, probabilities)
     return before, after, champion

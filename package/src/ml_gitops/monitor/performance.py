@@ -496,7 +496,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
 
     labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
     weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
-    probabilities = in_the_release_s_order(inputs.labelled.columns)
+    probabilities = in_the_release_s_order(inputs.labelled.columns, config)
     rows = []
     for window, count in inputs.predictions.items():
         group = labelled.get(window, inputs.labelled.iloc[:0])
@@ -516,15 +516,31 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
     return rows
 
 
-def in_the_release_s_order(columns: pd.Index) -> list[str]:
-    """The logged probability columns in the order of reports/predictions.parquet (the positive class last)."""
+def in_the_release_s_order(columns: pd.Index, config: Config) -> list[str]:
+    """The logged probability columns in the order of reports/predictions.parquet (the positive class last); without
+    that file, a binary model's positive class is data.positive_label, or none is guessed."""
     import pyarrow.parquet as pq
 
     logged = [column for column in columns if column.startswith("proba_")]
     if not paths.PREDICTIONS.exists():
-        return logged
+        return _positive_last(logged, config)
     released = [column for column in pq.read_schema(paths.PREDICTIONS).names if column.startswith("proba_")]
     return released if set(released) == set(logged) else logged
+
+
+def _positive_last(logged: list[str], config: Config) -> list[str]:
+    """The log keeps the model's classes sorted: the last is not the release's positive class (the rarest in its
+    test set unless data.positive_label names one), and F1 or roc_auc of the wrong class looked like a healthy
+    model."""
+    if config.task != "classification" or len(logged) != 2:
+        return logged  # multiclass metrics average over every class, named by its column
+    positive = f"proba_{config.data.positive_label}"
+    if positive not in logged:
+        raise UserError(
+            f"{paths.PREDICTIONS} is missing, so the release's positive class is unknown: run dvc pull, which "
+            "brings it, or name the class in params.yaml (data.positive_label)"
+        )
+    return [column for column in logged if column != positive] + [positive]
 
 
 def as_predictions(labelled: pd.DataFrame, task: str, probabilities: list[str]) -> pd.DataFrame:
