@@ -82,6 +82,40 @@ def test_changed_classes_are_not_comparable(committed):
     )
 
 
+def positive_swapped(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The same predictions, written with the other class as the positive one (the last probability column)."""
+    first, last = [column for column in predictions.columns if column.startswith("proba_")]
+    return predictions[[column for column in predictions.columns if column != first] + [first]]
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a binary classifier's positive class")
+def test_a_changed_positive_class_on_the_same_rows_is_not_comparable(committed):
+    """The champion's committed F1 is of its positive class, the candidate's of another: compared, a worse
+    candidate passed."""
+    params, commit, predictions = committed
+    candidate = positive_swapped(predictions)
+    comparison = comparable.compare(params, commit, predictions, candidate)
+    old, new = (frame.columns[-1].removeprefix("proba_") for frame in (predictions, candidate))
+    assert (comparison.how, comparison.detail) == (
+        artifact.CLASSES,
+        f"the positive class changed from {old!r} to {new!r} (data.positive_label): the champion's committed "
+        "binary metrics are of the other class",
+    )
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a binary classifier's positive class")
+def test_the_champion_scored_again_takes_the_candidate_s_positive_class(committed):
+    """On a changed test set the champion's positive class was the rarest of the rows kept, which may be the other
+    class than the candidate's (the rarest of its whole test set)."""
+    params, commit, predictions = committed
+    test = pd.read_parquet(paths.TEST)
+    test.iloc[::2].to_parquet(paths.TEST)
+    candidate = positive_swapped(predictions.loc[test.index[::2]])  # the candidate's positive: the commoner class
+    comparison = comparable.compare(params, commit, predictions, candidate)
+    assert comparison.how == artifact.RESCORED
+    assert list(comparison.champion.columns) == list(candidate.columns)
+
+
 def test_a_test_set_the_champion_cannot_score_is_not_comparable(committed):
     params, commit, predictions = committed
     test = pd.read_parquet(paths.TEST)

@@ -51,6 +51,12 @@ def compare(config: Config, commit: str, baseline: pd.DataFrame, candidate: pd.D
         if old != new:
             return Comparison(CLASSES, f"the target's classes changed ({_change(old, new)})")
     if same_rows(baseline, candidate):
+        if _positive(baseline) != _positive(candidate):  # the same rows: data.positive_label changed
+            return Comparison(
+                CLASSES,
+                f"the positive class changed from {_positive(baseline)!r} to {_positive(candidate)!r} "
+                "(data.positive_label): the champion's committed binary metrics are of the other class",
+            )
         committed = json.loads(show(commit, paths.METRICS) or "{}")
         return Comparison(SAME_ROWS, "both models scored the same test rows", baseline, committed)
     return _rescore(config, commit, candidate)
@@ -72,7 +78,7 @@ def _rescore(config: Config, commit: str, candidate: pd.DataFrame) -> Comparison
         if kept.empty:
             raise UserError(f"the champion trained on every one of the candidate's {len(test):,} test rows")
         features, target = kept.drop(columns=[config.data.target]), kept[config.data.target]
-        positive = (
+        positive = _positive(candidate) or (  # the candidate's: the rarest class of these rows may be the other
             metrics.positive_label(target, config.data.positive_label)
             if config.task == "classification"
             else ""
@@ -195,6 +201,12 @@ def _classes(predictions: pd.DataFrame) -> set[str]:
     return {column.removeprefix("proba_") for column in metrics.probability_columns(predictions)} or set(
         predictions["y_true"].astype(str)
     )
+
+
+def _positive(predictions: pd.DataFrame) -> str:
+    """A binary classifier's positive class (its last probability column, as evaluate writes them), else ""."""
+    columns = metrics.probability_columns(predictions)
+    return columns[-1].removeprefix("proba_") if len(columns) == 2 else ""
 
 
 def _change(old: set[str], new: set[str]) -> str:
