@@ -23,7 +23,9 @@ def main() -> None:
         "--results", type=Path, default=RESULTS, help="where to write the results (default: bench/results.md)"
     )
     args = parser.parse_args()
-    args.workdir = args.workdir.resolve()  # the projects' venvs go on PATH, and their commands run in other folders
+    args.workdir = (
+        args.workdir.resolve()
+    )  # the projects' venvs go on PATH, and their commands run in other folders
     unknown = sorted(set(args.names) - set(NAMES))
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}: choose from {', '.join(NAMES)}")

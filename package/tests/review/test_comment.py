@@ -384,6 +384,7 @@ def test_the_status_is_one_line_whatever_a_file_name_in_its_reason_holds(monkeyp
     name = "data/x\r::error title=model-gate passed::it passed\r::add-mask::model-gate"
     status.set_status(Verdict(7, HEAD, "failure", f"Model inputs changed ({name})", True, ""), None)
     printed = capsys.readouterr().out
-    assert printed.count("\n") == 1 and "\r" not in printed
+    assert printed.count("\n") == 1
+    assert "\r" not in printed
     assert printed.startswith("model-gate: failure (Model inputs changed (data/x ::error")
     assert "\r" not in sent[0]["description"]

@@ -110,7 +110,9 @@ def test_the_champion_scored_again_takes_the_candidate_s_positive_class(committe
     params, commit, predictions = committed
     test = pd.read_parquet(paths.TEST)
     test.iloc[::2].to_parquet(paths.TEST)
-    candidate = positive_swapped(predictions.loc[test.index[::2]])  # the candidate's positive: the commoner class
+    candidate = positive_swapped(
+        predictions.loc[test.index[::2]]
+    )  # the candidate's positive: the commoner class
     comparison = comparable.compare(params, commit, predictions, candidate)
     assert comparison.how == artifact.RESCORED
     assert list(comparison.champion.columns) == list(candidate.columns)

@@ -148,11 +148,16 @@ def test_a_metric_that_is_not_a_number_fails_the_gate_and_says_whose(params, sid
     old, new = (math.nan, 0.5) if side == "champion" else (0.5, math.nan)
     verdict = gate.verdict(params, diff(params, old, new))
     assert (verdict.passed, verdict.outcome) == (False, gate.FAILED)
-    assert verdict.reason.startswith(f"the {side}'s {params.gate.metric} is nan, not a number the gate can compare")
+    assert verdict.reason.startswith(
+        f"the {side}'s {params.gate.metric} is nan, not a number the gate can compare"
+    )
 
 
 def test_an_interval_that_is_not_a_number_fails_the_gate(params):
     undefined = compare.Interval(math.nan, math.nan, paired=True)
     verdict = gate.verdict(params, diff(params, 0.5, 0.5), interval=undefined, rows=500)
     assert (verdict.passed, verdict.outcome) == (False, gate.FAILED)
-    assert verdict.reason == f"the 95% interval of the {params.gate.metric} delta is undefined (nan to nan): it fails"
+    assert (
+        verdict.reason
+        == f"the 95% interval of the {params.gate.metric} delta is undefined (nan to nan): it fails"
+    )

@@ -67,7 +67,10 @@ def test_a_larger_min_rows_in_the_pull_request_cannot_skip_a_segment_the_default
     passed, detail = verdict.gate_again(summary)
     assert not passed
     assert detail.startswith("The report gives no interval for the segment region = ")
-    assert "which segments.min_rows on the default branch (100) says must be judged: the gate fails closed" in detail
+    assert (
+        "which segments.min_rows on the default branch (100) says must be judged: the gate fails closed"
+        in detail
+    )
 
 
 @pytest.mark.parametrize(("columns", "mode"), [({"region": {}}, "report"), ({}, "block")])

@@ -162,7 +162,9 @@ def test_an_interval_measured_against_another_champion_does_not_judge_this_one(p
     loss = 5 * params.gate.allowed_loss(0.9)
     candidate = worse_by(params, 0.9, loss)
     champion(params, 0.9)
-    base = worse_by(params, 0.9, loss)  # the champion the pull request's run compared with: the candidate's equal
+    base = worse_by(
+        params, 0.9, loss
+    )  # the champion the pull request's run compared with: the candidate's equal
     allowed = params.gate.allowed_loss(base)
     summary = report(
         {params.gate.metric: candidate},

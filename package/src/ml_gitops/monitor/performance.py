@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DECAY, DRIFT, OK, UNLABELLED = "decay", "drift", "ok", "unlabelled"
-UNDEFINED = "undefined"  # a window whose metric is not a number on its labels (roc_auc on one class): not judged
+UNDEFINED = (
+    "undefined"  # a window whose metric is not a number on its labels (roc_auc on one class): not judged
+)
 DRIFT_ROWS = 50_000  # served rows of the newest window compared with the reference at most (a random sample)
 SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
 

@@ -78,7 +78,9 @@ def _rescore(config: Config, commit: str, candidate: pd.DataFrame) -> Comparison
         if kept.empty:
             raise UserError(f"the champion trained on every one of the candidate's {len(test):,} test rows")
         features, target = kept.drop(columns=[config.data.target]), kept[config.data.target]
-        positive = _positive(candidate) or (  # the candidate's: the rarest class of these rows may be the other
+        positive = _positive(
+            candidate
+        ) or (  # the candidate's: the rarest class of these rows may be the other
             metrics.positive_label(target, config.data.positive_label)
             if config.task == "classification"
             else ""
