@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fixture_model.pipeline import TASK
 from fixture_model.pipeline.train import MODEL_TYPES
 from rendered import render
 
@@ -221,6 +222,17 @@ def test_an_equal_challenger_is_within_tolerance_with_zero_deltas(traffic):
     for row in entry["metrics"].values():
         assert row["champion"] == row["challenger"]
         assert (row["low"], row["high"]) == (0, 0)
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a classifier's roc_auc")
+def test_a_metric_that_is_not_a_number_on_the_labels_is_not_called_a_loss(traffic):
+    """roc_auc on labels of one class is NaN: the gate fails a NaN to stop a merge, which read here as the
+    challenger "worse beyond tolerance" though nothing was measured."""
+    shadow(traffic, traffic.champion)
+    frame = label(traffic)
+    frame.assign(label=frame["label"].iloc[0]).to_csv(traffic.where / "labels" / "labels.csv", index=False)
+    entry = performance.run(traffic.params, challenger=CHALLENGER)["challenger"]
+    assert entry["verdict"] == challenger.UNDEFINED
 
 
 def refused(capsys, *arguments: str) -> str:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 SECTION_FILE = "challenger.md"  # the section alone, for the pull request's comment or the monitoring issue
 DIGEST = re.compile(r"[0-9a-f]{64}")
 BETTER, WITHIN, INCONCLUSIVE, WORSE = "better", "within tolerance", "inconclusive", "worse beyond tolerance"
+UNDEFINED = "undefined on these labels, not judged"  # the metric is not a number (roc_auc on one class)
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,8 @@ def _judged(
     verdict = {gate.FAILED: WORSE, gate.INCONCLUSIVE: INCONCLUSIVE}.get(
         outcome, BETTER if surely_better else WITHIN
     )
+    if not np.isfinite([champion[name], challenger[name]]).all():
+        verdict = UNDEFINED  # gate.judge fails a NaN to stop a merge; here no loss was measured either
     segments_found = _segments(config, before, after, segment_frame, segment_columns)
     failing = bool(segments_found and segments_found["failures"] and config.segments.blocks)
     return {
