@@ -5,6 +5,7 @@ the judged one, every value inert."""
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +59,9 @@ def test_the_pull_request_cannot_turn_the_segment_gate_off_by_leaving_them_out(p
     )
 
 
-def test_a_larger_min_rows_in_the_pull_request_cannot_skip_a_segment_the_default_branch_judges(params):
-    """The pull request's run measured intervals only for segments of at least its own segments.min_rows: north,
-    which the default branch's min_rows says to judge, arrived without one and was passed as "no interval"."""
+def test_a_segment_the_default_branch_judges_without_an_interval_fails_closed(params):
+    """A report without an interval for a segment the default branch's segments.min_rows says to judge (that
+    branch lowered it since the pull request's base): north was passed as "no interval"."""
     measured_with = with_segments(params, {"region": {}}, min_rows=10_000)
     summary = summary_of(measured_with, *two_models(params.task))
     with_segments(params, {"region": {}}, min_rows=100)
@@ -71,6 +72,38 @@ def test_a_larger_min_rows_in_the_pull_request_cannot_skip_a_segment_the_default
         "which segments.min_rows on the default branch (100) says must be judged: the gate fails closed"
         in detail
     )
+    with_segments(params, {"region": {}}, min_rows=100, mode="report")  # no segment can fail it: nothing to close
+    assert "The report gives no interval" not in verdict.gate_again(summary)[1]
+
+
+def test_the_report_measures_every_segment_its_base_judges(params):
+    """A pull request that raises segments.min_rows still gives the intervals its base's judges, so the trusted
+    side, which judges by the default branch's, does not fail it closed for want of them."""
+    from ml_gitops.review import report
+
+    with_segments(params, {"region": {}}, min_rows=100)
+    for command in (
+        ["init", "-q"],
+        ["add", "params.yaml"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"],
+    ):
+        subprocess.run(["git", *command], check=True)
+    base = subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    raised = with_segments(params, {"region": {}}, min_rows=10_000)
+    old, new, values = two_models(params.task)
+    segments.SEGMENTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    values.to_parquet(segments.SEGMENTS_FILE)
+    measured = report._segments(raised, new, old, base)
+    assert all(segment.low is not None for segment in measured)
+    summary = summary_of(raised, old, new, values) | {
+        "segments": segments.to_summary(raised.gate.metric, measured)
+    }
+    with_segments(params, {"region": {}}, min_rows=100)  # the default branch's
+    passed, detail = verdict.gate_again(summary)
+    assert not passed
+    assert detail.startswith("segment region = north is worse: ")
 
 
 @pytest.mark.parametrize(("columns", "mode"), [({"region": {}}, "report"), ({}, "block")])

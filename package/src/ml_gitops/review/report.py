@@ -6,6 +6,7 @@ belongs to, for the workflow that posts the comment).
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
             }
         comparable_champion = baseline if comparison is None or comparison.comparable else None
         # the segments' numbers on the other core too, while the overall intervals are drawn
-        per_segment = alongside.submit(_segments, config, judged, comparable_champion)
+        per_segment = alongside.submit(_segments, config, judged, comparable_champion, commit)
         intervals = (
             compare.delta_intervals(config.task, baseline, judged, config.seed)
             if baseline is not None and (comparison is None or comparison.comparable)
@@ -111,11 +112,31 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         files.write_json(summary, paths.REPORT_SUMMARY)
 
 
-def _segments(config: Config, judged: pd.DataFrame, champion: pd.DataFrame | None) -> list[segments.Segment]:
-    """The gate metric per segment of segments.columns, on the rows both models are judged on."""
+def _segments(
+    config: Config, judged: pd.DataFrame, champion: pd.DataFrame | None, commit: str | None
+) -> list[segments.Segment]:
+    """The gate metric per segment of segments.columns, on the rows both models are judged on, with an interval
+    for every segment either this params.yaml or the base's judges (the trusted side judges by the default
+    branch's segments.min_rows, which a pull request may have raised here)."""
     if not config.segments.columns:
         return []
-    return segments.measure(config, judged, champion, segments.read_labels(config, judged.index))
+    minimum = min(config.segments.min_rows, _base_min_rows(commit) or config.segments.min_rows)
+    measured_with = replace(config, segments=replace(config.segments, min_rows=minimum))
+    return segments.measure(measured_with, judged, champion, segments.read_labels(config, judged.index))
+
+
+def _base_min_rows(commit: str | None) -> int | None:
+    """segments.min_rows in params.yaml at `commit` (None: no commit, none set, or not a positive count)."""
+    if commit is None:
+        return None
+    try:
+        raw = yaml.safe_load(show(commit, paths.PARAMS) or "") or {}
+    except yaml.YAMLError:
+        return None
+    section = raw.get("segments") if isinstance(raw, dict) else None
+    value = section.get("min_rows") if isinstance(section, dict) else None
+    valid = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if valid else None
 
 
 def _numbers(diff: dict, side: str) -> dict[str, float]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import artifact, comment, inputs
-from .markdown import text
 
 if TYPE_CHECKING:
     from .segments import Judgement
@@ -175,9 +174,10 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
             "the pull request, so its run measures them."
         )
     kept = [segment for segment in found if segment.column in names]
-    if unmeasured := _without_interval(kept, settings.segments.min_rows):
+    unmeasured = _without_interval(kept, settings.segments.min_rows) if settings.segments.blocks else None
+    if unmeasured:  # the comment's headline makes the whole detail inert text
         return None, (
-            f"The report gives no interval for the segment {text(unmeasured.column)} = {text(unmeasured.value)} "
+            f"The report gives no interval for the segment {unmeasured.column} = {unmeasured.value} "
             f"({unmeasured.rows:,} rows), which segments.min_rows on the default branch "
             f"({settings.segments.min_rows:,}) says must be judged: the gate fails closed. Merge the default branch "
             "into the pull request, so its run measures it."
@@ -186,8 +186,9 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
 
 
 def _without_interval(kept: list, min_rows: int):
-    """The first segment large enough to judge, with both models' metric, that the report gave no interval: its run
-    used a larger segments.min_rows (the pull request's params.yaml), and judging it as "no interval" passed it."""
+    """The first segment large enough to judge, with both models' metric, that the report gave no interval (its run
+    measures every segment its own or its base's segments.min_rows judges: the default branch changed it since),
+    which judging as "no interval" passed."""
     return next(
         (
             s
