@@ -72,7 +72,8 @@ def test_a_segment_the_default_branch_judges_without_an_interval_fails_closed(pa
         "which segments.min_rows on the default branch (100) says must be judged: the gate fails closed"
         in detail
     )
-    with_segments(params, {"region": {}}, min_rows=100, mode="report")  # no segment can fail it: nothing to close
+    # with gate.segments: report no segment can fail the gate, so there is nothing to close
+    with_segments(params, {"region": {}}, min_rows=100, mode="report")
     assert "The report gives no interval" not in verdict.gate_again(summary)[1]
 
 
