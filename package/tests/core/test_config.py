@@ -103,6 +103,16 @@ def test_a_classification_only_key_is_refused_in_a_regression_project(workdir):
             config.load()
 
 
+@pytest.mark.skipif(TASK != "classification", reason="data.positive_label")
+def test_a_positive_class_named_0_is_that_class_not_the_rarest(workdir):
+    """`positive_label: 0` read as "" (the rarest class) through `or ""`, and false passed the type check."""
+    write_params(workdir, data__positive_label=0)
+    assert config.load().data.positive_label == "0"
+    write_params(workdir, data__positive_label=False)
+    with pytest.raises(UserError, match="data.positive_label must be one class of the target, got False"):
+        config.load()
+
+
 def test_an_unknown_section_names_the_sections(workdir):
     (workdir / "params.yaml").write_text((workdir / "params.yaml").read_text() + "alerts:\n  email: ops\n")
     with pytest.raises(UserError, match="unknown key alerts: params.yaml takes seed, data, split"):

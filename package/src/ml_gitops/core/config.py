@@ -260,7 +260,9 @@ def _data(section: dict[str, Any]) -> DataConfig:
             raise UserError(
                 f"params.yaml: '{column}' is under both {where[0]} and {where[1]}: keep it in one of them"
             )
-    positive_label = section.get("data.positive_label") or ""
+    positive_label = section.get("data.positive_label")
+    if positive_label is None:  # not `or ""`: a class named 0 is a class, not "the rarest"
+        positive_label = ""
     if isinstance(positive_label, bool) or not isinstance(positive_label, str | int | float):
         raise UserError(
             f"params.yaml: data.positive_label must be one class of the target, got {positive_label!r}"
