@@ -113,13 +113,16 @@ def test_without_the_release_s_predictions_the_positive_class_is_named_or_nothin
     """The log keeps the model's classes sorted; the release's positive class is the rarest in its test set. With
     reports/predictions.parquet gone, the monitor took the class that sorts last and scored F1 of the wrong one."""
     params, truth, where = production
-    arrive(truth, where)
     settings = yaml.safe_load(paths.PARAMS.read_text())
     settings["gate"]["metric"] = "f1"
     paths.PARAMS.write_text(yaml.safe_dump(settings))
     release = json.loads(paths.METRICS.read_text())["f1"]
     rarest = pd.read_parquet(paths.PREDICTIONS).columns[-1].removeprefix("proba_")
     paths.PREDICTIONS.unlink()
+    assert (
+        performance.run(config.load())["verdict"] == "unlabelled"
+    )  # no label yet: drift alone, no class asked
+    arrive(truth, where)
     with pytest.raises(UserError, match=r"so the release's positive class is unknown: run dvc pull"):
         performance.run(config.load())
     settings["data"]["positive_label"] = rarest

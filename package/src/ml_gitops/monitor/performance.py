@@ -498,7 +498,9 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
 
     labelled = dict(tuple(inputs.labelled.groupby("window", sort=True)))
     weights = group_weights(config.seed)  # shared by the windows: drawing them is the costly part
-    probabilities = in_the_release_s_order(inputs.labelled.columns, config)
+    probabilities = (
+        None  # asked for when a window is judged: without one, drift alone needs no positive class
+    )
     rows = []
     for window, count in inputs.predictions.items():
         group = labelled.get(window, inputs.labelled.iloc[:0])
@@ -510,6 +512,7 @@ def score_windows(inputs: Inputs, config: Config, release: dict) -> list[dict]:
             "status": UNLABELLED,
         }
         if len(group) >= config.monitoring.min_labels:
+            probabilities = probabilities or in_the_release_s_order(inputs.labelled.columns, config)
             row |= _judge(as_predictions(group, config.task, probabilities), config, release, weights)
             per_segment = score_segments(group, config, probabilities, weights)
             if per_segment:
@@ -537,6 +540,12 @@ def _positive_last(logged: list[str], config: Config) -> list[str]:
     if config.task != "classification" or len(logged) != 2:
         return logged  # multiclass metrics average over every class, named by its column
     positive = f"proba_{config.data.positive_label}"
+    if config.data.positive_label and positive not in logged:
+        classes = ", ".join(column.removeprefix("proba_") for column in logged)
+        raise UserError(
+            f"params.yaml: data.positive_label {config.data.positive_label!r} is not a class the model logged "
+            f"({classes}): name one of them"
+        )
     if positive not in logged:
         raise UserError(
             f"{paths.PREDICTIONS} is missing, so the release's positive class is unknown: run dvc pull, which "
