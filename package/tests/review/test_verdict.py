@@ -138,7 +138,7 @@ def test_an_inconclusive_gate_blocks_the_merge_with_that_reason(params, monkeypa
         params,
         monkeypatch,
         gate="pass",
-        interval={"low": low, "high": high},
+        interval={"metric": params.gate.metric, "low": low, "high": high},
         judged_rows=80,
         champion_metrics={params.gate.metric: 0.9},
     )
@@ -170,13 +170,31 @@ def test_an_interval_measured_against_another_champion_does_not_judge_this_one(p
         {params.gate.metric: candidate},
         comparison=artifact.SAME_ROWS,
         champion_metrics={params.gate.metric: base},
-        interval={"low": -allowed, "high": allowed},
+        interval={"metric": params.gate.metric, "low": -allowed, "high": allowed},
         judged_rows=5000,
     )
     passed, detail = verdict.gate_again(summary)
     assert not passed
     assert " fails: " in detail
     assert "the report's interval was measured against another champion" in detail
+
+
+def test_an_interval_of_another_metric_does_not_judge_the_gate_s(params):
+    """A pull request that changes gate.metric reports the interval of its own metric; the trusted side judged the
+    default branch's metric with it."""
+    champion(params, 0.9)
+    allowed = params.gate.allowed_loss(0.9)
+    summary = report(
+        {params.gate.metric: worse_by(params, 0.9, 5 * allowed)},
+        comparison=artifact.SAME_ROWS,
+        champion_metrics={params.gate.metric: 0.9},
+        interval={"metric": "another", "low": -allowed, "high": allowed},
+        judged_rows=5000,
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert not passed
+    assert " fails: " in detail
+    assert "95% interval" not in detail
 
 
 def test_a_champion_scored_again_is_compared_with_the_candidate_on_the_same_rows(params):

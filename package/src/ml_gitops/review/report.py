@@ -102,7 +102,7 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
         if measured:
             summary["segments"] = segments.to_summary(config.gate.metric, measured)
         if interval is not None:
-            summary["interval"] = {"low": interval.low, "high": interval.high}
+            summary["interval"] = {"metric": config.gate.metric, "low": interval.low, "high": interval.high}
             summary["judged_rows"] = len(judged)
         if comparison is not None:
             summary["comparison"] = comparison.how

@@ -119,7 +119,7 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
     if comparison == artifact.RESCORED:
         old = summary["champion_metrics"].get(metric, old)
         new = _number(summary.get("compared_metrics", {}), metric, new)
-    interval, rows = _interval(summary)
+    interval, rows = _interval(summary, metric)
     measured_against = _number(summary.get("champion_metrics"), metric, math.nan)
     stale = comparison != artifact.RESCORED and interval is not None and measured_against != old
     if stale:  # another champion merged since the pull request's base: its interval is not of this delta
@@ -205,12 +205,15 @@ def _number(values: object, name: str, default: float) -> float:
     return value if finite else default
 
 
-def _interval(summary: dict):
-    """The report's interval of the gate metric's delta and its rows, when both are valid; else (None, 0): the
-    point estimate alone decides, as before intervals."""
+def _interval(summary: dict, metric: str):
+    """The report's interval of `metric`'s delta and its rows, when both are valid and it is of that metric (a pull
+    request may change gate.metric: its interval is then of another); else (None, 0): the point estimate alone
+    decides, as before intervals."""
     from .compare import Interval
 
     given, rows = summary.get("interval"), summary.get("judged_rows")
+    if not isinstance(given, dict) or given.get("metric") != metric:
+        return None, 0
     low, high = (_number(given, key, math.nan) for key in ("low", "high"))
     if not (math.isfinite(low) and math.isfinite(high) and low <= high):
         return None, 0
