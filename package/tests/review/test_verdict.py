@@ -4,6 +4,7 @@ artifact still gets a failing status."""
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +17,15 @@ from ml_gitops.review.commands import run_check_artifact
 HEAD = "a" * 40
 
 
+CHAMPION_MODEL = "c" * 32  # the model's md5 in dvc.lock
+
+
 def champion(params, value):
+    """The champion committed on the default branch: its metrics, and its model in dvc.lock."""
     paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
     paths.METRICS.write_text(json.dumps({params.gate.metric: value}))
+    lock = {"stages": {"train": {"outs": [{"path": str(paths.MODEL), "md5": CHAMPION_MODEL}]}}}
+    Path("dvc.lock").write_text(json.dumps(lock))
 
 
 def worse_by(params, value, amount):
@@ -26,7 +33,7 @@ def worse_by(params, value, amount):
 
 
 def report(metrics: dict, **fields) -> dict:
-    return {"metrics": metrics, **fields}
+    return {"metrics": metrics, "champion_model": CHAMPION_MODEL, **fields}
 
 
 def test_a_candidate_within_the_default_branch_tolerance_passes(params):
@@ -195,6 +202,24 @@ def test_an_interval_of_another_metric_does_not_judge_the_gate_s(params):
     assert not passed
     assert " fails: " in detail
     assert "95% interval" not in detail
+
+
+def test_numbers_of_a_champion_the_default_branch_no_longer_has_fail_closed(params):
+    """Scored again on a changed test set, the champion's number is the report's: of the champion at the pull
+    request's base, which another merge may have replaced."""
+    champion(params, 0.9)
+    summary = report(
+        {params.gate.metric: 0.9},
+        comparison=artifact.RESCORED,
+        champion_metrics={params.gate.metric: 0.9},
+        champion_model="d" * 32,
+    )
+    passed, detail = verdict.gate_again(summary)
+    assert not passed
+    assert detail.startswith(
+        "The report compared the candidate with another champion than the one on the default"
+    )
+    assert verdict.gate_again(summary | {"champion_model": CHAMPION_MODEL})[0]
 
 
 def test_a_champion_scored_again_is_compared_with_the_candidate_on_the_same_rows(params):

@@ -109,6 +109,8 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
             if comparison.comparable:
                 summary["champion_metrics"] = _numbers(diff, "old")
                 summary["compared_metrics"] = _numbers(diff, "new")
+                # which champion these numbers are of: the trusted side checks it is still the default branch's
+                summary["champion_model"] = champion.output_md5(champion.lock(commit), paths.MODEL)
         files.write_json(summary, paths.REPORT_SUMMARY)
 
 

@@ -116,6 +116,10 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
             gate.NOT_COMPARABLE,
         )
     old = committed[metric]
+    judges_segments = bool(settings.segments.columns) and settings.segments.blocks
+    if comparison == artifact.RESCORED or judges_segments:
+        if stale := _another_champion(summary):  # the report's own numbers of the champion are of an older one
+            return False, stale, gate.FAILED
     if comparison == artifact.RESCORED:
         old = summary["champion_metrics"].get(metric, old)
         new = _number(summary.get("compared_metrics", {}), metric, new)
@@ -183,6 +187,34 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
             "into the pull request, so its run measures it."
         )
     return segments.judge(settings.task, metric, kept, settings.segments, settings.gate), ""
+
+
+def _another_champion(summary: dict) -> str:
+    """Why the champion the report scored is not the model the default branch's dvc.lock records now ("" when it
+    is): another pull request merged a model since this one's base, or the report does not say which it scored."""
+    import yaml
+
+    from ..core import paths
+
+    lock = Path("dvc.lock")
+    recorded = yaml.safe_load(lock.read_text(encoding="utf-8")) if lock.is_file() else None
+    stages = recorded.get("stages") if isinstance(recorded, dict) else None
+    outs = [
+        entry
+        for stage in (stages.values() if isinstance(stages, dict) else [])
+        if isinstance(stage, dict)
+        for entry in stage.get("outs") or []
+        if isinstance(entry, dict) and entry.get("path") == str(paths.MODEL)
+    ]
+    now = str(outs[0].get("md5", "")) if outs else ""
+    scored = summary.get("champion_model")
+    if now and scored == now:
+        return ""
+    return (
+        "The report compared the candidate with another champion than the one on the default branch now (a model "
+        "merged since this pull request's base, or the report does not say which it scored): the gate fails "
+        "closed. Merge the default branch into the pull request, so its run compares with that champion."
+    )
 
 
 def _without_interval(kept: list, min_rows: int):
