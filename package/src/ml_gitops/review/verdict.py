@@ -117,9 +117,9 @@ def judge_again(summary: dict) -> tuple[bool | None, str, str]:
         )
     old = committed[metric]
     judges_segments = bool(settings.segments.columns) and settings.segments.blocks
-    if comparison == artifact.RESCORED or judges_segments:
-        if stale := _another_champion(summary):  # the report's own numbers of the champion are of an older one
-            return False, stale, gate.FAILED
+    # where the report's own numbers of the champion decide, they must be of the default branch's champion
+    if (comparison == artifact.RESCORED or judges_segments) and (stale := _another_champion(summary)):
+        return False, stale, gate.FAILED
     if comparison == artifact.RESCORED:
         old = summary["champion_metrics"].get(metric, old)
         new = _number(summary.get("compared_metrics", {}), metric, new)
