@@ -77,8 +77,8 @@ def cheat(project):
         review = machinery / "src" / "ml_gitops" / "review"
         rewrite(  # its gate passes whatever it is given
             review / "gate.py",
-            "    metric = config.gate.metric\n    direction = DIRECTIONS[config.task][metric]\n",
-            '    return PASSED, "within the tolerance"\n    metric = config.gate.metric\n',
+            "    metric = config.gate.metric\n    if undefined := _undefined(",
+            '    return PASSED, "within the tolerance"\n    metric = config.gate.metric\n    if undefined := _undefined(',
         )
         rewrite(
             review / "report.py",
