@@ -95,6 +95,14 @@ def test_settings_are_applied_idempotently_and_read_to_the_last_page(cookies_ses
     ]
     rules = {rule["type"]: rule.get("parameters", {}) for rule in ours[0]["rules"]}
     assert rules["pull_request"]["required_approving_review_count"] == 1
+    assert (
+        "ruleset main: model-gate is required from GitHub Actions, whose token any workflow run with "
+        "statuses: write holds (AUTOMATION_APP_ID not set: docs/security.md)"
+    ) in runs[0].stdout
+    assert "ruleset main: model-gate is required from the automation's App (900001)" in runs[1].stdout
+    assert rules["required_status_checks"]["required_status_checks"] == [
+        {"context": "model-gate", "integration_id": 900001}
+    ], "with the App, a status from GitHub Actions (any workflow run's token) no longer counts"
     assert rules["pull_request"]["require_code_owner_review"] is True
     assert fake.workflow_permissions == {
         "default_workflow_permissions": "read",

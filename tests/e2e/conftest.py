@@ -162,7 +162,9 @@ def give_the_automation_an_app(
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    client_id = fake.add_app("acme-automation", public, {"contents": "write", "pull_requests": "write"})
+    client_id = fake.add_app(
+        "acme-automation", public, {"contents": "write", "pull_requests": "write", "statuses": "write"}
+    )
     github.variables["AUTOMATION_APP_CLIENT_ID"] = client_id
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

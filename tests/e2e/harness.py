@@ -88,6 +88,7 @@ class Harness:
             "GIT_SSL_CAINFO": str(certificates["bundle.pem"]),
             "SSL_CERT_FILE": str(certificates["bundle.pem"]),
             "REQUESTS_CA_BUNDLE": str(certificates["bundle.pem"]),
+            "CURL_CA_BUNDLE": str(certificates["bundle.pem"]),
             "NODE_EXTRA_CA_CERTS": str(certificates["ca.pem"]),
         }
 
@@ -183,6 +184,7 @@ class Harness:
             "GIT_SSL_CAINFO": str(certificates["bundle.pem"]),
             "SSL_CERT_FILE": str(certificates["bundle.pem"]),
             "REQUESTS_CA_BUNDLE": str(certificates["bundle.pem"]),
+            "CURL_CA_BUNDLE": str(certificates["bundle.pem"]),
             "NODE_EXTRA_CA_CERTS": str(certificates["ca.pem"]),
             "GIT_TERMINAL_PROMPT": "0",  # a refused credential fails the step instead of waiting for a person
             "ITERATIVE_DO_NOT_TRACK": "1",

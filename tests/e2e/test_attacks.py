@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ..conftest import TEMPLATE, run
-from .conftest import ASSET_HOST, WORSE, rendered, set_model
+from .conftest import ASSET_HOST, WORSE, give_the_automation_an_app, rendered, set_model
 from .people import commit_change, sync_main
 
 pytestmark = pytest.mark.slow
@@ -255,3 +255,51 @@ def test_version_tags_are_never_moved_or_deleted(project, fake, people):
         assert "Cannot delete this protected ref." in deleted.stderr
     assert fake.ref("refs/tags/model@v0.1.0") == released
     assert json.loads((fake.origin / "e2e-rulesets.json").read_text())["rulesets"]
+
+
+def forge_the_gate(project, sha):
+    """bob's branch: a workflow of his own that, on its push, asks for `statuses: write` (a workflow may, whatever
+    the repository's read-only default) and sets `model-gate: success` on commit `sha` with its GITHUB_TOKEN."""
+    forge = {
+        "name": "forge",
+        "on": "push",
+        "permissions": {"statuses": "write"},
+        "jobs": {
+            "forge": {
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {
+                        "env": {"GITHUB_TOKEN": "${{ github.token }}", "SHA": sha},
+                        "run": 'curl -fsS -X POST -H "Authorization: Bearer $GITHUB_TOKEN" '
+                        '"$GITHUB_API_URL/repos/$GITHUB_REPOSITORY/statuses/$SHA" '
+                        '-d \'{"state": "success", "context": "model-gate"}\'',
+                    }
+                ],
+            }
+        },
+    }
+    (project / ".github" / "workflows" / "forge.yml").write_text(yaml.safe_dump(forge, sort_keys=False))
+
+
+def test_with_the_app_a_workflow_run_s_own_model_gate_does_not_satisfy_the_required_check(
+    fork_pull, project, fake, github, harness, people
+):
+    """Last in this module: it gives the automation its App, which the tests above run without."""
+    number = fork_pull[0]
+    head = fake.pulls[number]["head_sha"]
+    bob, ada = people["bob"], people["ada"]
+    setup = give_the_automation_an_app(project, fake, github, harness, people)
+    assert "ruleset main: model-gate is required from the automation's App" in setup
+    sync_main(project, bob)
+    commit_change(project, "forge", lambda: forge_the_gate(project, head), "CI tweaks")
+    bob.push(project, "forge:refs/heads/forge")
+    runs = github.settle()
+    assert started(runs) == [("forge.yml", "success")], [r.output[-3000:] for r in runs]
+    forged = fake.statuses_of(head, "model-gate")[-1]
+    assert (forged["state"], forged["app_id"]) == ("success", 15368), "the run's token is GitHub Actions'"
+    assert ada.review(number, "APPROVE")[0] == 200
+    fake.take_events()
+    status, answer = bob.merge(number)
+    assert status == 405, answer
+    assert "required status model-gate is expected: it never reported" in answer["message"], answer
+    assert fake.pulls[number]["state"] == "open"

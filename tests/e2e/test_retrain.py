@@ -150,6 +150,10 @@ def test_journey_3_drift_opens_a_pull_request_that_is_reviewed_merged_and_releas
     assert pushed[0]["who"]["kind"] == "app", "pushed with the App's token, which starts workflows"
     (status,) = fake.statuses_of(pull["head_sha"], "model-gate")
     assert status["state"] == "success"
+    (app,) = fake.apps
+    assert (status["app_id"], status["creator"]) == (app, "acme-automation[bot]"), (
+        "set with the App's token: the ruleset requires model-gate from the App"
+    )
     (report,) = [c for c in fake.comments_on(pull["number"]) if c["user"] == "github-actions[bot]"]
     assert "## Model report:" in report["body"]
     assert (

@@ -11,12 +11,11 @@ import os
 from pathlib import Path
 
 from .. import UserError
+from ..review.status import STATUS_CONTEXT
 from . import client
 
 SETTINGS = Path(".github/settings")
-APP_ID = (
-    "AUTOMATION_APP_ID"  # the automation's GitHub App: the only one that may create version and stage tags
-)
+APP_ID = "AUTOMATION_APP_ID"  # the automation's GitHub App: it alone creates version tags and sets model-gate
 
 
 def apply(directory: Path = SETTINGS) -> None:
@@ -29,10 +28,13 @@ def apply(directory: Path = SETTINGS) -> None:
         _allow_refs(name, policies)
         only = f", only from {', '.join(policies)}" if policies else ""
         print(f"environment {name}: {len(body['reviewers'])} required reviewer(s){only}")
+    app_id = _app_id()
     for path in sorted(directory.glob("ruleset-*.json")):
         ruleset = json.loads(path.read_text(encoding="utf-8"))
         if ruleset.get("target") == "tag":
-            ruleset = _tags_created_by_the_app_only(ruleset)
+            ruleset = _tags_created_by_the_app_only(ruleset, app_id)
+        else:
+            ruleset = _gate_set_by_the_app_only(ruleset, app_id)
         _apply_ruleset(ruleset)
     actions = json.loads((directory / "actions.json").read_text(encoding="utf-8"))
     client.api("PUT", "actions/permissions/workflow", actions)
@@ -42,26 +44,61 @@ def apply(directory: Path = SETTINGS) -> None:
     )
 
 
-def _tags_created_by_the_app_only(ruleset: dict) -> dict:
-    """With the automation's App (AUTOMATION_APP_ID), creating a version or stage tag becomes its alone (the App
-    is the ruleset's one bypass actor). Without an App, the workflows' GITHUB_TOKEN must be free to create them, and
-    so is anyone with write access: the tags stay immovable and undeletable, and a release still refuses any tag
-    main does not hold."""
+def _app_id() -> int | None:
+    """The automation App's numeric ID from AUTOMATION_APP_ID, or None when it is not set."""
     app_id = os.environ.get(APP_ID, "").strip()
     if not app_id:
-        print(
-            f"ruleset {ruleset['name']}: anyone with write access may create a version tag ({APP_ID} not set)"
-        )
-        return ruleset
+        return None
     if not app_id.isdigit():
         raise UserError(
             f"{APP_ID} must be the GitHub App's numeric ID (its settings page shows it), got {app_id!r}"
         )
+    return int(app_id)
+
+
+def _tags_created_by_the_app_only(ruleset: dict, app_id: int | None) -> dict:
+    """With the automation's App, creating a version or stage tag becomes its alone (the App is the ruleset's one
+    bypass actor). Without an App, the workflows' GITHUB_TOKEN must be free to create them, and so is anyone with
+    write access: the tags stay immovable and undeletable, and a release still refuses any tag main does not hold."""
+    if app_id is None:
+        print(
+            f"ruleset {ruleset['name']}: anyone with write access may create a version tag ({APP_ID} not set)"
+        )
+        return ruleset
     return {
         **ruleset,
         "rules": [*ruleset["rules"], {"type": "creation"}],
-        "bypass_actors": [{"actor_id": int(app_id), "actor_type": "Integration", "bypass_mode": "always"}],
+        "bypass_actors": [{"actor_id": app_id, "actor_type": "Integration", "bypass_mode": "always"}],
     }
+
+
+def _gate_set_by_the_app_only(ruleset: dict, app_id: int | None) -> dict:
+    """With the automation's App, the required model-gate status counts only when the App set it (model-report.yml
+    sets it with the App's token). Without one it is GitHub Actions', which any workflow run granted statuses:
+    write is, a writer's own branch's too (docs/security.md)."""
+    rules = ruleset.get("rules", [])
+    checks = [
+        check
+        for rule in rules
+        if rule.get("type") == "required_status_checks"
+        for check in rule["parameters"]["required_status_checks"]
+        if check["context"] == STATUS_CONTEXT
+    ]
+    if not checks:
+        return ruleset
+    if app_id is None:
+        print(
+            f"ruleset {ruleset['name']}: {STATUS_CONTEXT} is required from GitHub Actions, whose token any "
+            f"workflow run with statuses: write holds ({APP_ID} not set: docs/security.md)"
+        )
+        return ruleset
+    ruleset = json.loads(json.dumps(ruleset))  # a copy: the rules are nested
+    for rule in ruleset["rules"]:
+        for check in rule.get("parameters", {}).get("required_status_checks", []):
+            if check["context"] == STATUS_CONTEXT:
+                check["integration_id"] = app_id
+    print(f"ruleset {ruleset['name']}: {STATUS_CONTEXT} is required from the automation's App ({app_id})")
+    return ruleset
 
 
 def _apply_ruleset(ruleset: dict) -> None:
