@@ -1451,6 +1451,26 @@ class FakeGitHub:
         page, links = self._page(items, query, f"/repos/{self.repository}/rulesets")
         return 200, page, links
 
+    def _branch_rules(self, who, query, body, branch):
+        """GET rules/branches/{branch}: every rule of the active branch rulesets that apply to it (an organisation's
+        too), each with the ruleset it comes from."""
+        self._require(who, "metadata", "read") if who.is_bot else None
+        items = [
+            {
+                **rule,
+                "ruleset_source_type": ruleset["source_type"],
+                "ruleset_source": ruleset["source"],
+                "ruleset_id": ruleset["id"],
+            }
+            for ruleset in self.rulesets.values()
+            if ruleset.get("target", "branch") == "branch"
+            and ruleset.get("enforcement") == "active"
+            and self._ruleset_matches(ruleset, f"refs/heads/{urllib.parse.unquote(branch)}")
+            for rule in ruleset.get("rules", [])
+        ]
+        page, links = self._page(items, query, f"/repos/{self.repository}/rules/branches/{branch}")
+        return 200, page, links
+
     def _ruleset_json(self, ruleset: dict, summary: bool = False) -> dict:
         fields = {
             k: v
@@ -1900,6 +1920,7 @@ ROUTES: list[tuple[str, dict]] = [
     (r"environments/([\w-]+)/deployment-branch-policies/(\d+)", {"DELETE": F._delete_branch_policy}),
     (r"rulesets", {"GET": F._list_rulesets, "POST": F._create_ruleset}),
     (r"rulesets/(\d+)", {"PUT": F._update_ruleset}),
+    (r"rules/branches/([^/]+)", {"GET": F._branch_rules}),
     (
         r"actions/permissions/workflow",
         {"GET": F._get_workflow_permissions, "PUT": F._set_workflow_permissions},

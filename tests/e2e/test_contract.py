@@ -147,6 +147,7 @@ def session(tmp_path_factory):
                 },
             ),
             (ada, "GET", "rulesets?includes_parents=false", None),
+            (ada, "GET", "rules/branches/main", None),
             (
                 ada,
                 "PUT",

@@ -382,9 +382,96 @@ def test_the_status_is_one_line_whatever_a_file_name_in_its_reason_holds(monkeyp
     sent = []
     monkeypatch.setattr(status.client, "api", lambda method, path, body: sent.append(body))
     name = "data/x\r::error title=model-gate passed::it passed\r::add-mask::model-gate"
-    status.set_status(Verdict(7, HEAD, "failure", f"Model inputs changed ({name})", True, ""), None)
+    status.set_status(Verdict(0, HEAD, "failure", f"Model inputs changed ({name})", True, ""), None)
     printed = capsys.readouterr().out
     assert printed.count("\n") == 1
     assert "\r" not in printed
     assert printed.startswith("model-gate: failure (Model inputs changed (data/x ::error")
     assert "\r" not in sent[0]["description"]
+
+
+def rules_requiring_the_gate(*apps):
+    """GET rules/branches/{branch} (REST: "Get rules for a branch"): a ruleset's rule besides, and one
+    required_status_checks rule per app named (None: no integration_id)."""
+    rules = [
+        {
+            "type": "deletion",
+            "ruleset_source_type": "Repository",
+            "ruleset_source": "acme/churn",
+            "ruleset_id": 1,
+        }
+    ]
+    for number, app in enumerate(apps, start=2):
+        check = {"context": "model-gate"} | ({"integration_id": app} if app is not None else {})
+        rules.append(
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [check],
+                },
+                "ruleset_source_type": "Repository",
+                "ruleset_source": "acme/churn",
+                "ruleset_id": number,
+            }
+        )
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("creator", "apps", "refusal"),
+    [
+        ("github-actions[bot]", (15368,), None),
+        ("github-actions[bot]", (None,), None),
+        ("github-actions[bot]", (), None),
+        ("acme-automation[bot]", (900001,), None),
+        ("acme-automation[bot]", (None,), None),
+        (
+            "github-actions[bot]",
+            (900001,),
+            "the rules of main require model-gate from the GitHub App 900001, but GitHub Actions set it: give the "
+            "automation its App (variable AUTOMATION_APP_CLIENT_ID, secret AUTOMATION_APP_PRIVATE_KEY in the "
+            "environment automation), or run make github-setup without AUTOMATION_APP_ID",
+        ),
+        (
+            "acme-automation[bot]",
+            (15368,),
+            "the rules of main require model-gate from GitHub Actions, but the automation's App set it: run "
+            "AUTOMATION_APP_ID=<the App's numeric ID> make github-setup",
+        ),
+        (  # an organisation's ruleset that still names GitHub Actions beside the repository's naming the App
+            "acme-automation[bot]",
+            (900001, 15368),
+            "the rules of main require model-gate from GitHub Actions, but the automation's App set it",
+        ),
+    ],
+)
+def test_a_status_the_rules_of_the_base_branch_would_never_count_is_refused_in_one_line(
+    monkeypatch, creator, apps, refusal
+):
+    """Set by one app, required from another, model-gate would wait as "expected" forever and block every merge
+    without a word: the status is still set, then the step fails saying what to change."""
+    from ml_gitops.review import status
+
+    calls = []
+
+    def api(method, path, body=None):
+        calls.append((method, path))
+        if method == "POST":
+            return {"state": body["state"], "context": body["context"], "creator": {"login": creator}}
+        return {"number": 7, "base": {"ref": "main"}}
+
+    monkeypatch.setattr(status.client, "api", api)
+    monkeypatch.setattr(
+        status.client, "paginate", lambda path: calls.append(("GET", path)) or rules_requiring_the_gate(*apps)
+    )
+    verdict = Verdict(7, HEAD, "success", "The candidate model passed the gate", True, "")
+    if refusal is None:
+        status.set_status(verdict, None)
+    else:
+        with pytest.raises(status.UserError) as refused:
+            status.set_status(verdict, None)
+        assert str(refused.value).startswith(refusal)
+    assert calls == [("POST", f"statuses/{HEAD}"), ("GET", "pulls/7"), ("GET", "rules/branches/main")], (
+        "the status is set first: a refusal never holds back the verdict"
+    )

@@ -1,5 +1,7 @@
 """The model-gate commit status, which the ruleset of main requires before merging. Standard library only."""
 
+from urllib.parse import quote
+
 from .. import UserError
 from ..github import client
 from .artifact import SHA
@@ -7,6 +9,8 @@ from .markdown import visible
 from .verdict import Verdict
 
 STATUS_CONTEXT = "model-gate"
+ACTIONS_APP_ID = 15368  # GitHub Actions: every workflow run's GITHUB_TOKEN is this app
+ACTIONS_BOT = "github-actions[bot]"  # the status's creator when GITHUB_TOKEN set it
 
 
 def set_status(verdict: Verdict, target_url: str | None) -> None:
@@ -22,5 +26,42 @@ def set_status(verdict: Verdict, target_url: str | None) -> None:
     body = {"state": verdict.state, "context": STATUS_CONTEXT, "description": description[:140]}
     if target_url:
         body["target_url"] = target_url
-    client.api("POST", f"statuses/{verdict.head_sha}", body)
+    posted = client.api("POST", f"statuses/{verdict.head_sha}", body)
     print(f"{STATUS_CONTEXT}: {verdict.state} ({description})")
+    if verdict.pull_request:
+        _check_the_rules_accept_it(verdict.pull_request, posted)
+
+
+def _check_the_rules_accept_it(number: int, posted: dict) -> None:
+    """Refuse in one line when the rules of the pull request's base branch require model-gate from another app
+    than the one that just set it: the check would wait as "expected" forever, and nothing would say why."""
+    base = client.api("GET", f"pulls/{number}")["base"]["ref"]
+    apps = _required_from(base)
+    by_actions = (posted.get("creator") or {}).get("login") == ACTIONS_BOT
+    if by_actions and apps - {None, ACTIONS_APP_ID}:
+        raise UserError(
+            f"the rules of {base} require {STATUS_CONTEXT} from the GitHub App {_ids(apps - {None, ACTIONS_APP_ID})}, "
+            f"but GitHub Actions set it: give the automation its App (variable AUTOMATION_APP_CLIENT_ID, secret "
+            f"AUTOMATION_APP_PRIVATE_KEY in the environment automation), or run make github-setup without "
+            f"AUTOMATION_APP_ID"
+        )
+    if not by_actions and ACTIONS_APP_ID in apps:
+        raise UserError(
+            f"the rules of {base} require {STATUS_CONTEXT} from GitHub Actions, but the automation's App set it: "
+            f"run AUTOMATION_APP_ID=<the App's numeric ID> make github-setup"
+        )
+
+
+def _required_from(branch: str) -> set[int | None]:
+    """The apps (integration IDs; None: any) that the active rules of `branch` require model-gate from."""
+    return {
+        check.get("integration_id")
+        for rule in client.paginate(f"rules/branches/{quote(branch, safe='')}")
+        if rule.get("type") == "required_status_checks"
+        for check in (rule.get("parameters") or {}).get("required_status_checks", [])
+        if check.get("context") == STATUS_CONTEXT
+    }
+
+
+def _ids(apps: set) -> str:
+    return ", ".join(str(app) for app in sorted(apps))
