@@ -11,11 +11,12 @@ import os
 from pathlib import Path
 
 from .. import UserError
-from ..review.status import STATUS_CONTEXT
 from . import client
 
 SETTINGS = Path(".github/settings")
 APP_ID = "AUTOMATION_APP_ID"  # the automation's GitHub App: it alone creates version tags and sets model-gate
+STATUS_CONTEXT = "model-gate"  # the commit status the ruleset of main requires (review/status.py sets it)
+ACTIONS_APP_ID = 15368  # GitHub Actions: every workflow run's GITHUB_TOKEN is this app
 
 
 def apply(directory: Path = SETTINGS) -> None:

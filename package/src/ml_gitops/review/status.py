@@ -4,12 +4,11 @@ from urllib.parse import quote
 
 from .. import UserError
 from ..github import client
+from ..github.settings import ACTIONS_APP_ID, STATUS_CONTEXT
 from .artifact import SHA
 from .markdown import visible
 from .verdict import Verdict
 
-STATUS_CONTEXT = "model-gate"
-ACTIONS_APP_ID = 15368  # GitHub Actions: every workflow run's GITHUB_TOKEN is this app
 ACTIONS_BOT = "github-actions[bot]"  # the status's creator when GITHUB_TOKEN set it
 
 
