@@ -380,7 +380,10 @@ def test_the_status_is_one_line_whatever_a_file_name_in_its_reason_holds(monkeyp
     from ml_gitops.review import status
 
     sent = []
-    monkeypatch.setattr(status.client, "api", lambda method, path, body: sent.append(body))
+    monkeypatch.setattr(status.client, "api", lambda method, path, body: sent.append(body) or body)
+    monkeypatch.setattr(status.client, "api_root", lambda method, path: {"default_branch": "main"})
+    monkeypatch.setattr(status.client, "paginate", lambda path: [])
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/churn")
     name = "data/x\r::error title=model-gate passed::it passed\r::add-mask::model-gate"
     status.set_status(Verdict(0, HEAD, "failure", f"Model inputs changed ({name})", True, ""), None)
     printed = capsys.readouterr().out
@@ -450,18 +453,23 @@ def test_a_status_the_rules_of_the_base_branch_would_never_count_is_refused_in_o
     monkeypatch, creator, apps, refusal
 ):
     """Set by one app, required from another, model-gate would wait as "expected" forever and block every merge
-    without a word: the status is still set, then the step fails saying what to change."""
+    without a word: the status is still set, then the step fails saying what to change. It reads only what the App's
+    token (statuses: write, and metadata as every token) may: the repository and its branch's rules."""
     from ml_gitops.review import status
 
     calls = []
 
     def api(method, path, body=None):
         calls.append((method, path))
-        if method == "POST":
-            return {"state": body["state"], "context": body["context"], "creator": {"login": creator}}
-        return {"number": 7, "base": {"ref": "main"}}
+        return {"state": body["state"], "context": body["context"], "creator": {"login": creator}}
+
+    def api_root(method, path):
+        calls.append((method, path))
+        return {"full_name": "acme/churn", "default_branch": "main"}
 
     monkeypatch.setattr(status.client, "api", api)
+    monkeypatch.setattr(status.client, "api_root", api_root)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/churn")
     monkeypatch.setattr(
         status.client, "paginate", lambda path: calls.append(("GET", path)) or rules_requiring_the_gate(*apps)
     )
@@ -472,6 +480,8 @@ def test_a_status_the_rules_of_the_base_branch_would_never_count_is_refused_in_o
         with pytest.raises(status.UserError) as refused:
             status.set_status(verdict, None)
         assert str(refused.value).startswith(refusal)
-    assert calls == [("POST", f"statuses/{HEAD}"), ("GET", "pulls/7"), ("GET", "rules/branches/main")], (
-        "the status is set first: a refusal never holds back the verdict"
-    )
+    assert calls == [
+        ("POST", f"statuses/{HEAD}"),
+        ("GET", "repos/acme/churn"),
+        ("GET", "rules/branches/main"),
+    ], "the status is set first: a refusal never holds back the verdict"

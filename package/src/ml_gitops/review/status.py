@@ -27,14 +27,14 @@ def set_status(verdict: Verdict, target_url: str | None) -> None:
         body["target_url"] = target_url
     posted = client.api("POST", f"statuses/{verdict.head_sha}", body)
     print(f"{STATUS_CONTEXT}: {verdict.state} ({description})")
-    if verdict.pull_request:
-        _check_the_rules_accept_it(verdict.pull_request, posted)
+    _check_the_rules_accept_it(posted)
 
 
-def _check_the_rules_accept_it(number: int, posted: dict) -> None:
-    """Refuse in one line when the rules of the pull request's base branch require model-gate from another app
-    than the one that just set it: the check would wait as "expected" forever, and nothing would say why."""
-    base = client.api("GET", f"pulls/{number}")["base"]["ref"]
+def _check_the_rules_accept_it(posted: dict) -> None:
+    """Refuse in one line when the rules of the default branch require model-gate from another app than the one
+    that just set it: the check would wait as "expected" forever, and nothing would say why. (Only the repository's
+    metadata is read: the App's token may set statuses and nothing else.)"""
+    base = client.api_root("GET", f"repos/{client.repository()}")["default_branch"]
     apps = _required_from(base)
     by_actions = (posted.get("creator") or {}).get("login") == ACTIONS_BOT
     if by_actions and apps - {None, ACTIONS_APP_ID}:
