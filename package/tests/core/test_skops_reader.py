@@ -218,3 +218,19 @@ def test_a_process_that_imported_skops_keeps_it(trained):
     before = sys.modules["skops.io"]
     assert type(files.load_model(paths.MODEL, train.MODEL_TYPES)).__name__ == "Pipeline"
     assert sys.modules["skops.io"] is before
+
+
+def test_a_load_reads_the_file_s_tree_once(trained, monkeypatch):
+    """skops.io.get_untrusted_types and skops.io.load each build the whole tree, reading every array of the file:
+    half of every load. The reader builds it once, audits it and constructs it as load does."""
+    import skops.io
+
+    from ml_gitops.core import files
+
+    built = []
+    get_tree = skops.io._persist.get_tree
+    monkeypatch.setattr(
+        skops.io._persist, "get_tree", lambda *args, **kwargs: built.append(1) or get_tree(*args, **kwargs)
+    )
+    assert type(files.load_model(paths.MODEL, train.MODEL_TYPES)).__name__ == "Pipeline"
+    assert len(built) == 1

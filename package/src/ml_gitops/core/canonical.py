@@ -3,7 +3,9 @@ DVC or a person runs the stage, so DVC does not call an unchanged model modified
 
 skops names each array after the object's memory address (`id()`), which differs from one process to the next,
 and stamps every archive member with the time of writing. Here the addresses become their order of appearance in
-the schema and every member gets one fixed time.
+the schema and every member gets one fixed time. The schema is written compact: skops indents it, which was more
+than half of a tree model's file (a 3.9 MB random forest is now 1.6 MB) and a third of a second of json's
+Python encoder.
 """
 
 import io
@@ -35,7 +37,10 @@ def canonical(archive: bytes) -> bytes:
         members = {
             renamed.get(info.filename, info.filename): (info, source.read(info)) for info in source.infolist()
         }
-        members["schema.json"] = (source.getinfo("schema.json"), json.dumps(schema, indent=2).encode())
+        members["schema.json"] = (
+            source.getinfo("schema.json"),
+            json.dumps(schema, separators=(",", ":")).encode(),
+        )
         for name in sorted(members):
             info, content = members[name]
             fixed = zipfile.ZipInfo(name, date_time=FIXED_TIME)
