@@ -22,10 +22,21 @@ def params(workdir):
     return config.load()
 
 
+@pytest.fixture(scope="session")
+def trained_once(tmp_path_factory):
+    """The three stages run once on the bundled data, in a folder of their own."""
+    folder = tmp_path_factory.mktemp("trained")
+    shutil.copy(ROOT / "params.yaml", folder / "params.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        settings = config.load()
+        for stage in (prepare, train, evaluate):
+            stage.run(settings)
+    return folder
+
+
 @pytest.fixture
-def trained(params):
-    """The three stages run on the bundled data in the scratch directory."""
-    prepare.run(params)
-    train.run(params)
-    evaluate.run(params)
-    return params
+def trained(trained_once, workdir):
+    """The stages' outputs, copied into the scratch directory: each test may change its own copy."""
+    shutil.copytree(trained_once, workdir, dirs_exist_ok=True)
+    return config.load()
