@@ -139,8 +139,10 @@ def poisoned_objects_are_refused(project, env, s3):
 
 
 def unreachable_remote_changes_nothing(project, env):
-    """Point the remote at a closed port: push and pull fail naming its endpoint, and nothing is half-done."""
+    """Point the remote at a closed port: push and pull fail naming its endpoint, and nothing is half-done. One
+    attempt each (botocore's AWS_MAX_ATTEMPTS): its retries, about 15 s of back-off here, change nothing of that."""
     dvc = ["uv", "run", "--locked", "dvc"]
+    env = {**env, "AWS_MAX_ATTEMPTS": "1"}
     endpoint = f"http://127.0.0.1:{free_port()}"
     run(
         [*dvc, "remote", "modify", "--local", "storage", "endpointurl", endpoint],
