@@ -87,3 +87,38 @@ def test_each_caller_passes_exactly_the_inputs_its_shared_workflow_declares():
             assert given <= set(declared), f"{name} passes inputs {given - set(declared)} it does not declare"
             required = {key for key, spec in declared.items() if spec.get("required")}
             assert required <= given, f"{name} leaves out required inputs {required - given}"
+
+
+# ml_gitops commands that read the checkout and call GitHub, nothing more: a job that runs only these (and `make
+# install`) needs neither the pipeline's tools nor the dev ones.
+GITHUB_ONLY = {
+    "check-workflows",
+    "check-artifact",
+    "set-status",
+    "post-report",
+    "check-reviewer",
+    "staging-comment",
+    "publish-release",
+    "attestation-status",
+    "shadow-ask",
+    "shadow-record",
+    "shadow-stop",
+}
+ML_GITOPS_COMMAND = re.compile(r"uv run --locked python -m ml_gitops ([\w-]+)")
+MAKE_TARGETS = re.compile(r"\bmake((?: [\w-]+)+)")
+
+
+def test_a_job_that_only_calls_github_installs_no_pipeline_or_dev_tools():
+    """UV_NO_DEFAULT_GROUPS leaves the pipeline and dev groups (DVC, GTO, matplotlib, pytest, ...) out of exactly
+    the jobs whose commands need neither: less third-party code beside their tokens, and a smaller install."""
+    for path in sorted(SHARED.glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            runs = "\n".join(step.get("run", "") for step in job.get("steps", []))
+            commands = set(ML_GITOPS_COMMAND.findall(runs))
+            targets = {target for found in MAKE_TARGETS.findall(runs) for target in found.split()}
+            github_only = bool(commands) and commands <= GITHUB_ONLY and targets <= {"install"}
+            leaves_out = (job.get("env") or {}).get("UV_NO_DEFAULT_GROUPS") == "1"
+            assert leaves_out == github_only, (
+                f"{path.name} job {name}: runs {sorted(commands)} and make {sorted(targets)}, "
+                f"{'but leaves' if leaves_out else 'yet installs'} the pipeline and dev groups"
+            )
