@@ -2,7 +2,7 @@
 so that ml_gitops.github.client runs unchanged against it: a pull request (`GET pulls/{n}`, with GitHub's
 `changed_files` count), its files (`GET pulls/{n}/files`, which GitHub caps at 3,000 files: "Responses include a
 maximum of 3000 files. The paginated response returns 30 files per page by default.", REST API, "List pull requests
-files"), and its comments (list, create, update), paginated with Link headers as GitHub's lists are.
+files"), its comments (list, create, update) and its head commit's statuses (create), paginated with Link headers as GitHub's lists are.
 
 For the challenger in shadow: collaborators' permissions, deployments and their statuses (a `success` status marks
 the environment's earlier successful deployments `inactive`: "auto_inactive ... Default: true", REST API, "Create a
@@ -31,6 +31,7 @@ class FakeGitHub:
         self.permissions: dict[str, str] = {}
         self.deployments: list[dict] = []
         self.statuses: list[dict] = []
+        self.commit_statuses: list[dict] = []  # POST statuses/{sha}: a commit's, as model-gate's
         self.releases: dict[str, list[tuple[str, bytes]]] = {}
         self.artifacts: dict[int, list[tuple[str, bytes, bool]]] = {}
         self.blobs: dict[str, bytes] = {}
@@ -48,13 +49,22 @@ class FakeGitHub:
         self.server.server_close()
 
     def open_pull_request(
-        self, number: int, files: list[str], head_sha: str = "a" * 40, base_sha: str = "b" * 40
+        self,
+        number: int,
+        files: list[str],
+        head_sha: str = "a" * 40,
+        base_sha: str = "b" * 40,
+        base_ref: str = "main",
     ) -> None:
         self.pulls[number] = {
             "number": number,
             "state": "open",
             "head": {"sha": head_sha},
-            "base": {"sha": base_sha},
+            "base": {
+                "sha": base_sha,
+                "ref": base_ref,
+                "repo": {"full_name": REPOSITORY, "default_branch": "main"},
+            },
         }
         self.files[number] = files
 
@@ -92,6 +102,11 @@ class FakeGitHub:
                 return 201, {**comment, "html_url": f"https://github.com/{REPOSITORY}/pull/{match[1]}"}, ""
             mine = [c for c in self.comments if c["issue"] == int(match[1])]
             return self._page(mine, query, path)
+        if (
+            match := re.fullmatch(rf"/repos/{REPOSITORY}/statuses/([0-9a-f]{{40}})", path)
+        ) and method == "POST":
+            self.commit_statuses.append({"sha": match[1], **body, "creator": BOT})
+            return 201, self.commit_statuses[-1], ""
         if (match := re.fullmatch(rf"/repos/{REPOSITORY}/issues/comments/(\d+)", path)) and method == "PATCH":
             (comment,) = [c for c in self.comments if c["id"] == int(match[1])]
             comment["body"] = body["body"]

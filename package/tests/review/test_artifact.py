@@ -11,6 +11,7 @@ from ml_gitops.review import artifact as checks
 pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
 
 HEAD = "a" * 40
+MAIN_REPO = {"full_name": "acme/churn", "default_branch": "main"}
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def artifact(tmp_path, monkeypatch):
     (tmp_path / "plots" / "roc.png").write_bytes(b"\x89PNG")
     (tmp_path / "report.md").write_text("## Model report\n\n![ROC curve](plots/roc.png)\n")
     (tmp_path / "report.json").write_text(json.dumps({"pull_request": 7, "head_sha": HEAD, "gate": "pass"}))
-    pull = {"number": 7, "state": "open", "head": {"sha": HEAD}}
+    pull = {"number": 7, "state": "open", "head": {"sha": HEAD}, "base": {"ref": "main", "repo": MAIN_REPO}}
     monkeypatch.setattr(
         checks.client, "api", lambda method, path, body=None: pull if path == "pulls/7" else {}
     )
@@ -70,3 +71,13 @@ def test_outputs_are_written_for_later_steps(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
     client.write_outputs({"pull_request": 7, "gate": "fail"})
     assert (tmp_path / "output").read_text() == "pull_request=7\ngate=fail\n"
+
+
+@pytest.mark.parametrize("base", [{"ref": "stage", "repo": MAIN_REPO}, {"ref": "main"}, {}])
+def test_a_pull_request_not_into_the_default_branch_is_not_judged(artifact, monkeypatch, base):
+    pull = {"number": 7, "state": "open", "head": {"sha": HEAD}, "base": base}
+    monkeypatch.setattr(checks.client, "api", lambda *args, **kwargs: pull)
+    with pytest.raises(
+        checks.NotIntoDefaultBranch, match="model-gate judges only pull requests into the default"
+    ):
+        checks.check_artifact(artifact, HEAD)

@@ -11,7 +11,7 @@ from github_api import MAX_LISTED_FILES, REPOSITORY, FakeGitHub
 
 from ml_gitops import UserError
 from ml_gitops.review import inputs, verdict
-from ml_gitops.review.commands import run_check_artifact
+from ml_gitops.review.commands import run_check_artifact, run_set_status
 
 pytestmark = pytest.mark.any_task  # run in the classification pass only (tests/conftest.py)
 
@@ -156,3 +156,18 @@ def test_the_pull_request_s_run_trains_when_only_the_champion_s_metrics_changed(
         "data/é\tnew.csv",
         "reports/metrics.json",
     ]
+
+
+def test_a_pull_request_into_another_branch_sets_no_status_for_the_commit(github, params, tmp_path):
+    """The attack: the head of a pull request into main that fails the gate, opened again into a branch that already
+    holds its model change. A status belongs to the commit, so a success there would turn main's check green."""
+    github.open_pull_request(8, ["docs/index.md"], base_ref="stage")  # the model change is in stage already
+    directory = artifact(tmp_path / "artifact", pull_request=8, model_inputs_changed=False)
+
+    check_artifact(directory, tmp_path / "verdict.json")
+    run_set_status(argparse.Namespace(verdict=tmp_path / "verdict.json", target_url=None))
+
+    decided = verdict.read(tmp_path / "verdict.json")
+    assert (decided.state, decided.comment) == ("", False)
+    assert decided.description.startswith("pull request #8 is into 'stage', not the default branch 'main'")
+    assert github.commit_statuses == []

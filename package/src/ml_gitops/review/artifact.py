@@ -43,7 +43,24 @@ def check_artifact(directory: Path, head_sha: str) -> dict:
         raise UserError(
             f"pull request #{summary['pull_request']} is not open at commit {head_sha}: refusing the report"
         )
+    _check_into_default_branch(pull, summary["pull_request"])
     return summary
+
+
+class NotIntoDefaultBranch(UserError):
+    """A pull request into another branch than the default: it gets no model-gate status and no comment."""
+
+
+def _check_into_default_branch(pull: dict, number: int) -> None:
+    """A status belongs to the commit, not the pull request: a second pull request of the same head into another
+    branch (whose changed files leave out the model) must not set the status the default branch's rules read."""
+    base = pull.get("base") or {}
+    default = (base.get("repo") or {}).get("default_branch")
+    if not default or base.get("ref") != default:
+        raise NotIntoDefaultBranch(
+            f"pull request #{number} is into {base.get('ref')!r}, not the default branch {default!r}: model-gate "
+            "judges only pull requests into the default branch, so this run sets no status and posts no comment"
+        )
 
 
 def _check_layout(directory: Path) -> None:

@@ -82,9 +82,13 @@ def run_check_artifact(args: argparse.Namespace) -> None:
     from .. import UserError
     from ..github import client
     from . import verdict
+    from .artifact import NotIntoDefaultBranch
 
     try:
         decided = verdict.decide(args.directory, args.head_sha, args.run_conclusion)
+    except NotIntoDefaultBranch as elsewhere:  # neither a pass nor a failure: nothing to say on the commit
+        decided = verdict.unjudged(args.head_sha, str(elsewhere))
+        print(elsewhere)
     except UserError as refusal:  # the status still says so: a refused report never leaves the check pending
         verdict.write(verdict.refused(args.head_sha, str(refusal)), args.verdict)
         raise

@@ -7,13 +7,16 @@ from ..github import client
 from ..github.settings import ACTIONS_APP_ID, STATUS_CONTEXT
 from .artifact import SHA
 from .markdown import visible
-from .verdict import Verdict
+from .verdict import NO_STATUS, Verdict
 
 ACTIONS_BOT = "github-actions[bot]"  # the status's creator when GITHUB_TOKEN set it
 
 
 def set_status(verdict: Verdict, target_url: str | None) -> None:
-    """Post the verdict as the model-gate status of the pull request's head commit."""
+    """Post the verdict as the model-gate status of the pull request's head commit (none for an unjudged one)."""
+    if verdict.state == NO_STATUS:
+        print(f"{STATUS_CONTEXT}: no status ({verdict.description})")
+        return
     if not SHA.match(verdict.head_sha) or verdict.state not in ("success", "failure"):
         raise UserError(
             f"set-status needs a 40-character commit and the state success or failure, got "

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 from . import artifact, comment, inputs
 
 if TYPE_CHECKING:
-    from .segments import Judgement
+    from .segments import Judgement, Segment
 
+NO_STATUS = ""  # a verdict that sets no model-gate status (unjudged)
 INCONCLUSIVE = "inconclusive"  # review/gate.py's, named here so the module needs only the standard library
 
 WHAT_TO_DO = (
@@ -74,6 +75,11 @@ def decide(directory: Path, head_sha: str, run_conclusion: str) -> Verdict:
         else "The candidate model passed the gate"
     )
     return Verdict(number, head_sha, "success", description, True, detail, outcome)
+
+
+def unjudged(head_sha: str, reason: str) -> Verdict:
+    """The verdict on a pull request the gate does not judge (not into the default branch): no status, no comment."""
+    return Verdict(0, head_sha, NO_STATUS, reason[:140], False)
 
 
 def refused(head_sha: str, reason: str) -> Verdict:
