@@ -236,3 +236,31 @@ def test_a_champion_scored_again_is_compared_with_the_candidate_on_the_same_rows
     passed, detail = verdict.gate_again(summary)
     assert passed
     assert f"{params.gate.metric} 0.9000 -> 0.9000" in detail
+
+
+def test_a_pull_request_s_own_bins_cannot_hide_the_default_branch_s_segments(params):
+    """The run measures with the pull request's params.yaml: one bin over every row hides the band where the
+    candidate is worse. The trusted side checks the segments are the default branch's ranges, and fails closed."""
+    from test_segments import two_models, with_segments
+
+    from ml_gitops import metrics
+    from ml_gitops.review import segments
+
+    old, new, values = two_models(params.task)
+    values = values.assign(band=values["region"].map({"north": 10, "south": 40, "east": 60, "west": 80}))
+    own = with_segments(params, {"band": {"bins": [0]}})  # the pull request's: one range, ">= 0"
+    measured = segments.measure(own, new, old, segments.labels(own, values))
+    main = with_segments(
+        params, {"band": {"bins": [30, 50, 70]}}
+    )  # the default branch's, read by the trusted side
+    champion(params, metrics.compute(params.task, old)[main.gate.metric])
+    summary = report(
+        metrics.compute(params.task, new), segments=segments.to_summary(main.gate.metric, measured)
+    )
+
+    passed, detail = verdict.gate_again(summary)
+
+    assert not passed
+    assert detail.startswith(
+        "The report cuts 'band' into a segment '>= 0' that the bins params.yaml on the default"
+    )

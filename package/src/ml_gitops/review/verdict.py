@@ -184,6 +184,12 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
             "the pull request, so its run measures them."
         )
     kept = [segment for segment in found if segment.column in names]
+    if foreign := _cut_with_other_bins(settings.segments.columns, kept):
+        return None, (
+            f"The report cuts {foreign.column!r} into a segment {foreign.value!r} that the bins params.yaml on the "
+            "default branch sets do not make: the gate fails closed. Merge the default branch into the pull request, "
+            "so its run measures the segments the default branch names."
+        )
     unmeasured = _without_interval(kept, settings.segments.min_rows) if settings.segments.blocks else None
     if unmeasured:  # the comment's headline makes the whole detail inert text
         return None, (
@@ -193,6 +199,21 @@ def segments_again(settings, summary: dict) -> tuple["Judgement | None", str]:
             "into the pull request, so its run measures it."
         )
     return segments.judge(settings.task, metric, kept, settings.segments, settings.gate), ""
+
+
+def _cut_with_other_bins(columns, kept: list) -> "Segment | None":
+    """The first segment of a column the default branch cuts at bins whose value is not one of the ranges those
+    bins make: the pull request's own bins would hide the default branch's segments from the gate."""
+    from . import segments
+
+    for column in columns:
+        if not column.bins:
+            continue
+        ranges = {*segments._range_names([segments._edge(edge) for edge in column.bins]), segments.MISSING}
+        for segment in kept:
+            if segment.column == column.name and segment.value not in ranges:
+                return segment
+    return None
 
 
 def _another_champion(summary: dict) -> str:
