@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from .. import UserError
@@ -10,10 +11,12 @@ from ..core.config import Config
 from ..core.shell import show
 from ..metrics import DIRECTIONS, check_metric
 from . import champion
-from .markdown import text
+from .markdown import ZERO_WIDTH_SPACE, text
 from .segments import Judgement, failure_reason
 
 PASSED, FAILED, INCONCLUSIVE, NOT_COMPARABLE = "passed", "failed", "inconclusive", "not comparable"
+# what artifact._check_links reads as the start of a link or an HTML image
+LINK_LOOKALIKE = re.compile(r"[\]<]|\bsrc(?=\s*=)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,22 @@ def verdict(
         )
     if comparison is not None and not comparison.comparable:
         return Verdict(
-            False, f"not comparable with the champion: {comparison.detail}", False, outcome=NOT_COMPARABLE
+            False,
+            f"not comparable with the champion: {inert(comparison.detail)}",
+            False,
+            outcome=NOT_COMPARABLE,
         )
     outcome, reason = judge(config, old, new, interval, rows)
     outcome, reason = with_segments(outcome, reason, segments, config.segments.blocks)
     allowed = outcome == PASSED or (outcome == INCONCLUSIVE and not config.gate.blocks_inconclusive)
     return Verdict(allowed, reason, outcome=outcome)
+
+
+def inert(value: object) -> str:
+    """`value` as inert text for report.md (markdown.text), with a zero-width space after each `]` and `<` and
+    each `src` before `=`: artifact._check_links refuses a whole report in which it reads a link or an HTML image,
+    escaped or not."""
+    return LINK_LOOKALIKE.sub(lambda found: found[0] + ZERO_WIDTH_SPACE, text(value))
 
 
 def with_segments(outcome: str, reason: str, judgement: Judgement | None, blocks: bool) -> tuple[str, str]:
@@ -83,7 +96,7 @@ def with_segments(outcome: str, reason: str, judgement: Judgement | None, blocks
     worst = judgement.failures[0].segment
     return (
         outcome,
-        f"{reason} (segment {text(worst.column)} = {text(worst.value)} is worse, shown only: gate.segments: report)",
+        f"{reason} (segment {inert(worst.column)} = {inert(worst.value)} is worse, shown only: gate.segments: report)",
     )
 
 

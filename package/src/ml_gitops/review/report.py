@@ -17,6 +17,7 @@ from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS, probability_columns
 from . import champion, comparable, compare, gate, inputs, reliance, segments
+from .gate import inert
 from .verdict import WHAT_TO_DO
 
 PLOT_TITLES = {
@@ -148,12 +149,12 @@ def _numbers(diff: dict, side: str) -> dict[str, float]:
 def _not_comparable(comparison) -> str:
     if comparison is None or comparison.comparable:
         return ""
-    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {comparison.detail}. {WHAT_TO_DO}"
+    return f"> [!CAUTION]\n> The champion's numbers cannot judge this candidate: {inert(comparison.detail)}. {WHAT_TO_DO}"
 
 
 def write_unchanged(base: str, commit: str, changed: list[str], pull_request, head_sha) -> None:
     """The report of a pull request that changes no model input: the champion stays, nothing is trained."""
-    shown = ", ".join(f"`{name}`" for name in changed[:10]) + (" and more" if len(changed) > 10 else "")
+    shown = ", ".join(inert(name) for name in changed[:10]) + (" and more" if len(changed) > 10 else "")
     reason = "no model input changed: the champion stays, there is nothing to train or gate"
     text = (
         f"## Model report: ✅ {reason}\n\nCompared with `{base}` (`{commit[:7]}`), this pull request changes "
@@ -199,7 +200,9 @@ def _context(base: str, commit: str, baseline, candidate: pd.DataFrame, interval
     paired = next(iter(intervals.values())).paired if intervals else False
     method = "paired on the same test rows" if paired else "unpaired (the test set changed)"
     rescored = (
-        f" ({comparison.detail})" if comparison is not None and comparison.how == comparable.RESCORED else ""
+        f" ({inert(comparison.detail)})"
+        if comparison is not None and comparison.how == comparable.RESCORED
+        else ""
     )
     return (
         f"Candidate vs champion `{base}` (`{commit[:7]}`) on {len(candidate):,} test rows{rescored}; intervals from "
@@ -229,7 +232,7 @@ def positive_class_note(config: Config, candidate: pd.DataFrame) -> str:
         if config.data.positive_label
         else "the rarest class in the test set; set `data.positive_label` in params.yaml to choose"
     )
-    return f"Positive class of F1, ROC and precision-recall: `{positive}` ({why})."
+    return f"Positive class of F1, ROC and precision-recall: {inert(positive)} ({why})."
 
 
 def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
@@ -241,7 +244,7 @@ def small_test_set_warning(config: Config, candidate: pd.DataFrame) -> str:
     detail = (
         f"{rows} rows"
         if smallest is None
-        else f"{rows} rows, {smallest.min()} of class '{smallest.idxmin()}'"
+        else f"{rows} rows, {smallest.min()} of class '{inert(smallest.idxmin())}'"
     )
     return (
         f"> [!WARNING]\n> The test set is small ({detail}): these metrics and the gate are uncertain, whatever "
@@ -289,7 +292,7 @@ def _params_section(commit: str) -> str:
     if not changed:
         return "### Parameters\n\nNo parameter changed."
     rows = ["| parameter | champion | candidate |", "|---|--:|--:|"]
-    rows += [f"| `{name}` | {_value(old.get(name))} | {_value(new.get(name))} |" for name in changed]
+    rows += [f"| {inert(name)} | {_value(old.get(name))} | {_value(new.get(name))} |" for name in changed]
     return "### Parameters\n\n" + "\n".join(rows)
 
 
@@ -313,7 +316,7 @@ def _data_section(commit: str, config: Config) -> str:
     for key in ("duplicate_share", "missing_share"):
         rows.append(f"| {key} | {_share(before.get(key))} | {_share(current.get(key))} |")
     rows.append(
-        f"| content sha256 | `{str(before.get('sha256', '–'))[:12]}` | `{str(current.get('sha256', '–'))[:12]}` |"
+        f"| content sha256 | {_value(str(before.get('sha256', '–'))[:12])} | {_value(str(current.get('sha256', '–'))[:12])} |"
     )
     status = "unchanged" if same else "changed" if before else "no champion data"
     changes = [] if same or not before else data_changes(commit, before, current, config)
@@ -336,9 +339,9 @@ def data_changes(commit: str, before: dict, after: dict, config: Config) -> list
             ("columns removed", sorted(set(old_types) - set(new_types))),
         ):
             if names:
-                lines.append(f"{label}: {', '.join(f'`{name}`' for name in names)}")
+                lines.append(f"{label}: {', '.join(inert(name) for name in names)}")
         retyped = [
-            f"`{n}` {old_types[n]} -> {new_types[n]}"
+            f"{inert(n)} {inert(old_types[n])} -> {inert(new_types[n])}"
             for n in sorted(set(old_types) & set(new_types))
             if old_types[n] != new_types[n]
         ]
@@ -347,7 +350,7 @@ def data_changes(commit: str, before: dict, after: dict, config: Config) -> list
     old_balance, new_balance = before.get("class_balance"), after.get("class_balance")
     if isinstance(old_balance, dict) and isinstance(new_balance, dict) and old_balance != new_balance:
         shares = [
-            f"`{label}` {_share(old_balance.get(label))} -> {_share(new_balance.get(label))}"
+            f"{inert(label)} {_share(old_balance.get(label))} -> {_share(new_balance.get(label))}"
             for label in sorted({*old_balance, *new_balance})
         ]
         lines.append(f"class balance: {', '.join(shares)}")
@@ -460,4 +463,4 @@ def _signed(value) -> str:
 
 
 def _value(value) -> str:
-    return "–" if value is None else f"`{value}`"
+    return "–" if value is None else inert(value)
