@@ -122,3 +122,36 @@ def test_a_job_that_only_calls_github_installs_no_pipeline_or_dev_tools():
                 f"{path.name} job {name}: runs {sorted(commands)} and make {sorted(targets)}, "
                 f"{'but leaves' if leaves_out else 'yet installs'} the pipeline and dev groups"
             )
+
+
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
+
+
+def concurrency_group(workflow: dict, event: dict) -> str:
+    """A workflow's concurrency group for an event: each `${{ github.event.<path> }}` read from the payload (any
+    other expression is refused, so the check never passes on what it did not read)."""
+
+    def value(match: re.Match) -> str:
+        path = match[1].split(".")
+        assert path[:2] == ["github", "event"], f"the group reads {match[1]}, which this check does not know"
+        found = event
+        for key in path[2:]:
+            found = found[key]
+        return str(found)
+
+    return EXPRESSION.sub(value, workflow["concurrency"]["group"])
+
+
+def test_a_review_that_does_not_approve_never_cancels_a_staging_deployment():
+    """Every submitted review starts promote; only an approval deploys. With cancel-in-progress, a later comment or
+    request for changes (anyone can submit one) in the same group cancelled the approved run's deployment."""
+    reviewed = {
+        name: yaml.safe_load(text) for name, text in callers().items() if "pull_request_review:" in text
+    }
+    assert sorted(reviewed) == ["workflows-container/promote.yml", "workflows/promote.yml"]
+    for name, workflow in reviewed.items():
+        approved, commented = (
+            concurrency_group(workflow, {"pull_request": {"number": 7}, "review": {"state": state}})
+            for state in ("approved", "commented")
+        )
+        assert approved != commented, f"{name}: a comment joins the group of the approval's deployment"
