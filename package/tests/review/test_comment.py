@@ -485,3 +485,22 @@ def test_a_status_the_rules_of_the_base_branch_would_never_count_is_refused_in_o
         ("GET", "repos/acme/churn"),
         ("GET", "rules/branches/main"),
     ], "the status is set first: a refusal never holds back the verdict"
+
+
+def test_a_run_for_an_older_commit_never_overwrites_the_newer_commit_s_report(
+    tmp_path, champion, monkeypatch
+):
+    """Two pushes, two model-pr runs, two model-report runs: the older one passed its checks, then spent minutes on
+    its plots while the newer one posted. It looks at the pull request again just before it posts."""
+    directory = artifact(tmp_path / "artifact", "the report of the newer commit")
+    with FakeGitHub() as github:
+        monkeypatch.setenv("GITHUB_API_URL", github.url)
+        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+        monkeypatch.setenv("GITHUB_TOKEN", "token")
+        github.open_pull_request(7, ["src/churn_model/pipeline/train.py"], head_sha="b" * 40)
+        comment.post_report(7, directory, "mermaid", comment.headline(FAILED), "b" * 40)
+        (directory / "report.md").write_text("the report of the older commit")
+        address = comment.post_report(7, directory, "mermaid", comment.headline(FAILED), HEAD)
+    (only,) = github.comments
+    assert address == ""
+    assert "the report of the newer commit" in render(only["body"]).code[-1]

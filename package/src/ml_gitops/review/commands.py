@@ -106,4 +106,8 @@ def run_post_report(args: argparse.Namespace) -> None:
     from . import comment, verdict
 
     decided = verdict.read(args.verdict)
-    print(comment.post_report(decided.pull_request, args.directory, args.images, comment.headline(decided)))
+    print(
+        comment.post_report(
+            decided.pull_request, args.directory, args.images, comment.headline(decided), decided.head_sha
+        )
+    )

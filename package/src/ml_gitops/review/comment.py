@@ -92,10 +92,23 @@ def headline(verdict: "Verdict") -> str:
     )
 
 
-def post_report(number: int, directory: Path, images: str, trusted_headline: str = "") -> str:
+def post_report(
+    number: int, directory: Path, images: str, trusted_headline: str = "", head_sha: str | None = None
+) -> str:
     """Post the comment for the checked artifact in `directory` under `trusted_headline` (headline(verdict));
-    return its address."""
-    return post(number, compose(directory, images, trusted_headline))
+    return its address. With `head_sha`, only while the pull request is still at that commit ("" if it moved)."""
+    body = compose(directory, images, trusted_headline)  # the plots' uploads can take minutes
+    if head_sha is not None and (moved := _moved_on(number, head_sha)):
+        print(f"pull request #{number} moved on to {moved[:12]}: its own run posts the report of that commit")
+        return ""
+    return post(number, body)
+
+
+def _moved_on(number: int, head_sha: str) -> str:
+    """The pull request's head commit when it is no longer `head_sha` ("" when it still is): a run for an older
+    commit that finishes last must not overwrite the newer commit's report."""
+    head = str((client.api("GET", f"pulls/{number}").get("head") or {}).get("sha", ""))
+    return "" if head == head_sha else head or "an unknown commit"
 
 
 def compose(directory: Path, images: str, trusted_headline: str = "") -> str:
