@@ -1,11 +1,14 @@
 """The gate's verdict: which metric, by how much, against which tolerance."""
 
+import json
 import math
+import subprocess
 from dataclasses import replace
 
 import pytest
 
 from ml_gitops import UserError
+from ml_gitops.core import paths
 from ml_gitops.core.config import GateConfig
 from ml_gitops.metrics import DIRECTIONS
 from ml_gitops.review import artifact, comparable, compare, gate
@@ -161,3 +164,77 @@ def test_an_interval_that_is_not_a_number_fails_the_gate(params):
         verdict.reason
         == f"the 95% interval of the {params.gate.metric} delta is undefined (nan to nan): it fails"
     )
+
+
+@pytest.fixture
+def champion_commit(params):
+    """A base commit whose reports/metrics.json gives the champion 0.5 on the gate's metric."""
+    paths.METRICS.parent.mkdir(parents=True, exist_ok=True)
+    write_metrics(params, 0.5)
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["git", "add", str(paths.METRICS)], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "champion"], check=True
+    )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def write_metrics(params, value: float) -> None:
+    paths.METRICS.write_text(json.dumps({params.gate.metric: value}))
+
+
+def write_report(settings, commit: str, state: str, reason: str) -> None:
+    """reports/report.json as `make report` writes it, on the metrics.json at hand, judged by `settings`."""
+    summary = {
+        "base_sha": commit,
+        "gate": state,
+        "gate_reason": reason,
+        "metrics": gate.candidate_metrics(gate.metrics_diff(commit)),
+        "gate_settings": gate.settings(settings),
+    }
+    paths.REPORT_SUMMARY.write_text(json.dumps(summary))
+
+
+def test_the_report_s_verdict_holds_while_the_metrics_and_the_gate_are_unchanged(
+    params, champion_commit, capsys
+):
+    write_metrics(params, 0.5)  # within the tolerance: judged again, it would pass
+    write_report(params, champion_commit, "fail", "the report's interval says worse")
+    assert gate.run(params, champion_commit) == 1
+    assert capsys.readouterr().out == "gate FAILED: the report's interval says worse\n"
+
+
+def test_metrics_written_again_after_the_report_are_judged_again(params, champion_commit, capsys):
+    """`make gate` passed on the verdict of a report written before `dvc repro` made the model far worse."""
+    write_metrics(params, 0.5)
+    write_report(params, champion_commit, "pass", "within the tolerance")
+    write_metrics(params, 0.5 + worse_by(params, 0.3))
+    assert gate.run(params, champion_commit) == 1
+    assert capsys.readouterr().out.startswith(f"gate FAILED: {params.gate.metric} 0.5000 -> ")
+
+
+def test_a_gate_changed_after_the_report_is_judged_again(params, champion_commit, capsys):
+    loss = 3 * params.gate.allowed_loss(0.5)
+    write_metrics(params, 0.5 + worse_by(params, loss))
+    lenient = replace(params, gate=replace(params.gate, tolerance=10 * loss, relative=False))
+    write_report(lenient, champion_commit, "pass", "within the tolerance")
+    assert gate.run(lenient, champion_commit) == 0
+    assert gate.run(params, champion_commit) == 1
+    assert "more than the tolerance" in capsys.readouterr().out
+
+
+def test_a_report_json_that_is_not_json_is_judged_again(params, champion_commit, capsys):
+    write_metrics(params, 0.5)
+    paths.REPORT_SUMMARY.write_text("{not json")
+    assert gate.run(params, champion_commit) == 0
+    assert capsys.readouterr().out.startswith("gate passed: ")
+
+
+def test_a_metrics_file_that_is_not_json_is_one_clear_error(params, champion_commit):
+    paths.METRICS.write_text("{not json")
+    with pytest.raises(
+        UserError, match=r"^reports/metrics.json is not a JSON object of metric names and values$"
+    ):
+        gate.run(params, champion_commit)

@@ -3,7 +3,7 @@
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from .. import UserError
 from ..core import paths
@@ -38,9 +38,20 @@ def metrics_diff(base: str) -> dict[str, dict]:
     The metrics file is tracked by Git (cache: false in dvc.yaml), so both are read without starting DVC.
     """
     committed = show(base, paths.METRICS)
-    old = json.loads(committed) if committed else {}
-    new = json.loads(paths.METRICS.read_text(encoding="utf-8")) if paths.METRICS.exists() else {}
+    old = _metrics(committed, f"{paths.METRICS} of {base[:12]}") if committed else {}
+    new = _metrics(paths.METRICS.read_text(encoding="utf-8"), paths.METRICS) if paths.METRICS.exists() else {}
     return {name: {"old": old.get(name), "new": new.get(name)} for name in sorted({*old, *new})}
+
+
+def _metrics(written: str, where: object) -> dict:
+    """A metrics file's names and values, or a UserError that says which file is not one."""
+    try:
+        metrics = json.loads(written)
+    except json.JSONDecodeError:
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{where} is not a JSON object of metric names and values")
+    return metrics
 
 
 def verdict(
@@ -166,17 +177,16 @@ def more_rows(interval, gap: float, rows: int) -> str:
 
 
 def run(config: Config, base: str) -> int:
-    """The report's verdict when `make report` wrote one for this base (it compared the models), else the gate
+    """The report's verdict when `make report` wrote one that still holds (it compared the models), else the gate
     on the committed metrics."""
     commit = champion.resolve(base)
-    summary = (
-        json.loads(paths.REPORT_SUMMARY.read_text(encoding="utf-8")) if paths.REPORT_SUMMARY.exists() else {}
-    )
-    if summary.get("base_sha") == commit and summary.get("gate") in GATE_STATES:
+    diff = metrics_diff(commit)
+    summary = _report_summary()
+    if _still_holds(summary, config, commit, diff):
         passed, reason = summary["gate"] == "pass", summary["gate_reason"]
         outcome = summary.get("outcome") or (PASSED if passed else FAILED)
     else:
-        result = verdict(config, metrics_diff(commit))
+        result = verdict(config, diff)
         passed, reason, outcome = result.passed, result.reason, result.state
     if outcome == INCONCLUSIVE:
         print(f"gate inconclusive ({'passes' if passed else 'blocks the merge'}): {reason}")
@@ -186,3 +196,36 @@ def run(config: Config, base: str) -> int:
 
 
 GATE_STATES = ("pass", "fail", "not comparable")  # report.json's gate
+
+
+def _report_summary() -> dict:
+    """report.json as `make report` wrote it ({} when there is none, or it is not a JSON object: judged again)."""
+    try:
+        summary = json.loads(paths.REPORT_SUMMARY.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def _still_holds(summary: dict, config: Config, commit: str, diff: dict[str, dict]) -> bool:
+    """Whether report.json's verdict is of this base, of the metrics.json at hand and of these gate settings: a
+    model trained again, or a gate changed, since `make report` is judged again."""
+    return (
+        summary.get("base_sha") == commit
+        and summary.get("gate") in GATE_STATES
+        and summary.get("metrics") == candidate_metrics(diff)
+        and summary.get("gate_settings") == settings(config)
+    )
+
+
+def candidate_metrics(diff: dict[str, dict]) -> dict[str, float]:
+    """The candidate's metrics of `diff` that are numbers, as report.json records them."""
+    return {name: values["new"] for name, values in diff.items() if isinstance(values["new"], int | float)}
+
+
+def settings(config: Config) -> dict:
+    """What in params.yaml the verdict depends on besides the metrics (the gate, the segments), as report.json
+    records them."""
+    return json.loads(
+        json.dumps({"gate": asdict(config.gate), "segments": asdict(config.segments)}, default=str)
+    )

@@ -98,7 +98,8 @@ def run(config: Config, base: str, images: str, pull_request: int | None, head_s
             "gate": "pass" if verdict.passed else "fail" if verdict.comparable else "not comparable",
             "outcome": verdict.state,
             "gate_reason": verdict.reason,
-            "metrics": _numbers(own, "new"),
+            "metrics": gate.candidate_metrics(own),
+            "gate_settings": gate.settings(config),
         }
         if measured:
             summary["segments"] = segments.to_summary(config.gate.metric, measured)
