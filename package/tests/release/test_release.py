@@ -131,3 +131,30 @@ def test_a_version_tag_on_a_commit_main_does_not_hold_is_refused(tmp_path, monke
         UserError, match=r"model@v9.0.0 points at \w{12}, which is not on main: only what main holds"
     ):
         assets.check_on_main("model@v9.0.0")
+
+
+@pytest.mark.any_task
+def test_the_stages_the_release_runs_again_get_no_token_and_no_remote_secret(workdir, monkeypatch):
+    """release.yml's step holds the DVC remote's secret (to pull the data) and a token (for the model card); the
+    version's stages run in it, parsing pulled data and loading models, and need neither."""
+    import subprocess
+
+    from ml_gitops.core.shell import SECRETS, tool
+
+    seen = (
+        "import json, os; json.dump(sorted(os.environ), open('seen.json', 'w')); os.makedirs('reports', "
+        "exist_ok=True); json.dump({'rmse': 2.0}, open('reports/metrics.json', 'w'))"
+    )
+    stage = {"cmd": f'python -c "{seen}"', "outs": ["seen.json"]}
+    (workdir / "dvc.yaml").write_text(json.dumps({"stages": {"look": stage}}))  # JSON is YAML
+    subprocess.run(["git", "init", "-q"], check=True)
+    tool("dvc", "init", "-q")
+    for name in SECRETS:
+        monkeypatch.setenv(name, "s3cr3t")
+    monkeypatch.setattr(assets, "show", lambda *args: '{"rmse": 1.0}')  # the version's committed metrics
+    monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
+    with pytest.raises(UserError, match="does not reproduce its metrics"):  # refused, after the stage ran
+        assets.assets("model@v1.2.0")
+    environment = json.loads((workdir / "seen.json").read_text())
+    assert "PATH" in environment
+    assert set(SECRETS) & set(environment) == set()

@@ -1,10 +1,19 @@
 """Run git, DVC and GTO, turning a failure into one clear line (a UserError) instead of a traceback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from .. import UserError
+
+# What a workflow step may hold that the pipeline's code never needs: the DVC remote's secret and GitHub tokens.
+SECRETS = ("DVC_REMOTE_CREDENTIALS", "GITHUB_TOKEN", "GH_TOKEN", "REPO_TOKEN", "TAG_TOKEN", "RETRAIN_TOKEN")
+
+
+def without_secrets() -> dict[str, str]:
+    """This process's environment without SECRETS: for a command that runs the pipeline's stages (dvc repro)."""
+    return {name: value for name, value in os.environ.items() if name not in SECRETS}
 
 
 def git(*args: str, cwd: Path | None = None, env: dict | None = None) -> str:

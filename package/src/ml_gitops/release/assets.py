@@ -9,7 +9,7 @@ import json
 
 from .. import UserError
 from ..core import files, paths, remote
-from ..core.shell import show, tool
+from ..core.shell import show, tool, without_secrets
 from .card import model_card
 from .tags import check_on_main, check_version_tag
 
@@ -28,7 +28,7 @@ def assets(tag: str) -> None:
         )
     # Every stage runs now, none restored from DVC's caches: the model is the one the tag's code and data produce,
     # and its metrics are measured, not taken from a file.
-    tool("dvc", "repro", "--force")
+    tool("dvc", "repro", "--force", env=without_secrets())  # the stages get no token and no remote secret
     measured = json.loads(paths.METRICS.read_text())
     differences = [
         f"{name} {committed.get(name)} committed, {value} reproduced"
