@@ -128,11 +128,13 @@ EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 
 
 def concurrency_group(workflow: dict, event: dict) -> str:
-    """A workflow's concurrency group for an event: each `${{ github.event.<path> }}` read from the payload (any
-    other expression is refused, so the check never passes on what it did not read)."""
+    """A workflow's concurrency group for an event: each `${{ github.event.<path> }}` or `${{ inputs.<name> }}` read
+    from the payload (any other expression is refused, so the check never passes on what it did not read)."""
 
     def value(match: re.Match) -> str:
         path = match[1].split(".")
+        if path[0] == "inputs":  # a dispatch's inputs are its payload's (github.event.inputs)
+            path = ["github", "event", *path]
         assert path[:2] == ["github", "event"], f"the group reads {match[1]}, which this check does not know"
         found = event
         for key in path[2:]:
@@ -155,3 +157,19 @@ def test_a_review_that_does_not_approve_never_cancels_a_staging_deployment():
             for state in ("approved", "commented")
         )
         assert approved != commented, f"{name}: a comment joins the group of the approval's deployment"
+
+
+def test_a_release_waiting_for_production_never_drops_the_next_version():
+    """GitHub's concurrency: "Any existing pending job or workflow in the same concurrency group ... will be
+    canceled". One group for every release let a third dispatch cancel the second, pending behind the first's
+    production approval: a tagged version never released. Each version has its own group."""
+    dispatched = {
+        name: yaml.safe_load(text) for name, text in callers().items() if name.endswith("/release.yml")
+    }
+    assert sorted(dispatched) == ["workflows-container/release.yml", "workflows/release.yml"]
+    for name, workflow in dispatched.items():
+        groups = {
+            concurrency_group(workflow, {"inputs": {"version": v}}) for v in ("v1.2.0", "v1.3.0", "v1.1.0")
+        }
+        assert len(groups) == 3, f"{name}: two versions share a group"
+        assert workflow["concurrency"]["cancel-in-progress"] is False, f"{name}: a release is never cancelled"
