@@ -231,6 +231,17 @@ def test_same_rows_compares_true_values_as_text(before, after, same):
     assert champion["y_true"].astype(str).equals(candidate["y_true"].astype(str)) is same
 
 
+def test_same_rows_reads_categories_by_label_not_by_code():
+    """pandas calls two unordered categoricals of the same categories equal in any order: a label flipped with the
+    order of the categories keeps its code, yet it is another label."""
+    champion = pd.DataFrame({"y_true": pd.Categorical(["a", "b", "a"], categories=["a", "b"])})
+    flipped = pd.DataFrame({"y_true": pd.Categorical(["b", "a", "b"], categories=["b", "a"])})
+    reordered = pd.DataFrame({"y_true": pd.Categorical(["a", "b", "a"], categories=["b", "a"])})
+    assert champion["y_true"].dtype == flipped["y_true"].dtype
+    assert not compare.same_rows(champion, flipped)
+    assert compare.same_rows(champion, reordered)
+
+
 def test_same_rows_needs_the_same_index():
     frame = pd.DataFrame({"y_true": [0, 1, 1]})
     assert not compare.same_rows(frame, frame.set_axis([1, 2, 3]))

@@ -60,15 +60,23 @@ def delta_intervals(
 
 def same_rows(champion: pd.DataFrame, candidate: pd.DataFrame) -> bool:
     """Whether both models scored the same test rows, with the same true values as text: then they can be
-    paired. Numbers of one NumPy type are compared as numbers, which says the same without writing them out."""
+    paired. Numbers of one NumPy type are compared as numbers, and categoricals of the same categories in the same
+    order by their codes, which says the same without writing them out."""
     if not champion.index.equals(candidate.index):
         return False
     before, after = champion["y_true"], candidate["y_true"]
-    if isinstance(before.dtype, pd.CategoricalDtype) and before.dtype == after.dtype:  # the same categories
+    if _same_categories_in_order(before, after):
         return np.array_equal(before.cat.codes.to_numpy(), after.cat.codes.to_numpy())
     if before.dtype == after.dtype and isinstance(before.dtype, np.dtype) and before.dtype.kind in "biuf":
         return _same_numbers(before.to_numpy(), after.to_numpy())
     return before.astype(str).equals(after.astype(str))
+
+
+def _same_categories_in_order(before: pd.Series, after: pd.Series) -> bool:
+    """Whether both are categoricals whose codes mean the same categories. Not dtype equality: pandas calls two
+    unordered categoricals equal whatever the order of their categories, and then one code means two labels."""
+    both = isinstance(before.dtype, pd.CategoricalDtype) and isinstance(after.dtype, pd.CategoricalDtype)
+    return both and before.dtype == after.dtype and before.cat.categories.equals(after.cat.categories)
 
 
 def _same_numbers(before: np.ndarray, after: np.ndarray) -> bool:
