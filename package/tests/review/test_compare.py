@@ -388,3 +388,32 @@ def test_quantiles_of_sorted_scores_are_numpy_s(rows):
         ordered = np.sort(values)
         expected = np.quantile(ordered, quantiles)
         assert np.array_equal(compare.sorted_quantiles(ordered, quantiles), expected, equal_nan=True)
+
+
+def classes_1_2_10(frame, as_text):
+    """A multiclass frame's classes 0, 1, 2 as 1, 2, 10, or as "1", "2", "10" with their columns in the order text
+    sorts them (a model's classes_ are sorted): "1", "10", "2"."""
+    labels = ["1", "2", "10"]
+    named = {k: label if as_text else int(label) for k, label in enumerate(labels)}
+    renamed = frame[["y_true", "y_pred"]].apply(lambda column: column.map(named))
+    order = sorted(range(3), key=lambda k: labels[k]) if as_text else range(3)
+    return renamed.assign(**{f"proba_{labels[k]}": frame[f"proba_{k}"] for k in order})
+
+
+def test_a_paired_multiclass_roc_auc_pairs_each_class_with_its_own_whatever_the_column_order():
+    """The same true values as text, so paired: each class's table is the other model's of the same class, not the
+    one in the same column. The same model differs by nothing; another by what it does with its columns in order."""
+    champion, candidate = multiclass(1500, 1.0, 1), multiclass(1500, 1.4, 2)
+    codes = np.random.default_rng(5).integers(0, 2, 1500)
+    numbers = classes_1_2_10(champion, as_text=False)
+
+    def intervals(after):
+        return compare.segment_delta_intervals("classification", numbers, after, codes, "roc_auc")
+
+    for interval in intervals(classes_1_2_10(champion, as_text=True)):
+        assert interval.paired
+        assert (interval.low, interval.high) == pytest.approx((0, 0), abs=1e-12)
+    expected = intervals(classes_1_2_10(candidate, as_text=False))
+    for got, same in zip(intervals(classes_1_2_10(candidate, as_text=True)), expected, strict=True):
+        assert got.paired
+        assert (got.low, got.high) == pytest.approx((same.low, same.high), abs=1e-12)

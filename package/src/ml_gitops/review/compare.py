@@ -245,6 +245,7 @@ class _Rows:
         tuple[np.ndarray, np.ndarray, np.ndarray], ...
     ] = ()  # per class: its scores sorted, whether
     # each of those rows is of the class, and their rows
+    classes: tuple[str, ...] = ()  # the class of each of `scores`, as text
 
     @classmethod
     def of(
@@ -261,7 +262,7 @@ class _Rows:
         labels = [column.removeprefix("proba_") for column in columns]
         actual = class_index(predictions["y_true"], labels)
         size = len(labels) + 1
-        per_row, pairs, scores = {}, None, []
+        per_row, pairs, scores, classes = {}, None, [], []
         if "neg_log_p" in needed:
             probability = _probability_of(predictions[columns].to_numpy(float), actual)
             per_row["neg_log_p"] = -np.log(np.clip(probability, 1e-15, 1))
@@ -272,9 +273,10 @@ class _Rows:
                 if order is None or not binary:
                     order = np.argsort(score)  # tied scores share a bin: their order does not matter
                 scores.append((score[order], (actual == k)[order], order))
+                classes.append(labels[k])
         else:
             pairs = actual * size + class_index(predictions["y_pred"], labels)
-        return cls(task, metric, per_row, pairs, size, tuple(scores))
+        return cls(task, metric, per_row, pairs, size, tuple(scores), tuple(classes))
 
     def auc_tables(self, draw: _SegmentDraw) -> list[np.ndarray]:
         """Each roc_auc class's _auc_table of the draw's groups."""
@@ -286,13 +288,16 @@ class _Rows:
 
     def paired_delta(self, other: "_Rows", draw: _SegmentDraw) -> np.ndarray:
         """This model's metric minus `other`'s in each resample of each segment, both on the same rows with the same
-        truth and draw: shape (segments, RESAMPLES). A roc_auc's delta from one product for both (_resampled_auc)."""
-        if not self.scores:
+        truth and draw: shape (segments, RESAMPLES). A roc_auc's delta from one product for both (_resampled_auc),
+        each class's table paired with the other model's of the same class, whatever the order of their columns; the
+        difference of both models' roc_auc when their classes differ (a binary one's positive class among them)."""
+        if not self.scores or sorted(self.classes) != sorted(other.classes):
             return self.segment_metric(draw) - other.segment_metric(draw)
         segments, resamples, _ = draw.weights32.shape
+        theirs = dict(zip(other.classes, other.auc_tables(draw), strict=True))
         per_class = [
-            _resampled_auc(draw, mine, theirs)
-            for mine, theirs in zip(self.auc_tables(draw), other.auc_tables(draw), strict=True)
+            _resampled_auc(draw, mine, theirs[label])
+            for label, mine in zip(self.classes, self.auc_tables(draw), strict=True)
         ]
         return np.mean(per_class, axis=0).reshape(segments, resamples)
 
