@@ -13,7 +13,8 @@ from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK
 
 from ml_gitops.core import paths
-from ml_gitops.review import artifact, comparable
+from ml_gitops.core.shell import tool
+from ml_gitops.review import artifact, champion, comparable
 
 
 @pytest.fixture
@@ -166,3 +167,50 @@ def test_the_champions_prepare_stage_runs_again_when_its_training_rows_are_nowhe
     shutil.rmtree(paths.PREPARED)
     comparable._prepare_again(worktree)
     pd.testing.assert_frame_equal(pd.read_parquet(paths.TRAIN), before)
+
+
+def stale_champion_worktree(commit: str, table: pd.DataFrame) -> None:
+    """The champion worktree at `commit`, as champion.reproduce leaves it, holding `table` as its training rows (Git
+    leaves an ignored file of an older commit there), while this machine's DVC cache lacks the commit's own."""
+    recorded = champion.output_md5(champion.lock(commit), paths.PREPARED)
+    champion.cache_file(champion.md5_in_directory(recorded, paths.TRAIN.name)).unlink()
+    subprocess.run(["git", "worktree", "add", "-q", "--detach", str(champion.WORKTREE), commit], check=True)
+    (champion.WORKTREE / paths.PREPARED).mkdir(parents=True, exist_ok=True)
+    table.to_parquet(champion.WORKTREE / paths.TRAIN)
+
+
+def test_the_champion_worktree_s_rows_are_read_only_when_they_are_what_its_dvc_lock_records(committed):
+    """An older commit's training rows, left in the worktree, were read as the champion's."""
+    _, commit, _ = committed
+    trained = pd.read_parquet(paths.TRAIN)
+    stale_champion_worktree(commit, trained.iloc[::2])
+    assert comparable.champion_prepared(commit, paths.TRAIN) is None
+    shutil.copy(paths.TRAIN, champion.WORKTREE / paths.TRAIN)
+    pd.testing.assert_frame_equal(comparable.champion_prepared(commit, paths.TRAIN), trained)
+
+
+@pytest.fixture
+def pushed(trained, tmp_path_factory):
+    """The trained champion committed as a DVC project commits it: a dvc.yaml, the dvc.lock `dvc commit` writes,
+    and its prepared tables and predictions in the local cache and pushed to a DVC remote (a folder)."""
+    subprocess.run(["git", "init", "-q"], check=True)
+    tool("dvc", "init", "-q")
+    tool("dvc", "remote", "add", "-d", "folder", str(tmp_path_factory.mktemp("remote")))
+    outputs = {"prepare": paths.PREPARED, "evaluate": paths.PREDICTIONS}
+    stages = {name: {"cmd": "true", "outs": [str(path)]} for name, path in outputs.items()}
+    (paths.PARAMS.parent / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    tool("dvc", "commit", "--force", "--quiet")
+    tool("dvc", "push", "--quiet")
+    subprocess.run(["git", "add", "--all"], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "champion"], check=True
+    )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_the_champion_s_training_rows_are_pulled_again_over_an_older_commit_s(pushed):
+    trained = pd.read_parquet(paths.TRAIN)
+    stale_champion_worktree(pushed, trained.iloc[::2])
+    pd.testing.assert_frame_equal(comparable.champion_prepared(pushed, paths.TRAIN, reproduce=True), trained)

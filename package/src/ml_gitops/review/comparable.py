@@ -129,37 +129,46 @@ def champion_training_rows(commit: str) -> pd.DataFrame:
     trained = champion_prepared(commit, paths.TRAIN, reproduce=True)
     if trained is None:
         raise UserError(
-            f"the champion's training rows ({paths.TRAIN}) are neither in the DVC cache nor in the remote, so the "
-            "rows it trained on cannot be left out"
+            f"the champion's training rows ({paths.TRAIN}, as its dvc.lock records them) are neither in the DVC "
+            "cache nor in the remote, nor prepared again the same, so the rows it trained on cannot be left out"
         )
     return trained
 
 
 def champion_prepared(commit: str, path: Path, reproduce: bool = False) -> pd.DataFrame | None:
     """A prepared table of the champion (`path` under data/prepared): from the local DVC cache, else its worktree
-    when it is at `commit`, else (`reproduce`) the worktree checked out, pulled or reproduced; None: not at hand."""
+    when it holds the table `commit`'s dvc.lock records, else (`reproduce`) the worktree checked out, pulled or
+    reproduced; None: not at hand."""
     cached = _cached_file_in_directory(commit, path)
     if cached is not None:
         return pd.read_parquet(cached)
-    worktree = champion.WORKTREE
-    if (not _worktree_at(commit) or not (worktree / path).is_file()) and reproduce:
+    if not _in_worktree(commit, path) and reproduce:
         worktree = champion.reproduce(commit)
         for fetch in (_checkout_prepared, _pull_prepared, _prepare_again):
-            if (worktree / path).is_file():
+            if _in_worktree(commit, path):
                 break
             try:
                 fetch(worktree)
             except UserError:
                 continue
-    return pd.read_parquet(worktree / path) if _worktree_at(commit) and (worktree / path).is_file() else None
+    return pd.read_parquet(champion.WORKTREE / path) if _in_worktree(commit, path) else None
+
+
+def _in_worktree(commit: str, path: Path) -> bool:
+    """Whether the champion worktree is at `commit` and its `path` is what `commit`'s dvc.lock records: Git leaves
+    an ignored file of an older commit there, which is not this champion's."""
+    recorded = champion.md5_in_directory(champion.output_md5(champion.lock(commit), path.parent), path.name)
+    return _worktree_at(commit) and champion.holds(champion.WORKTREE / path, recorded)
 
 
 def _checkout_prepared(worktree: Path) -> None:
-    tool("dvc", "checkout", str(paths.PREPARED), cwd=worktree)
+    """The prepared tables from the local cache, over whatever an older commit left in the worktree."""
+    tool("dvc", "checkout", "--force", str(paths.PREPARED), cwd=worktree)
 
 
 def _pull_prepared(worktree: Path) -> None:
-    tool("dvc", "pull", str(paths.PREPARED), cwd=worktree)
+    """The prepared tables from the DVC remote, over whatever an older commit left in the worktree."""
+    tool("dvc", "pull", "--force", str(paths.PREPARED), cwd=worktree)
 
 
 def _prepare_again(worktree: Path) -> None:
