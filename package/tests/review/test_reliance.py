@@ -124,6 +124,26 @@ def test_when_the_comparison_left_rows_out_both_are_measured_again_there(committ
     assert "among the rows the champion did not train on" in paired.note
 
 
+def test_rows_of_a_repeated_id_are_measured_once_each(committed):
+    """data.id may repeat: the rows the comparison judged are taken by position, not every row of each id once per
+    time it comes (two rows of an id judged: four rows measured)."""
+    params, commit, predictions = committed
+    test = pd.read_parquet(paths.TEST)
+    ids = pd.Index(test.index[np.arange(len(test)) // 2], name=test.index.name)  # each id twice
+    test = test.set_axis(ids)
+    test.to_parquet(paths.TEST)
+    kept = np.arange(len(test)) // 2 % 3 != 0  # both rows of an id or neither, as a key of ids leaves them
+    judged = predictions.set_axis(ids)[kept]
+    comparison = comparable.Comparison(comparable.RESCORED, "rescored", judged, None, judged)
+    paired = reliance.pair(params, commit, comparison)
+    expected = reliance.measure(
+        reliance._own_model(), *reliance._split(test[kept], params), *reliance._settings(params)
+    )
+    assert paired.candidate.rows == min(kept.sum(), params.evaluate.importance_max_rows)
+    assert paired.candidate == expected
+    assert paired.champion.drops == expected.drops  # the same model on the same rows
+
+
 def test_a_champion_that_cannot_judge_is_not_shown(committed):
     params, commit, predictions = committed
     comparison = comparable.Comparison(comparable.TARGET, "data.target changed")

@@ -172,7 +172,7 @@ def pair(config: Config, commit: str | None, comparison) -> Paired:
     test = pd.read_parquet(paths.TEST)
     judged = comparison.candidate
     if comparison.how == RESCORED and judged is not None:
-        test = test.loc[judged.index]
+        test = _judged_rows(test, judged.index)
         candidate = measure(_own_model(), *_split(test, config), *_settings(config))
     note = _same_rows(candidate, config)
     if comparison.how == RESCORED:
@@ -188,6 +188,20 @@ def pair(config: Config, commit: str | None, comparison) -> Paired:
             candidate, None, frozenset(), f"the champion's importance could not be measured: {problem}"
         )
     return Paired(candidate, measured, frozenset(candidate.drops) - set(measured.drops), note)
+
+
+def _judged_rows(test: pd.DataFrame, judged: pd.Index) -> pd.DataFrame:
+    """The rows of `test` whose ids `judged` lists, each once, by position: data.id may repeat, so the n-th time
+    an id comes in `judged` is the n-th row of that id in `test` (a comparison keying rows by id judges every row
+    of an id or none)."""
+    within, wanted = (
+        pd.MultiIndex.from_arrays([ids, ids.to_series().groupby(level=0, dropna=False).cumcount()])
+        for ids in (test.index, judged)
+    )
+    positions = within.get_indexer(wanted)
+    if (positions < 0).any():
+        raise UserError(f"{paths.PREDICTIONS} is not of {paths.TEST}: run dvc repro")
+    return test.iloc[positions]
 
 
 def committed(config: Config, commit: str, comparison, candidate: Importance) -> Importance | None:
