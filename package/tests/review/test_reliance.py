@@ -17,6 +17,7 @@ from dvc_cache import cache, cache_directory
 from fixture_model.pipeline import TASK, train
 from rendered import render
 
+from ml_gitops import UserError
 from ml_gitops.core import paths
 from ml_gitops.review import charts, comparable, reliance
 from ml_gitops.review.reliance import Importance
@@ -150,6 +151,29 @@ def test_a_champion_that_cannot_judge_is_not_shown(committed):
     section = reliance.section(params, commit, comparison)
     assert "the champion is not shown: it cannot judge this candidate" in section
     assert "| # | feature | candidate | 95% interval |" in section
+
+
+def test_feature_names_in_the_note_render_inert(params):
+    """Why the champion could not be measured names its columns the candidate's test set lacks: data, shown as
+    text (no image, link, HTML or mention), every character of it."""
+    from concurrent.futures import Future
+
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"x": rng.normal(size=50), HOSTILE: rng.normal(size=50)})
+    model = LinearRegression().fit(x, rng.normal(size=50))
+    test = pd.DataFrame({"x": x["x"], params.data.target: 0.0})
+    rescored = comparable.Comparison(comparable.RESCORED, "rescored")
+    with pytest.raises(UserError) as refused:
+        reliance._champion_rows(params, "HEAD", rescored, model, test)
+    paired = Future()
+    note = f"the champion's importance could not be measured: {refused.value}"
+    paired.set_result(reliance.Paired(importance({"x": 0.1}), None, frozenset(), note))
+    shown = render(reliance.section(params, None, None, paired))
+    inert = (shown.links, shown.images, shown.raw_tags, shown.mentions, shown.references)
+    assert inert == ([],) * 5
+    assert f"lacks ({HOSTILE})" in "".join(shown.text).replace("\u200b", "")
 
 
 def test_the_first_model_shows_what_it_relies_on_most(trained):

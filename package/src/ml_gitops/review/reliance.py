@@ -301,7 +301,7 @@ def section(config: Config, commit: str | None, comparison, paired: "Future[Pair
     intro = (
         f"Permutation importance: how much the {candidate.score} drops when one feature's values are shuffled, "
         f"{len(next(iter(candidate.drops.values()), []))} shuffles on {candidate.rows:,} test rows"
-        + (f"; {paired.note}" if paired.note else "")
+        + (f"; {markdown.text(paired.note)}" if paired.note else "")
         + ". Intervals from the shuffles (Student's t): they leave out the uncertainty of the rows themselves."
     )
     parts = ["### What the model relies on", *leak_warnings(candidate, rival, paired.new), intro]
