@@ -333,6 +333,29 @@ def test_report_json_s_segments_come_back_as_they_went_and_a_bad_shape_is_refuse
             segments.from_summary({"segments": bad})
 
 
+def test_a_column_of_many_bins_comes_back_from_report_json_and_absurd_sizes_are_refused(params):
+    """40 bins make 41 ranges and (missing): the trusted side takes every segment the run writes, and refuses more
+    than a column can make, in one line; the run refuses more bins than that."""
+    old, new, values = two_models(params.task)
+    age = np.arange(len(values)) % 42.0
+    values["age"] = np.where(age == 41, np.nan, age)
+    settings = with_segments(params, {"age": {"bins": list(range(1, 41))}})
+    measured = segments.measure(settings, new, old, segments.labels(settings, values))
+    assert len(measured) == 42
+    summary = json.loads(json.dumps({"segments": segments.to_summary(settings.gate.metric, measured)}))
+    assert segments.from_summary(summary) == (settings.gate.metric, measured)
+    most = with_segments(params, {"age": {"bins": list(range(segments.MAX_BINS))}})
+    assert len(segments.labels(most, values)["age"].cat.categories) == segments.MAX_COLUMN_SEGMENTS
+    rows = [{"segment": str(k), "rows": 1} for k in range(segments.MAX_COLUMN_SEGMENTS + 1)]
+    with pytest.raises(
+        UserError, match=r"^report.json has 103 segments of one column, more than a report writes"
+    ):
+        segments.from_summary({"segments": {"metric": "x", "columns": {"age": rows}}})
+    too_many = with_segments(params, {"age": {"bins": list(range(segments.MAX_BINS + 1))}})
+    with pytest.raises(UserError, match=r"segments.columns.age.bins has 101 edges \(at most 100\)"):
+        segments.labels(too_many, values)
+
+
 # The whole report, on files as a project has them: the champion committed, the candidate's outputs in place.
 
 

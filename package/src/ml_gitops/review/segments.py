@@ -41,6 +41,8 @@ from . import markdown as inert
 
 SEGMENTS_FILE = paths.PREPARED / "segments.parquet"  # the test rows' segment columns, written by prepare
 MAX_SEGMENTS = 30  # per column: a column with more distinct values needs bins
+MAX_BINS = 100  # edges per column (params.yaml takes any number): each range has its own draws, about 1 MB
+MAX_COLUMN_SEGMENTS = max(MAX_SEGMENTS, MAX_BINS + 1) + 1  # a column's values or ranges, and MISSING
 MAX_VALUE_CHARS = 80  # a segment's value as report.json carries it
 MISSING = "(missing)"
 LEVEL = 0.95  # the family-wise confidence of the segments' intervals
@@ -110,7 +112,7 @@ class Judgement:
 def labels(config: Config, frame) -> pd.DataFrame:
     """Each row's segment for every column of segments.columns, as text: the value itself, or the range of bins
     it falls in ("< 30", "30 to < 50", ">= 70"), or MISSING. Refuse a column the frame lacks, a number or date
-    column without bins, and values the bins cannot cut."""
+    column without bins, more than MAX_BINS bins, and values the bins cannot cut."""
     shown = {}
     for column in config.segments.columns:
         if column.name not in frame.columns:
@@ -145,6 +147,10 @@ def _cut(values: pd.Series, column: SegmentColumn) -> pd.Series:
     import numpy as np
 
     key = f"segments.columns.{column.name}.bins"
+    if len(column.bins) > MAX_BINS:
+        raise UserError(
+            f"params.yaml: {key} has {len(column.bins):,} edges (at most {MAX_BINS}): cut the column into fewer ranges"
+        )
     dates = isinstance(column.bins[0], pd.Timestamp)
     converted = _as_dates(values, key) if dates else pd.to_numeric(values, errors="coerce")
     wrong = converted.isna() & values.notna()
@@ -471,9 +477,15 @@ def from_summary(summary: dict) -> tuple[str, list[Segment]]:
         raise UserError("report.json has segments of a shape the report never writes: refusing the artifact")
     found = []
     for column, rows in columns.items():
-        if not isinstance(column, str) or not isinstance(rows, list) or len(rows) > MAX_SEGMENTS + 2:
+        if not isinstance(column, str) or not isinstance(rows, list):
             raise UserError(
                 "report.json has segments of a shape the report never writes: refusing the artifact"
+            )
+        if len(rows) > MAX_COLUMN_SEGMENTS:
+            raise UserError(
+                f"report.json has {len(rows):,} segments of one column, more than a report writes "
+                f"({MAX_COLUMN_SEGMENTS}: {MAX_SEGMENTS} values or the {MAX_BINS + 1} ranges of {MAX_BINS} bins, and "
+                f"{MISSING}): refusing the artifact"
             )
         found += [_segment_of(column, row) for row in rows]
     return metric, found
