@@ -142,16 +142,23 @@ def champion_prepared(commit: str, path: Path, reproduce: bool = False) -> pd.Da
     cached = _cached_file_in_directory(commit, path)
     if cached is not None:
         return pd.read_parquet(cached)
-    if not _in_worktree(commit, path) and reproduce:
-        worktree = champion.reproduce(commit)
-        for fetch in (_checkout_prepared, _pull_prepared, _prepare_again):
-            if _in_worktree(commit, path):
-                break
-            try:
-                fetch(worktree)
-            except UserError:
-                continue
-    return pd.read_parquet(champion.WORKTREE / path) if _in_worktree(commit, path) else None
+    if not _in_worktree(commit, path) and not (reproduce and _fetched(commit, path)):
+        return None
+    return pd.read_parquet(champion.WORKTREE / path)
+
+
+def _fetched(commit: str, path: Path) -> bool:
+    """Whether the champion worktree, reproduced, then checked out, pulled or prepared again (whichever gives it
+    first), holds `path` as `commit`'s dvc.lock records it."""
+    worktree = champion.reproduce(commit)
+    for fetch in (_checkout_prepared, _pull_prepared, _prepare_again):
+        if _in_worktree(commit, path):
+            return True
+        try:
+            fetch(worktree)
+        except UserError:
+            continue
+    return _in_worktree(commit, path)
 
 
 def _in_worktree(commit: str, path: Path) -> bool:
