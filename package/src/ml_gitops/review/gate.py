@@ -2,7 +2,6 @@
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass
 
 from .. import UserError
@@ -11,12 +10,10 @@ from ..core.config import Config
 from ..core.shell import show
 from ..metrics import DIRECTIONS, check_metric
 from . import champion
-from .markdown import ZERO_WIDTH_SPACE, text
+from .markdown import inert
 from .segments import Judgement, failure_reason
 
 PASSED, FAILED, INCONCLUSIVE, NOT_COMPARABLE = "passed", "failed", "inconclusive", "not comparable"
-# what artifact._check_links reads as the start of a link or an HTML image
-LINK_LOOKALIKE = re.compile(r"[\]<]|\bsrc(?=\s*=)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -88,13 +85,6 @@ def verdict(
     outcome, reason = with_segments(outcome, reason, segments, config.segments.blocks)
     allowed = outcome == PASSED or (outcome == INCONCLUSIVE and not config.gate.blocks_inconclusive)
     return Verdict(allowed, reason, outcome=outcome)
-
-
-def inert(value: object) -> str:
-    """`value` as inert text for report.md (markdown.text), with a zero-width space after each `]` and `<` and
-    each `src` before `=`: artifact._check_links refuses a whole report in which it reads a link or an HTML image,
-    escaped or not."""
-    return LINK_LOOKALIKE.sub(lambda found: found[0] + ZERO_WIDTH_SPACE, text(value))
 
 
 def with_segments(outcome: str, reason: str, judgement: Judgement | None, blocks: bool) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from ..core.config import Config
 from ..core.shell import git, show
 from ..metrics import DIRECTIONS, probability_columns
 from . import champion, comparable, compare, gate, inputs, reliance, segments
-from .gate import inert
+from .markdown import inert
 from .verdict import WHAT_TO_DO
 
 PLOT_TITLES = {
