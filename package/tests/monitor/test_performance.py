@@ -1,6 +1,7 @@
 """The monitor: the prediction log joined with late labels gives decay, drift, ok or unlabelled, never a guess."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -279,3 +280,21 @@ def test_a_label_of_a_class_the_model_never_saw_is_refused(production):
     ):
         performance.run(params)
     assert not paths.MONITOR.exists()
+
+
+def test_request_ids_of_digits_match_their_labels_as_written(production):
+    """The service takes order numbers as X-Request-ID: the labels' ids were read as numbers (000123 as 123, 4567 as
+    4567.0 beside an empty cell, an empty cell as "nan"), so none matched a prediction."""
+    params, truth, where = production
+    numbered = dict(zip(truth["request_id"], [f"{row:06d}" for row in range(len(truth))], strict=True))
+    logged = pd.read_parquet(where / "log").drop(columns="date")
+    shutil.rmtree(where / "log")
+    prediction_log.write_batch(
+        logged.assign(request_id=logged["request_id"].map(numbered)), str(where / "log")
+    )
+    without_id = truth.head(1).assign(request_id=None)
+    arrive(pd.concat([truth.assign(request_id=truth["request_id"].map(numbered)), without_id]), where)
+    summary = performance.run(params)
+    assert [window["labelled"] for window in summary["windows"]] == [len(truth) // 3] * 3
+    assert "left out 1 labels without a request_id (an empty cell)" in summary["notes"]
+    assert labelled.write(params, where / "production.parquet") == len(truth)

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import UserError
 from ..core import files
 from ..core.config import Config
-from .performance import META, Log, read_labels, without_conflicts
+from .performance import META, Log, read_labels, with_a_label, without_conflicts
 
 
 def training_table(config: Config, since: str | None, until: str | None) -> pd.DataFrame:
@@ -29,7 +29,8 @@ def training_table(config: Config, since: str | None, until: str | None) -> pd.D
     names = [name for name in log.dataset.schema.names if name not in (*META[2:], "date", "prediction")]
     table = log.read([name for name in names if not name.startswith("proba_")], log.period)
     notes: list[str] = []
-    labels = without_conflicts(read_labels(settings.labels).dropna(subset=["label"]).drop_duplicates(), notes)
+    labels = with_a_label(read_labels(settings.labels, notes), notes).drop_duplicates()
+    labels = without_conflicts(labels, notes)
     labelled = table.join(pa.Table.from_pandas(labels, preserve_index=False), "request_id", join_type="inner")
     frame = labelled.to_pandas().drop_duplicates(subset=["request_id", "time"])  # shadow answers: one request
     repeated = frame["request_id"].duplicated(keep=False)

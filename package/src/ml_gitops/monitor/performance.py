@@ -43,6 +43,7 @@ UNDEFINED = (
 )
 DRIFT_ROWS = 50_000  # served rows of the newest window compared with the reference at most (a random sample)
 SHOWN = re.compile(r"[^A-Za-z0-9._:-]")
+SEPARATORS = (",", ";", "\t", "|")  # a label CSV's: the one its header holds most of (as data.read_csv)
 
 
 class NothingToMonitor(UserError):
@@ -92,7 +93,7 @@ def run(
         answered = pool.submit(log.answered, extra)
         found = pool.submit(shadow.find, log, challenger) if challenger else None
         rival = pool.submit(lambda: shadow.read(log, found.result())) if found else None
-        labels = usable_labels(read_labels(settings.labels), notes)
+        labels = usable_labels(read_labels(settings.labels, notes), notes)
         contender = found.result() if found else None  # its refusal (an unknown version, the champion) first
         answered = answered.result()
         positions = Log.label_positions(answered, labels["request_id"])
@@ -316,10 +317,9 @@ def _period(since: str | None, until: str | None):
     return condition
 
 
-def read_labels(location: str) -> pd.DataFrame:
-    """The labels that have arrived: request_id, label (as text); an empty frame when none has yet."""
-    data = project.pipeline("data")
-
+def read_labels(location: str, notes: list[str]) -> pd.DataFrame:
+    """The labels that have arrived: request_id (the text written: 000123 stays 000123) and label; an empty frame
+    when none has yet. Labels without a request id are left out, and `notes` says how many."""
     path = Path(location)
     sources = (
         sorted(p for p in path.rglob("*") if p.suffix in (".csv", ".parquet")) if path.is_dir() else [path]
@@ -327,24 +327,84 @@ def read_labels(location: str) -> pd.DataFrame:
     sources = [source for source in sources if source.exists()]
     if not sources:
         return pd.DataFrame({"request_id": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
-    frames = []
-    for source in sources:
-        frame = data.read_file(source)
-        missing = {"request_id", "label"} - set(frame.columns)
-        if missing:
-            raise UserError(
-                f"labels {source} has no column {', '.join(sorted(missing))}: give request_id, label"
-            )
-        frames.append(frame[["request_id", "label"]].astype({"request_id": str}))
-    return pd.concat(frames, ignore_index=True)
+    labels = pd.concat([_label_file(source, notes) for source in sources], ignore_index=True)
+    missing = labels["request_id"].isna() | (labels["request_id"] == "")
+    if missing.any():
+        notes.append(f"left out {missing.sum():,} labels without a request_id (an empty cell)")
+    return labels[~missing].reset_index(drop=True)
+
+
+def _label_file(source: Path, notes: list[str]) -> pd.DataFrame:
+    """One label file's request_id (as text) and label (read as pandas reads the data's values)."""
+    suffix = source.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise UserError(f"labels {source}: give a .csv or .parquet file (or a directory of them)")
+    try:
+        frame = _label_csv(source) if suffix == ".csv" else _label_parquet(source, notes)
+    except (ValueError, OSError) as error:  # not UTF-8, not CSV or not Parquet (Arrow's errors are these)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"labels {source} cannot be read ({reason}): give request_id, label") from None
+    missing = {"request_id", "label"} - set(frame.columns)
+    if missing:
+        raise UserError(f"labels {source} has no column {', '.join(sorted(missing))}: give request_id, label")
+    return frame[["request_id", "label"]]
+
+
+def _label_csv(source: Path) -> pd.DataFrame:
+    """A label CSV (its separator the one its header holds most of, as the data's reader), request_id as written:
+    pandas would read 000123 as 123, 1e5 as 100000.0, and NA or null as missing."""
+    with source.open(encoding="utf-8") as text:
+        header = text.readline()
+    separator = max(SEPARATORS, key=header.count)
+    separator = separator if header.count(separator) else ","
+    frame = pd.read_csv(source, sep=separator, dtype={"request_id": str})
+    if "request_id" in frame.columns and frame["request_id"].isna().any():
+        written = pd.read_csv(source, sep=separator, usecols=["request_id"], dtype=str, keep_default_na=False)
+        frame["request_id"] = written["request_id"].to_numpy()  # an id NA or null is one; an empty cell is ""
+    return frame
+
+
+def _label_parquet(source: Path, notes: list[str]) -> pd.DataFrame:
+    """A label Parquet file, request_id as text: integer ids as their decimal text (said in `notes`); floating-
+    point ids are refused, since they cannot hold every id exactly."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source)
+    if "request_id" not in table.column_names:
+        return table.to_pandas()
+    ids = table["request_id"]
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(ids.type.value_type)
+    if pa.types.is_integer(ids.type):
+        notes.append(
+            f"labels {source}: request_id holds integers, read as their decimal text (an id written with leading "
+            "zeros, such as 000123, would not match: store request_id as text)"
+        )
+        ids = ids.cast(pa.string())
+    elif not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        raise UserError(
+            f"labels {source}: request_id is stored as {ids.type}, which cannot hold every id exactly (000123, "
+            "1e5): store request_id as text"
+        )
+    frame = table.drop_columns(["request_id"]).to_pandas()
+    return frame.assign(request_id=ids.to_pandas().to_numpy())
 
 
 def usable_labels(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """The labels as text (the training target's form), one per request id: ids with different labels are left out."""
-    labels = labels.assign(label=as_texts(labels["label"])).dropna(subset=["label"])
+    labels = with_a_label(labels.assign(label=as_texts(labels["label"])), notes)
     if labels["request_id"].duplicated().any():
         labels = without_conflicts(labels.drop_duplicates(), notes)
     return labels.reset_index(drop=True)
+
+
+def with_a_label(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The labels whose label cell holds one, noting how many did not."""
+    empty = labels["label"].isna()
+    if empty.any():
+        notes.append(f"left out {empty.sum():,} labels whose label is empty")
+    return labels[~empty]
 
 
 def as_texts(classes: pd.Series) -> pd.Series:
