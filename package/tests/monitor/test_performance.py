@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import yaml
 from fixture_model.pipeline import TASK
 from fixture_model.pipeline.train import MODEL_TYPES
 
-from ml_gitops import UserError
+from ml_gitops import UserError, project
 from ml_gitops.core import config, files, paths
 from ml_gitops.monitor import labelled, performance
 from ml_gitops.release import prediction_log, serve
@@ -21,6 +22,11 @@ DAYS = ("2026-03-02", "2026-03-03", "2026-03-04")
 @pytest.fixture
 def production(trained, tmp_path):
     """Three days of the champion's traffic in the log (the test set, four times a day) and the true outcomes."""
+    return serve_days(trained, tmp_path)
+
+
+def serve_days(trained: config.Config, tmp_path: Path) -> tuple[config.Config, pd.DataFrame, Path]:
+    """Log three days of the champion's traffic into tmp_path/log; the params and the true outcomes."""
     settings = yaml.safe_load(paths.PARAMS.read_text())
     settings["monitoring"] |= {
         "log_dir": str(tmp_path / "log"),
@@ -298,3 +304,27 @@ def test_request_ids_of_digits_match_their_labels_as_written(production):
     assert [window["labelled"] for window in summary["windows"]] == [len(truth) // 3] * 3
     assert "left out 1 labels without a request_id (an empty cell)" in summary["notes"]
     assert labelled.write(params, where / "production.parquet") == len(truth)
+
+
+@pytest.fixture
+def float_classes(workdir, request):
+    """The fixture project trained on its data with the target written 0.0 and 1.0: the model's classes are floats."""
+    data = project.pipeline("data").read_bundled()
+    data.assign(target=data["target"].astype(float)).to_csv(workdir / "floats.csv", index=False)
+    settings = yaml.safe_load(paths.PARAMS.read_text())
+    settings["data"]["path"] = "floats.csv"
+    paths.PARAMS.write_text(yaml.safe_dump(settings))
+    return request.getfixturevalue("trained")
+
+
+@pytest.mark.skipif(TASK != "classification", reason="a classifier's classes")
+def test_labels_of_a_target_stored_as_floats_are_its_classes(float_classes, tmp_path):
+    """The log names the classes as the model holds them (the answer 0.0, proba_0.0) and the labels were read as the
+    training target's texts (0): every correct label was refused as a class the model does not know."""
+    params, truth, where = serve_days(float_classes, tmp_path)
+    assert {"proba_0.0", "proba_1.0"} <= set(pd.read_parquet(where / "log").columns)
+    arrive(truth, where)
+    summary = performance.run(params)
+    assert summary["verdict"] == "ok"
+    release = json.loads(paths.METRICS.read_text())[params.gate.metric]
+    assert summary["windows"][0]["metrics"][params.gate.metric] == pytest.approx(release, abs=1e-6)

@@ -96,6 +96,8 @@ def run(
         labels = usable_labels(read_labels(settings.labels, notes), notes)
         contender = found.result() if found else None  # its refusal (an unknown version, the champion) first
         answered = answered.result()
+        if config.task == "classification":
+            labels = as_logged_classes(labels, answered.schema)
         positions = Log.label_positions(answered, labels["request_id"])
         compared = rival and pool.submit(
             lambda: shadow.compare(
@@ -405,6 +407,21 @@ def with_a_label(labels: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     if empty.any():
         notes.append(f"left out {empty.sum():,} labels whose label is empty")
     return labels[~empty]
+
+
+def as_logged_classes(labels: pd.DataFrame, logged: "pa.Schema") -> pd.DataFrame:
+    """The labels (texts: usable_labels) under the names the log gives the model's classes, both compared as the
+    training target's texts: a target stored as 0.0 and 1.0 logs the answer 0.0 and proba_0.0, whose label reads 0.
+    A label of no class is kept as it is (join refuses it)."""
+    import pyarrow as pa
+
+    if "prediction" not in logged.names or not pa.types.is_floating(logged.field("prediction").type):
+        return labels  # the classes are logged as their texts
+    category_text = project.pipeline("features").category_text
+    classes = [name.removeprefix("proba_") for name in logged.names if name.startswith("proba_")]
+    renamed = {category_text(float(name)): name for name in classes}
+    renamed = {text: name for text, name in renamed.items() if text != name}
+    return labels.assign(label=labels["label"].replace(renamed)) if renamed else labels
 
 
 def as_texts(classes: pd.Series) -> pd.Series:
