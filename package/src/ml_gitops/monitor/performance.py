@@ -172,25 +172,26 @@ class Log:
 
     @staticmethod
     def _with_newer_columns(dataset):
-        """The dataset with LATENCY and ARM when its newest file holds them: the schema comes from the first file,
-        which can be older than the model calls' times or A/B (its rows then read as null)."""
-        import pyarrow.parquet as pq
+        """The dataset with LATENCY and ARM when its newest file holds them, and with a type for each column the
+        first file holds as Arrow's null type (a feature all its rows missed, which no other file's values cast
+        to): the schema comes from the first file, which can be older than the model calls' times or A/B."""
+        import pyarrow as pa
 
-        wanted = [name for name in (LATENCY, ARM) if name not in dataset.schema.names]
-        if not wanted or not getattr(dataset, "files", None):
+        schema = dataset.schema
+        absent = [name for name in (LATENCY, ARM) if name not in schema.names]
+        untyped = [column.name for column in schema if pa.types.is_null(column.type)]
+        if not (absent or untyped) or not getattr(dataset, "files", None):
             return dataset
-        newest = max(dataset.files)  # date=YYYY-MM-DD/<time>-...: the newest sorts last
-        try:
-            schema = pq.read_schema(newest, filesystem=dataset.filesystem)
-        except (FileNotFoundError, OSError):
-            return dataset
-        found = [schema.field(name) for name in wanted if name in schema.names]
-        if not found:
-            return dataset
-        unified = dataset.schema
-        for column in found:
-            unified = unified.append(column)
-        return dataset.replace_schema(unified)
+        # date=YYYY-MM-DD/<time>-...: the newest sorts last
+        newest_first = sorted(dataset.files, reverse=True)
+        if absent:
+            newest = _file_schema(dataset, newest_first[0])
+            for name in absent:
+                if name in newest.names:
+                    schema = schema.append(newest.field(name))
+        if untyped:
+            schema = _typed_by_newer_files(schema, dataset, newest_first)
+        return dataset.replace_schema(schema)
 
     def read(self, columns: list[str], condition):
         try:
@@ -286,6 +287,35 @@ class Log:
             picked = np.sort(np.random.default_rng(seed).choice(table.num_rows, DRIFT_ROWS, replace=False))
             table = table.take(picked)
         return table.to_pandas()
+
+
+def _file_schema(dataset, path: str) -> "pa.Schema":
+    """The schema of one file of the log (none when it cannot be read: the dataset's own reading says why)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path, filesystem=dataset.filesystem)
+    except (FileNotFoundError, OSError):
+        return pa.schema([])
+
+
+def _typed_by_newer_files(schema: "pa.Schema", dataset, newest_first: list[str]) -> "pa.Schema":
+    """`schema` with each column of Arrow's null type given its type in the newest file that holds a value of it.
+    Since the log types its features (PredictionLog.for_features) the newest file has them all; an older log is read
+    on, to every file's footer for a feature no request ever gave."""
+    import pyarrow as pa
+
+    untyped = {column.name for column in schema if pa.types.is_null(column.type)}
+    for path in newest_first:
+        found = _file_schema(dataset, path)
+        for name in sorted(untyped & set(found.names)):
+            if not pa.types.is_null(found.field(name).type):
+                schema = schema.set(schema.get_field_index(name), found.field(name))
+                untyped.discard(name)
+        if not untyped:
+            break
+    return schema
 
 
 def index_in(values: "pa.ChunkedArray", wanted: "pa.Array") -> np.ndarray:
