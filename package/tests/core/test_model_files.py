@@ -1,6 +1,7 @@
 """A model file that carries code is refused before any of it runs. The payloads are written the way an attacker
 writes them (skops's own dump refuses to): one more attribute of the pipeline, rebuilt at load time by calling a
-function with an argument. Each would leave a marker file behind if it ran."""
+function with an argument. Each would leave a marker file behind if it ran. A release's SHA256SUMS is read strictly:
+a line that is not a digest and a name is refused naming it."""
 
 import json
 import sys
@@ -96,3 +97,29 @@ def test_a_trusted_partial_does_not_trust_the_function_it_wraps(trained, tmp_pat
     with pytest.raises(UserError, match=r"contains untrusted types \(builtins.exec\): refusing to load it"):
         files.load_model(poisoned, MODEL_TYPES)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"deadbeef\n", ": line 1 is not '<sha256>  <name>'"),
+        (
+            f"{'0' * 64}  model.skops\n\n{'0' * 64}model.skops\n".encode(),
+            ": line 3 is not '<sha256>  <name>'",
+        ),
+        (b"\xff\xfe\x00digest\n", " is not UTF-8 text: download SHA256SUMS from the model's release"),
+    ],
+)
+def test_a_malformed_checksums_file_is_refused_naming_its_line(trained, tmp_path, content, problem):
+    checksums = tmp_path / "SHA256SUMS"
+    checksums.write_bytes(content)
+    with pytest.raises(UserError) as caught:
+        files.load_model(paths.MODEL, MODEL_TYPES, checksums)
+    assert str(caught.value) == f"{checksums}{problem}"
+
+
+def test_checksums_are_read_as_sha256sum_writes_them(tmp_path):
+    """Text mode (two spaces) and binary mode (" *"), blank lines skipped, any case of hex digits."""
+    checksums = tmp_path / "SHA256SUMS"
+    checksums.write_text(f"{'A' * 64}  model.skops\n\n{'b' * 64} *card.md\n")
+    assert files.read_checksums(checksums) == {"model.skops": "a" * 64, "card.md": "b" * 64}

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -210,6 +211,38 @@ def test_a_challenger_that_cannot_be_loaded_leaves_the_service_serving_and_says_
     assert len(details) == 1
     assert f"not loaded ({case})" in details[0]
     assert set(read_log(tmp_path)["model_version"]) == {"v1"}  # production's rows only
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"deadbeef\n", ": line 1 is not '<sha256>  <name>'"), (b"\xff\xfe\n", " is not UTF-8")],
+)
+def test_a_challenger_whose_checksums_file_is_malformed_is_left_out_and_the_service_serves(
+    content, problem, trained, challenger, rows, tmp_path, caplog, app
+):
+    checksums = tmp_path / "SHA256SUMS"
+    checksums.write_bytes(content)
+    with TestClient(app(log_of(tmp_path), replace(challenger, checksums=checksums))) as client:
+        assert client.post("/predict", json={"rows": rows}).status_code == 200
+        entry = client.get("/health").json()["shadow"]
+    assert (entry["state"], entry["scored"]) == ("not loaded: wrong digest", 0)
+    details = [r.getMessage() for r in caplog.records if r.name.endswith("shadow")]
+    assert len(details) == 1
+    assert f"is not loaded (wrong digest): {checksums}{problem}" in details[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux's /proc")
+def test_a_challenger_whose_checksums_file_cannot_be_read_is_left_out_and_the_service_serves(
+    trained, challenger, rows, tmp_path, caplog, app
+):
+    """/proc/self/mem is a file whose reading fails (EIO): the OSError a failing disk or a permission gives."""
+    unreadable = replace(challenger, checksums=Path("/proc/self/mem"))
+    with TestClient(app(log_of(tmp_path), unreadable)) as client:
+        assert client.post("/predict", json={"rows": rows}).status_code == 200
+        entry = client.get("/health").json()["shadow"]
+    assert entry["state"] == "not loaded: unreadable"
+    details = [r.getMessage() for r in caplog.records if r.name.endswith("shadow")]
+    assert "is not loaded (unreadable): [Errno 5] Input/output error" in details[0]
 
 
 def test_rows_the_challenger_fails_on_are_counted_and_only_they_are_lost(

@@ -9,6 +9,7 @@ default, and exactly the type names the caller names (pipeline/train.py's MODEL_
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,9 @@ from typing import Any
 
 from .. import UserError
 from . import skops_reader
+
+# A line of SHA256SUMS as sha256sum writes it: the digest, then two spaces (or " *", binary mode) and the name
+CHECKSUM_LINE = re.compile(r"(?P<digest>[0-9a-fA-F]{64}) [ *](?P<name>.+)")
 
 
 def sha256(path: Path) -> str:
@@ -120,6 +124,20 @@ def check_release_digest(model: Path, checksums: Path) -> None:
 
 
 def read_checksums(checksums: Path) -> dict[str, str]:
-    """A SHA256SUMS file (`<digest>  <name>` per line, as `sha256sum` writes it) as {name: digest}."""
-    lines = checksums.read_text(encoding="utf-8").splitlines()
-    return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines if line)}
+    """A SHA256SUMS file (`<digest>  <name>` per line, as `sha256sum` writes it) as {name: digest}; any other
+    line, or a file that is not UTF-8 text, is refused naming it."""
+    try:
+        lines = checksums.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UserError(
+            f"{checksums} is not UTF-8 text: download SHA256SUMS from the model's release"
+        ) from None
+    listed = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        found = CHECKSUM_LINE.fullmatch(line)
+        if found is None:
+            raise UserError(f"{checksums}: line {number} is not '<sha256>  <name>'")
+        listed[found["name"]] = found["digest"].lower()
+    return listed

@@ -140,12 +140,15 @@ def load(challenger: Challenger, production: Any, features: list[str], productio
 
 
 def _load_failure(challenger: Challenger) -> str:
-    """The category of load_model's refusal, found by its checks in its order."""
+    """The category of load_model's refusal, found by its checks in its order (never raising: the service
+    serves without the challenger whatever stopped it)."""
     if challenger.checksums is not None:
         try:
             files.check_release_digest(challenger.path, challenger.checksums)
-        except UserError:
+        except UserError:  # a digest not listed or another, or a SHA256SUMS that is none
             return "wrong digest"
+        except (OSError, ValueError):  # a file it cannot read
+            return "unreadable"
     try:
         untrusted = set(skops_reader.untrusted_types(challenger.path))
     except Exception:
