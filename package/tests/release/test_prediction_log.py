@@ -10,14 +10,18 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Literal
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from ml_gitops import UserError
 from ml_gitops.core import files, paths
-from ml_gitops.release import serve
+from ml_gitops.release import prediction_log, serve
 from ml_gitops.release.prediction_log import Columns, PredictionLog
 
 
@@ -172,3 +176,59 @@ def test_a_killed_service_loses_at_most_one_batch(trained, rows, tmp_path):
         service.wait(timeout=30)
     assert answered == 57
     assert len(logged(log_dir)) == 50  # lost: the 7 rows in memory, fewer than monitoring.batch_rows
+
+
+# a request schema as serve.feature_schema gives it: a number, a category, a date
+SCHEMA = {"x1": float, "color": Literal["red", "blue"], "signup": datetime}
+ANSWER = pd.DataFrame({"prediction": [1], "proba_0": [0.2], "proba_1": [0.8]})
+
+
+@pytest.mark.any_task
+def test_a_feature_missing_in_every_row_of_a_batch_is_written_with_its_type(tmp_path):
+    """Such a column was written as Arrow's null type, into which no later file's values cast: the monitor failed
+    with an Arrow traceback, and so does reading the log as one table."""
+    columns = Columns().for_features(SCHEMA)
+    log = PredictionLog(str(tmp_path), "v1", "digest", columns=Columns(hashed=("color",), key=b"k" * 32))
+    assert log.for_features(SCHEMA).columns.kinds == {"x1": "number", "color": "text", "signup": "date"}
+    log.close()
+    written = []
+    for day, color, signup in [("2026-03-02", None, None), ("2026-03-03", "red", datetime(2024, 1, 1))]:
+        features = pd.DataFrame({"x1": [0.3], "color": [color], "signup": [signup]})
+        written.append(
+            prediction_log.write_predictions(
+                str(tmp_path), features, ANSWER, [day], ("v1", "digest"), columns, pd.Timestamp(day, tz="UTC")
+            )
+        )
+    empty, full = (pq.read_schema(path) for path in written)
+    assert [empty.field(name).type for name in SCHEMA] == [full.field(name).type for name in SCHEMA]
+    assert pq.read_table(tmp_path)["color"].to_pylist() == [None, "red"]
+
+
+@pytest.mark.any_task
+@pytest.mark.parametrize("name", ["time", "prediction", "request_id", "proba_1", "arm", "date"])
+def test_a_feature_named_like_a_log_column_is_refused_in_one_line(name, tmp_path):
+    """Its rows could not be written (the service still answered 200, the log dropped them) or read back (date
+    is the name of the log's folders, proba_1 an answer's)."""
+    refused = (
+        rf"feature column '{name}' has the name of a prediction-log column \(.*\): rename it in the data"
+    )
+    schema = {"x1": float, name: float}
+    with pytest.raises(UserError, match=refused):
+        prediction_log.refuse_log_column_names(schema)
+    log = PredictionLog(str(tmp_path), "v1", "digest")
+    with pytest.raises(UserError, match=refused):
+        log.for_features(schema)
+    log.close()
+    features = pd.DataFrame({"x1": [0.3], name: [0.1]})
+    with pytest.raises(UserError, match=refused):
+        prediction_log.write_predictions(str(tmp_path), features, ANSWER, ["r1"], ("v1", "digest"), Columns())
+    assert not list(tmp_path.rglob("*.parquet"))
+    Columns(exclude=(name,)).for_features(schema)  # left out of the log: no clash
+
+
+@pytest.mark.any_task
+def test_several_features_named_like_log_columns_are_named_together():
+    with pytest.raises(
+        UserError, match=r"^feature columns 'time', 'date' have the names of prediction-log columns"
+    ):
+        prediction_log.refuse_log_column_names(["time", "x1", "date"])

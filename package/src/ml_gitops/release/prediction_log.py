@@ -25,21 +25,31 @@ without a valid key, and refuse the old PREDICTION_LOG_SALT.
 
 `write_predictions` is the one function that writes log rows: the service's writer thread and `score` both call
 it, so both drop and hash the same columns.
+
+Told the model's features (`Columns.for_features`, `PredictionLog.for_features`), the log refuses, before any
+request, a feature named like a column of its own (`time`, `prediction`, `proba_1`, or `date`, the name of its
+folders; each write refuses it too), and writes each feature with its type even in a batch whose rows all miss it
+(else Arrow's null type, into which no other file's values cast).
 """
 
+import datetime
 import hashlib
 import hmac
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .. import UserError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LOGGER = logging.getLogger(__name__)
 QUEUED_BATCHES = 4  # batches waiting for the sink at most; beyond that, new rows are dropped and counted
@@ -47,6 +57,10 @@ KEY_VARIABLE = "PREDICTION_LOG_KEY"
 OLD_SALT_VARIABLE = "PREDICTION_LOG_SALT"
 MIN_KEY_BYTES = 32
 NEW_KEY = "openssl rand -hex 32"
+# the log's own columns, and `date`, which its date=YYYY-MM-DD/ folders add when it is read; answers add proba_<class>
+LOG_COLUMNS = ("request_id", "time", "model_version", "model_sha256", "score_ms", "arm", "prediction", "date")
+PROBABILITY = "proba_"
+NUMBER, DATE, TEXT = "number", "date", "text"  # a feature's kind, as the request schema gives it
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Columns:
     exclude: tuple[str, ...] = ()
     hashed: tuple[str, ...] = ()
     key: bytes = field(default=b"", repr=False)
+    kinds: Mapping[str, str] = field(default_factory=dict)  # each written feature's NUMBER, DATE or TEXT
 
     def __post_init__(self) -> None:
         if self.hashed and len(self.key) < MIN_KEY_BYTES:
@@ -83,6 +98,17 @@ class Columns:
             )
         return cls(tuple(exclude), tuple(hashed), key.encode())
 
+    def for_features(self, schema: Mapping[str, Any]) -> "Columns":
+        """These columns for a model's features (name -> the type a request carries: serve.feature_schema):
+        refuse a feature named like a log column, and keep each written one's kind (a hashed one is text)."""
+        refuse_log_column_names(schema, self)
+        kinds = {
+            name: TEXT if name in self.hashed else _kind(kind)
+            for name, kind in schema.items()
+            if name not in self.exclude
+        }
+        return replace(self, kinds=kinds)
+
     def apply(self, features: pd.DataFrame) -> pd.DataFrame:
         kept = features.drop(columns=[column for column in self.exclude if column in features.columns])
         return kept.assign(
@@ -95,6 +121,32 @@ class Columns:
 
     def _hash(self, value: object) -> str:
         return hmac.new(self.key, str(value).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _kind(kind: Any) -> str:
+    return NUMBER if kind is float else DATE if kind is datetime.datetime else TEXT
+
+
+def refuse_log_column_names(features: Iterable[str], columns: Columns = Columns()) -> None:
+    """Refuse the logged features (those `columns` does not exclude) named like a column of the log: their rows
+    could not be written (time, request_id), or the monitor would read them as the answer (prediction, proba_<class>)
+    or as the log's folders (date)."""
+    clashing = [
+        str(name)
+        for name in features
+        if name not in columns.exclude and (name in LOG_COLUMNS or str(name).startswith(PROBABILITY))
+    ]
+    if clashing:
+        named = ", ".join(f"'{name}'" for name in clashing[:5])
+        clash = (
+            f"columns {named} have the names of prediction-log columns"
+            if len(clashing) > 1
+            else f"column {named} has the name of a prediction-log column"
+        )
+        raise UserError(
+            f"feature {clash} ({', '.join(LOG_COLUMNS)}, {PROBABILITY}<class>): rename it in the data and "
+            "retrain, or leave it out of the log (monitoring.exclude)"
+        )
 
 
 def configured_columns(monitoring=None) -> Columns:
@@ -161,6 +213,12 @@ class PredictionLog:
         self._closed = False
         self._writer = threading.Thread(target=self._write_batches, name="prediction-log", daemon=True)
         self._writer.start()
+
+    def for_features(self, schema: Mapping[str, Any]) -> "PredictionLog":
+        """This log, told the model's features (serve.feature_schema) before any request: it refuses one named
+        like a log column, and writes each with its type (Columns.for_features)."""
+        self.columns = self.columns.for_features(schema)
+        return self
 
     def sibling(self, model_version: str, model_sha256: str) -> "PredictionLog":
         """A log of another model (a challenger in shadow) to the same place, with the same settings and columns,
@@ -295,7 +353,7 @@ def write_predictions(
     """Write one batch of predictions to the log (the service's and `score`'s alike); return the file's path.
     `model` is (version, sha256)."""
     rows = log_rows(features, answer, ids, *model, columns=columns, times=times, score_ms=score_ms, arms=arms)
-    return write_batch(rows, directory)
+    return write_batch(rows, directory, columns.kinds)
 
 
 def log_rows(
@@ -310,8 +368,10 @@ def log_rows(
     arms: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """The log's rows: id, time (now, one for all or one per row), model, the features (as `columns` says), the
-    answer, `score_ms` (one for all or one per row; missing: NaN) and, with A/B on, `arm`."""
+    answer, `score_ms` (one for all or one per row; missing: NaN) and, with A/B on, `arm`. Refuses a feature named
+    like a log column."""
     kept = columns.apply(features)
+    refuse_log_column_names(kept.columns)
     if times is None:
         times = pd.Timestamp.now(tz="UTC")
     meta = pd.DataFrame(
@@ -335,13 +395,17 @@ def log_rows(
     return pd.concat([meta, kept.reset_index(drop=True), answer.reset_index(drop=True), milliseconds], axis=1)
 
 
-def write_batch(batch: pd.DataFrame, directory: str) -> str:
-    """Write one batch as a new Parquet file under date=YYYY-MM-DD/ of its first row; return its path.
+def write_batch(batch: pd.DataFrame, directory: str, kinds: Mapping[str, str] | None = None) -> str:
+    """Write one batch as a new Parquet file under date=YYYY-MM-DD/ of its first row, each feature of `kinds` with
+    its kind's type; return its path.
 
     Locally the file is written under a temporary name and renamed, so a reader never sees half of one; an object
     store's upload is all-or-nothing by itself."""
     import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    table = _typed(pa.Table.from_pandas(batch, preserve_index=False), kinds or {})
     first = batch["time"].iloc[0]
     name = f"{first:%Y%m%dT%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:12]}.parquet"
     filesystem, root = fsspec.core.url_to_fs(directory)
@@ -350,10 +414,31 @@ def write_batch(batch: pd.DataFrame, directory: str) -> str:
     target = f"{folder}/{name}"
     temporary = f"{folder}/.{name}.tmp" if _is_local(filesystem) else target
     with filesystem.open(temporary, "wb") as handle:
-        batch.to_parquet(handle, index=False)
+        pq.write_table(table, handle)
     if temporary != target:
         filesystem.mv(temporary, target)
     return target
+
+
+def _typed(table: "pa.Table", kinds: Mapping[str, str]) -> "pa.Table":
+    """The table with each feature of `kinds` that Arrow typed null (the batch's rows all miss it) given its
+    kind's type, as the batches that hold it have."""
+    import pyarrow as pa
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_null(column.type) and column.name in kinds:
+            written = _arrow_type(kinds[column.name])
+            table = table.set_column(index, pa.field(column.name, written), pa.nulls(table.num_rows, written))
+    return table
+
+
+def _arrow_type(kind: str) -> "pa.DataType":
+    """The Arrow type pandas gives a value of this kind as the service passes it (a float, a datetime, a text:
+    large_string from pandas 3 on, string before)."""
+    import pyarrow as pa
+
+    sample = {NUMBER: 0.0, DATE: datetime.datetime(2000, 1, 1), TEXT: "text"}[kind]
+    return pa.Array.from_pandas(pd.Series([sample])).type
 
 
 def _is_local(filesystem) -> bool:
