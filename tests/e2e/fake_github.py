@@ -161,6 +161,10 @@ class FakeGitHub:
         self.deployment_statuses: dict[int, list[dict]] = {}
         self.artifact_store: Path | None = None  # the artifact stand-ins' store (harness.artifacts)
         self.artifact_ids: dict[tuple[int, str], int] = {}
+        # The workflow runs GitHub's rules started, oldest first (github_rules.GitHub.runs: run_id, workflow, name,
+        # event, who, head_sha, head_branch, conclusion, output), as `GET actions/runs` lists them.
+        self.workflow_runs: list = []
+        self.workflow_ids: dict[str, int] = {}
         self.failing_uploads: set[str] = set()
         self.requests: list[Recorded] = []
         self.errors: list[str] = []  # exceptions the fake raised while answering: a test must never see one
@@ -1784,6 +1788,153 @@ class FakeGitHub:
                 zipped.write(path, path.relative_to(folder).as_posix())
         return archive.getvalue()
 
+    # -- workflow runs: GET actions/runs ("List workflow runs for a repository") ----------------------------------
+
+    RUN_FILTERS = {
+        "actor",
+        "branch",
+        "event",
+        "status",
+        "head_sha",
+        "exclude_pull_requests",
+        "per_page",
+        "page",
+    }
+
+    def _list_workflow_runs(self, who, query, body):
+        """The repository's workflow runs, newest first, narrowed as the description's parameters say: `actor` ("the
+        login for the user who created the push associated with the check suite or workflow run"), `branch`,
+        `event`, `status` ("the check run status or conclusion that you specify"), `head_sha` ("Only returns
+        workflow runs that are associated with the specified head_sha"); `exclude_pull_requests` empties each run's
+        `pull_requests`. A parameter the fake does not implement (`created`, `check_suite_id`) is a failure of the
+        fake, never a silently unfiltered list. A token needs `actions: read` (fine-grained: "Actions" read)."""
+        self._require(who, "actions", "read")
+        unknown = sorted(set(query) - self.RUN_FILTERS)
+        if unknown:
+            raise NotImplementedError(f"GET actions/runs with {unknown}: the fake does not filter on them")
+        listed = []
+        for run in sorted(self.workflow_runs, key=lambda r: r.run_id, reverse=True):
+            status, conclusion = self._run_state(run, who)
+            if (
+                query.get("head_sha", run.head_sha) == run.head_sha
+                and query.get("event", run.event) == run.event
+                and query.get("actor", run.who.login) == run.who.login
+                and query.get("branch", run.head_branch) == run.head_branch
+                and query.get("status") in (None, status, conclusion)
+            ):
+                listed.append(self._workflow_run_json(run, status, conclusion, query))
+        page, links = self._page(listed, query, f"/repos/{self.repository}/actions/runs")
+        return 200, {"total_count": len(listed), "workflow_runs": page}, links
+
+    @staticmethod
+    def _run_state(run, who) -> tuple[str, str | None]:
+        """A run's `status` and `conclusion`. The rules run one workflow at a time, so the only run still going is
+        the one whose log is not written yet (the one asking, when a run's token asks); a run recorded as started
+        but not run here never ends, as the API shows it (in_progress); one waiting for a reviewer is `waiting`."""
+        if not run.output or (who is not None and who.run_id == run.run_id):
+            return "in_progress", None
+        if run.conclusion in ("success", "failure"):
+            return "completed", run.conclusion
+        if run.conclusion == "waiting":
+            return "waiting", None
+        return "in_progress", None
+
+    def _workflow_run_json(self, run, status: str, conclusion: str | None, query: dict) -> dict:
+        url = f"{self.api_url}/repos/{self.repository}/actions/runs/{run.run_id}"
+        path = f".github/workflows/{run.workflow}"
+        workflow_id = self.workflow_ids.setdefault(run.workflow, next(self.ids))
+        number = sum(1 for r in self.workflow_runs if r.workflow == run.workflow and r.run_id <= run.run_id)
+        number_of = (run.payload.get("pull_request") or {}).get("number")
+        own = self.pulls.get(number_of) if run.event in ("pull_request", "pull_request_target") else None
+        head_repository = own["head_repo"] if own else self.repository
+        # "Pull requests that are open with a head_sha or head_branch that matches the workflow run": this
+        # repository's own; a fork's run lists none (as the workflow_run payload, github_rules.py).
+        matching = [
+            pull
+            for pull in self.pulls.values()
+            if head_repository == self.repository
+            and pull["state"] == "open"
+            and pull["head_repo"] == self.repository
+            and (pull["head_sha"] == run.head_sha or pull["head_ref"] == run.head_branch)
+        ]
+        return schemas.example(
+            "workflow-run",
+            id=run.run_id,
+            name=run.name,
+            node_id=f"WFR_{run.run_id}",
+            head_branch=run.head_branch,
+            head_sha=run.head_sha,
+            path=path,
+            run_number=number,
+            run_attempt=1,
+            event=run.event,
+            status=status,
+            conclusion=conclusion,
+            workflow_id=workflow_id,
+            display_title=own["title"] if own else run.name,
+            url=url,
+            html_url=f"https://github.com/{self.repository}/actions/runs/{run.run_id}",
+            jobs_url=f"{url}/jobs",
+            logs_url=f"{url}/logs",
+            check_suite_url=f"{self.api_url}/repos/{self.repository}/check-suites/{run.run_id}",
+            cancel_url=f"{url}/cancel",
+            rerun_url=f"{url}/rerun",
+            artifacts_url=f"{url}/artifacts",
+            workflow_url=f"{self.api_url}/repos/{self.repository}/actions/workflows/{workflow_id}",
+            created_at=schemas.NOW,
+            updated_at=schemas.NOW,
+            run_started_at=schemas.NOW,
+            actor=self._user_of(run.who),
+            triggering_actor=self._user_of(run.who),
+            head_commit=self._simple_commit(run.head_sha),
+            repository=self._minimal_repository(self.repository),
+            head_repository=self._minimal_repository(head_repository),
+            pull_requests=[]
+            if query.get("exclude_pull_requests") == "true"
+            else [self._pull_minimal(p) for p in matching],
+        )
+
+    def _simple_commit(self, sha: str) -> dict | None:
+        try:
+            shown = self._git("show", "-s", "--format=%T%n%an%n%ae%n%B", sha)
+            tree, name, email, message = shown.split("\n", 3)
+        except RuntimeError:
+            return None
+        person = {"name": name, "email": email}
+        return schemas.example(
+            "simple-commit",
+            id=sha,
+            tree_id=tree,
+            message=message.strip(),
+            timestamp=schemas.NOW,
+            author=person,
+            committer=person,
+        )
+
+    def _minimal_repository(self, full_name: str) -> dict:
+        repo = self._repo(full_name)
+        return schemas.example(
+            "minimal-repository",
+            **{key: value for key, value in repo.items() if key in schemas.example("minimal-repository")},
+        )
+
+    def _pull_minimal(self, pull: dict) -> dict:
+        def side(ref: str, sha: str, full_name: str) -> dict:
+            repo = {
+                "id": 4711 if full_name == self.repository else 4712,
+                "url": f"{self.api_url}/repos/{full_name}",
+                "name": full_name.split("/")[1],
+            }
+            return {"ref": ref, "sha": sha, "repo": repo}
+
+        return {
+            "id": pull["id"],
+            "number": pull["number"],
+            "url": f"{self.api_url}/repos/{self.repository}/pulls/{pull['number']}",
+            "head": side(pull["head_ref"], pull["head_sha"], pull["head_repo"]),
+            "base": side(pull["base_ref"], pull.get("base_sha") or ZERO, self.repository),
+        }
+
     def _storage(self, path: str, headers):
         """GitHub's storage behind a download's redirect: the signed address is the credential, a token is not
         wanted (and recorded, so that a test can show none was sent)."""
@@ -1935,6 +2086,7 @@ ROUTES: list[tuple[str, dict]] = [
         {"GET": F._list_deployment_statuses, "POST": F._create_deployment_status},
     ),
     (r"releases/assets/(\d+)", {"GET": F._get_asset}),
+    (r"actions/runs", {"GET": F._list_workflow_runs}),
     (r"actions/runs/(\d+)/artifacts", {"GET": F._list_run_artifacts}),
     (r"actions/artifacts/(\d+)/(\w+)", {"GET": F._download_artifact}),
 ]
