@@ -28,10 +28,10 @@ def register(commands) -> None:
         "shadow-record", help="record the challenger as a deployment to the environment shadow (CI)"
     )
     record.add_argument("--version", help="a released version, vX.Y.Z")
-    record.add_argument("--pull-request", type=int)
-    record.add_argument("--head-sha")
-    record.add_argument("--run-id", type=int, help="the run that built the artifact shadow-model")
-    record.add_argument("--artifact", type=Path, help="the downloaded artifact shadow-model")
+    record.add_argument(
+        "--pull-request", type=int, help="a pull request: its candidate, from its model-pr run of --head-sha"
+    )
+    record.add_argument("--head-sha", help="the labelled commit, whose model-pr run must have succeeded")
     record.set_defaults(handler=run_shadow_record)
 
     stop = commands.add_parser("shadow-stop", help="stop the challenger in shadow (CI)")
@@ -75,15 +75,13 @@ def run_shadow_record(args: argparse.Namespace) -> None:
     from .. import UserError
     from . import shadow_record
 
-    candidate = (args.pull_request, args.head_sha, args.run_id, args.artifact)
+    candidate = (args.pull_request, args.head_sha)
     if args.version and not any(candidate):
         shadow_record.record_version(args.version)
     elif not args.version and all(candidate):
         shadow_record.record_pull_request(*candidate)
     else:
-        raise UserError(
-            "give either --version, or --pull-request, --head-sha, --run-id and --artifact (a candidate)"
-        )
+        raise UserError("give either --version, or --pull-request and --head-sha (a candidate)")
 
 
 def run_shadow_stop(args: argparse.Namespace) -> None:

@@ -1,28 +1,41 @@
 """Which challenger scores in shadow, recorded as a GitHub deployment to the environment `shadow`.
 
 A person asks (the label `shadow` on a pull request, or a dispatch naming a version or `none`); shadow.yml checks
-the asker here (`ask`), builds a pull request's candidate in a read-only job, and records the choice (`record`):
-a deployment whose payload names the model and its SHA-256, marked `success`, which makes GitHub mark the previous
-one `inactive` (`auto_inactive`). Stopping marks the current one `inactive` (`stop`). The environment's history
-on GitHub is the audit trail, and the service picks the challenger up from the newest record (shadow_pull).
+the asker here (`ask`) and records the choice (`record`): a deployment whose payload names the model and its
+SHA-256, marked `success`, which makes GitHub mark the previous one `inactive` (`auto_inactive`). Stopping marks the
+current one `inactive` (`stop`). The environment's history on GitHub is the audit trail, and the service picks the
+challenger up from the newest record (shadow_pull).
+
+A pull request's candidate is the model its own model-pr run trained (`on: pull_request`: a read-only token, no
+secrets, and the pull request's own cache scope) and kept as the artifact `candidate-model`: shadow.yml runs from
+`pull_request_target`, whose runs may write the cache the default branch's workflows restore, so it never runs the
+pull request's code. It finds the newest successful model-pr run of exactly the labelled commit through the REST
+API and reads that run's artifact as data; the digest is computed here, from the model's bytes.
 
 Standard library only: the recording job holds a token that can write deployments.
 """
 
+import hashlib
+import io
 import json
 import os
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from .. import UserError
-from ..core import files
 from . import client
 
 ENVIRONMENT = "shadow"
 LABEL = "shadow"
-ARTIFACT = "shadow-model"
+ARTIFACT = "candidate-model"  # model-pr.yml's artifact: the candidate it trained, models/model.skops alone
 MODEL = "model.skops"
+# A run's `path`: the description shows it with and without the ref (".github/workflows/build.yml@main").
+MODEL_PR = re.compile(r"^\.github/workflows/model-pr\.yml(@.+)?$")
+MAX_MODEL_BYTES = 4 << 30
+# What reading a broken, encrypted or foreign zip raises.
+NOT_A_ZIP = (zipfile.BadZipFile, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError)
 MODEL_TAG = "model@{version}"  # GTO's version tag (release/tags.py)
 WRITERS = ("admin", "write")  # the API's permission field (maintain reads as write)
 LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?$")
@@ -56,7 +69,8 @@ class Record:
 
 def ask_by_label(sender: str, action: str, pull_request: int, head_repo: str, head_sha: str) -> dict:
     """What a `shadow` label added or removed asks for, once the labeller is known to have write access and the
-    pull request is known not to come from a fork: build and record its head, or stop its shadow."""
+    pull request is known not to come from a fork: record its head's candidate (as its model-pr run trained it), or
+    stop its shadow."""
     if head_repo != client.repository():
         raise UserError(
             f"pull request #{pull_request} comes from {head_repo!r}, a fork: a fork's code never scores "
@@ -65,9 +79,9 @@ def ask_by_label(sender: str, action: str, pull_request: int, head_repo: str, he
     _check_writer(sender, f"{action} the label {LABEL}")
     if action == "labeled":
         if not SHA.match(head_sha):
-            raise UserError(f"{head_sha!r} is not a commit SHA: refusing to build it")
+            raise UserError(f"{head_sha!r} is not a commit SHA: refusing to record it")
         print(f"{sender} asked for pull request #{pull_request}'s candidate ({head_sha[:12]}) in shadow")
-        return {"do": "build", "pull_request": pull_request, "head_sha": head_sha}
+        return {"do": "record-candidate", "pull_request": pull_request, "head_sha": head_sha}
     if action == "unlabeled":
         print(f"{sender} removed the label: pull request #{pull_request}'s shadow stops")
         return {"do": "stop", "pull_request": pull_request}
@@ -113,22 +127,88 @@ def record_version(version: str) -> Record:
     return _record(tag, {"version": version, "model_sha256": digest}, f"{version} in shadow")
 
 
-def record_pull_request(pull_request: int, head_sha: str, run_id: int, artifact: Path) -> Record:
-    """Record a pull request's candidate, built by this run as the artifact `shadow-model` (downloaded to
-    `artifact`, read as data): the digest is computed here, from the model's bytes."""
+def record_pull_request(pull_request: int, head_sha: str) -> Record:
+    """Record a pull request's candidate: the model that the newest successful model-pr run of exactly `head_sha`
+    trained for this pull request and kept as its artifact `candidate-model`, read here as data (nothing of the
+    pull request runs). None such yet (model-pr still running, or failed): refused, nothing recorded."""
     if not SHA.match(head_sha):
         raise UserError(f"{head_sha!r} is not a commit SHA")
-    model = artifact / MODEL
-    if not model.is_file():
-        raise UserError(f"{artifact} holds no {MODEL}: the build job's artifact {ARTIFACT} is incomplete")
+    run = model_pr_run(pull_request, head_sha)
     payload = {
         "pull_request": pull_request,
         "head_sha": head_sha,
-        "run_id": run_id,
+        "run_id": run,
         "artifact": ARTIFACT,
-        "model_sha256": files.sha256(model),
+        "model_sha256": _candidate_digest(run, pull_request),
     }
     return _record(head_sha, payload, f"pull request #{pull_request} ({head_sha[:7]}) in shadow")
+
+
+def model_pr_run(pull_request: int, head_sha: str) -> int:
+    """The id of the newest successful model-pr run (event pull_request) of exactly `head_sha`, for this pull
+    request, of this repository: `GET /repos/{owner}/{repo}/actions/runs` ("List workflow runs for a repository")
+    narrowed by `head_sha`, `event` and `status` (a status or a conclusion: `success`), each run checked again here
+    (the workflow's `path`, its event, conclusion, head commit and repository, and `pull_requests`: "Pull requests
+    that are open with a head_sha or head_branch that matches the workflow run")."""
+    repository = client.repository()
+    listed = client.paginate(f"actions/runs?head_sha={head_sha}&event=pull_request&status=success")
+    found = [
+        run
+        for run in listed
+        if MODEL_PR.match(str(run.get("path", "")))
+        and run.get("event") == "pull_request"
+        and run.get("status") == "completed"
+        and run.get("conclusion") == "success"
+        and run.get("head_sha") == head_sha
+        and (run.get("repository") or {}).get("full_name") == repository
+        and (run.get("head_repository") or {}).get("full_name") == repository
+        and any(pull.get("number") == pull_request for pull in run.get("pull_requests") or [])
+        and isinstance(run.get("id"), int)
+    ]
+    if not found:
+        raise UserError(
+            f"pull request #{pull_request}'s head {head_sha[:12]} has no successful model-pr run yet: wait for "
+            f"model-pr to pass on it, then remove and add the label {LABEL} again; nothing recorded"
+        )
+    return max(run["id"] for run in found)
+
+
+def _candidate_digest(run: int, pull_request: int) -> str:
+    """The SHA-256 of the model in model-pr run `run`'s artifact `candidate-model`: a zip that must hold exactly
+    model.skops, no larger than MAX_MODEL_BYTES, hashed as it is read."""
+    listed = client.paginate(f"actions/runs/{run}/artifacts?name={ARTIFACT}")
+    found = [artifact for artifact in listed if artifact.get("name") == ARTIFACT]
+    if not found:
+        raise UserError(
+            f"model-pr run {run} kept no {ARTIFACT}: pull request #{pull_request} changes no model input, so it "
+            "has no candidate of its own to put in shadow; nothing recorded"
+        )
+    artifact = max(found, key=lambda a: a["id"])
+    if artifact.get("expired"):
+        raise UserError(
+            f"the artifact {ARTIFACT} of model-pr run {run} has expired: run model-pr again on the pull request, "
+            f"then remove and add the label {LABEL} again; nothing recorded"
+        )
+    archive = client.download(f"actions/artifacts/{artifact['id']}/zip", MAX_MODEL_BYTES)
+    where = f"model-pr run {run}'s artifact {ARTIFACT}"
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+            names = opened.namelist()
+            if names != [MODEL]:
+                raise UserError(f"{where} holds {names}, not {MODEL} alone: refusing it, nothing recorded")
+            member = opened.getinfo(MODEL)
+            if member.file_size > MAX_MODEL_BYTES:
+                raise UserError(f"{MODEL} in {where} is too large: refusing it, nothing recorded")
+            digest, size = hashlib.sha256(), 0
+            with opened.open(member) as model:
+                while chunk := model.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_MODEL_BYTES:
+                        raise UserError(f"{MODEL} in {where} is too large: refusing it, nothing recorded")
+                    digest.update(chunk)
+    except NOT_A_ZIP:
+        raise UserError(f"{where} is not a zip holding {MODEL}: refusing it, nothing recorded") from None
+    return digest.hexdigest()
 
 
 def _digest_listed(text: str, where: str) -> str:
