@@ -1,17 +1,22 @@
 """A challenger in shadow, the GitOps way, under GitHub's rules (issue 31): a person asks (the label `shadow` on a
 pull request, or a dispatch naming a released version), shadow.yml records the choice as a deployment to the
-environment `shadow`, and the service's host picks it up from that record (`make shadow-pull`, a read token): the
+environment `shadow` (a pull request's candidate is the model its own model-pr run trained, read as data: no job of
+shadow.yml, a `pull_request_target` run that may write the default branch's Actions cache, checks out or runs the
+pull request's code), and the service's host picks it up from that record (`make shadow-pull`, a read token): the
 candidate scores logged traffic in shadow, labels arrive, and `monitor --challenger` compares both models on the
 requests both answered, and `challenger-comment` puts that section in the pull request's report comment. Removing
-the label (or dispatching `none`) stops it. A triage user's label and a fork's pull request record nothing; a
-deployment made by hand is never picked up. Then the pull request is approved, merged and released as any other
-is: the shadow informed the review and changed nothing of the path. No workflow is started by hand."""
+the label (or dispatching `none`) stops it. A triage user's label, a fork's pull request and a label before model-pr
+passed on the head record nothing; a deployment made by hand is never picked up. Then the pull request is approved,
+merged and released as any other is: the shadow informed the review and changed nothing of the path. No workflow
+is started by hand."""
 
 import hashlib
 import json
+import re
 import urllib.request
 
 import pytest
+import yaml
 
 from ..conftest import run, tool_env
 from .conftest import BETTER, merge_and_release, rendered, set_model
@@ -45,6 +50,12 @@ pd.DataFrame({"request_id": answers["request_id"], "label": truth.iloc[:, 0].ast
 """
 
 
+@pytest.fixture(scope="module", autouse=True)
+def runs_listed(fake, github):
+    """`GET actions/runs` lists the runs GitHub's rules started (fake_github.py, `workflow_runs`)."""
+    fake.workflow_runs = github.runs
+
+
 def started(runs):
     return [(run.workflow, run.conclusion) for run in runs]
 
@@ -65,6 +76,27 @@ def service_env(fake, harness, person) -> dict:
     return env
 
 
+def runs_no_pull_request_code(project, fake, shadow, head):
+    """The precondition of the cache attack, replayed: a `pull_request_target` run may write the Actions cache that
+    the default branch's workflows (those with the App's key, the environments' secrets) restore, so none of its
+    jobs may check out or run the pull request's commit. Every checkout of the run is main's commit (the checkout
+    stand-in names what it checked out); the shared workflow has no job that checks out another ref or runs make."""
+    assert shadow.event == "pull_request_target"
+    main = fake.ref("refs/heads/main")
+    checked_out = re.findall(r"stand-in checkout: ([0-9a-f]{40})", shadow.output)
+    assert len(checked_out) == len(shadow.jobs), f"one checkout per job that ran: {shadow.jobs}"
+    assert set(checked_out) <= {main}, (
+        f"a job of the pull_request_target run checked out {set(checked_out) - {main}} (the head is {head})"
+    )
+    caller = yaml.safe_load((project / ".github" / "workflows" / "shadow.yml").read_text())
+    called = fake.called_workflow(caller["jobs"]["shadow"]["uses"])
+    for job_id, job in called["jobs"].items():
+        for step in job.get("steps", []):
+            if "actions/checkout" in step.get("uses", ""):
+                assert "ref" not in (step.get("with") or {}), f"{job_id} checks out another ref than main's"
+            assert not re.search(r"\bmake\b", step.get("run", "")), f"{job_id} runs make targets"
+
+
 def shadow_pull(project, fake, harness, person):
     return run(["make", "-s", "shadow-pull"], cwd=project, env=service_env(fake, harness, person))
 
@@ -75,7 +107,7 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
     bob, ada, mallory = people["bob"], people["ada"], people["mallory"]
 
     # The author commits the new parameters and dvc.lock, as every model change (register.yml starts on it);
-    # shadow.yml trains the labelled commit again itself.
+    # the pull request's model-pr run trains the commit again (read-only) and keeps the candidate it trained.
     def change():
         set_model(project, BETTER)
         run(["uv", "run", "--locked", "dvc", "repro", "--quiet"], cwd=project)
@@ -86,23 +118,31 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
     number = bob.open_pull_request("challenger", "A challenger")
     runs = github.settle()
     assert started(runs)[1:] == [("model-pr.yml", "success"), ("model-report.yml", "success")], failures(runs)
+    model_pr = runs[1]
     (report,) = [c for c in fake.comments_on(number) if c["user"] == "github-actions[bot]"]
+    kept = harness.artifact(model_pr.run_id, "candidate-model")
+    assert sorted(p.name for p in kept.iterdir()) == ["model.skops"], "model-pr keeps the model it trained"
+    built = kept / "model.skops"
 
     assert ada.label(number, "shadow")[0] == 200
     runs = github.settle()
-    assert started(runs) == [("shadow.yml", "success")], failures(runs)
     (shadow,) = runs
-    assert shadow.jobs == {"ask": "success", "build": "success", "record": "success"}
+    runs_no_pull_request_code(project, fake, shadow, head)
+    assert started(runs) == [("shadow.yml", "success")], failures(runs)
+    assert shadow.jobs == {"ask": "success", "record": "success"}
     ((payload, state),) = shadow_records(fake)
-    built = harness.artifact(shadow.run_id, "shadow-model") / "model.skops"
     assert payload == {
         "pull_request": number,
         "head_sha": head,
-        "run_id": shadow.run_id,
-        "artifact": "shadow-model",
+        "run_id": model_pr.run_id,
+        "artifact": "candidate-model",
         "model_sha256": hashlib.sha256(built.read_bytes()).hexdigest(),
     }
     assert state == "success"
+    (looked_up,) = [
+        r.path for r in fake.requests if r.who and r.who.run_id == shadow.run_id and "actions/runs?" in r.path
+    ]
+    assert f"head_sha={head}&event=pull_request&status=success" in looked_up
     writes = [r for r in fake.writes() if r.who and r.who.run_id == shadow.run_id]
     assert {r.path.split("?")[0].rsplit("/", 1)[-1] for r in writes} == {"deployments", "statuses"}, (
         "the run wrote its record and nothing else"
@@ -157,11 +197,43 @@ def test_a_writer_s_label_puts_the_candidate_in_shadow_and_the_monitor_judges_it
     runs = github.settle()
     assert started(runs) == [("shadow.yml", "success")], failures(runs)
     assert runs[0].jobs == {"ask": "success", "stop": "success"}
+    runs_no_pull_request_code(project, fake, runs[0], head)
     assert [state for _, state in shadow_records(fake)] == ["inactive"]
     stopped = shadow_pull(project, fake, harness, mallory)
     assert stopped.stdout == ""
     assert "no challenger recorded" in stopped.stderr
     assert sorted(p.name for p in (project / "logs" / "predictions").rglob("*.parquet")) == logged
+
+
+def test_a_label_before_model_pr_passed_on_the_head_records_nothing_and_says_why(
+    project, fake, github, people
+):
+    """A writer labels a pull request whose model-pr run has not passed yet (here it is still going: recorded as
+    started, never finished): nothing of the pull request runs, nothing is recorded, and the run says what to do."""
+    ada, bob = people["ada"], people["bob"]
+    before = shadow_records(fake)
+    head = commit_change(project, "late", lambda: set_model(project, {**BETTER, "n_estimators": 40}), "Late")
+    bob.push(project, "late:refs/heads/late")
+    github.not_run["model-pr.yml"] = "a model-pr run still going when the label comes (the API: in_progress)"
+    try:
+        number = bob.open_pull_request("late", "A challenger whose model-pr is still running")
+        assert started(github.settle()) == [("ci.yml", "not run here"), ("model-pr.yml", "not run here")]
+    finally:
+        del github.not_run["model-pr.yml"]
+
+    assert ada.label(number, "shadow")[0] == 200
+    runs = github.settle()
+    (shadow,) = runs
+    runs_no_pull_request_code(project, fake, shadow, head)
+    assert started(runs) == [("shadow.yml", "failure")]
+    assert shadow.jobs == {"ask": "success", "record": "failure"}
+    said = (
+        f"error: pull request #{number}'s head {head[:12]} has no successful model-pr run yet: wait for model-pr "
+        "to pass on it, then remove and add the label shadow again; nothing recorded"
+    )
+    assert said in shadow.output
+    assert shadow_records(fake) == before
+    assert not [r for r in fake.writes() if r.who and r.who.run_id == shadow.run_id], "it wrote nothing"
 
 
 def test_a_released_version_is_asked_for_by_dispatch_and_none_stops_it(
