@@ -3,11 +3,14 @@
 The file is read and written in batches of `--batch-rows`, so memory stays bounded whatever its size. Each row is
 checked as /predict checks a request (release/serve.py's schema, column by column): a row that does not fit is
 left out and reported by its row number (the first data row is 1), and `--strict` refuses the whole file instead.
-OUTPUT holds the input's columns, the prediction's id, `prediction` and, for a classifier, `proba_<class>`; it is
-written under a temporary name and appears only once complete. The predictions go to the prediction log as the
-service's do, through the same function (release/prediction_log.py: `monitoring.exclude` left out,
-`monitoring.hash` keyed with PREDICTION_LOG_KEY, refused without it), under ids `<run id>-<row number>`, with
-the milliseconds of the model call that scored their batch (`score_ms`).
+OUTPUT holds the input's columns, the prediction's id, `prediction` and, for a classifier, `proba_<class>` (an input
+column of one of these names is refused before anything is written); it is written under a temporary name and
+appears only once complete. A Parquet OUTPUT keeps each input column in one type whatever its batches hold: a
+Parquet input's own, and for a CSV's, text (as the file holds it), or a number for a feature the model reads as
+one. The predictions go to the prediction log as the service's do, through the same function
+(release/prediction_log.py: `monitoring.exclude` left out, `monitoring.hash` keyed with PREDICTION_LOG_KEY, refused
+without it), under ids `<run id>-<row number>`, with the milliseconds of the model call that scored their batch
+(`score_ms`).
 
 `--shadow PATH` scores each batch with a challenger too (release/shadow.py): loaded and checked as the service
 loads one, its answers go to the prediction log only, under the same ids and time, with its own version and
@@ -96,6 +99,8 @@ def run(
     model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
     digest = files.sha256(paths.MODEL)
     schema = feature_schema(model)
+    inputs = input_columns(source)
+    _refuse_output_names(source, inputs, output_names(model))
     outcome = Outcome(run_id=uuid.uuid4().hex[:16])
     loaded, outcome.shadow = (
         _challenger(challenger, model, list(schema), digest) if challenger else (None, None)
@@ -104,11 +109,11 @@ def run(
     with (
         threads.every_core(),  # batches of many rows: worth every core (the service's small ones use one)
         files.atomic_path(output) as temporary,
-        _Writer(temporary, output.suffix) as writer,
+        _Writer(temporary, output.suffix, kept_types(inputs, schema)) as writer,
         ThreadPoolExecutor(max_workers=1) as background,
     ):
         written = None
-        for first_row, batch in read_batches(source, batch_rows):
+        for first_row, batch in read_batches(source, batch_rows, text=list(inputs.keys() - schema.keys())):
             features, problems = validate(batch, schema, first_row)
             if problems and strict:
                 raise UserError(f"{source}: {problems[0]} (--strict refuses the file; nothing was written)")
@@ -201,19 +206,63 @@ def _shadow_rows(
     return writes
 
 
-def read_batches(source: Path, batch_rows: int) -> Iterator[tuple[int, pd.DataFrame]]:
-    """(index of the first row, rows) for each batch of a CSV or Parquet file, rows indexed from 0."""
+def input_columns(source: Path) -> dict[str, Any]:
+    """The columns of a CSV or Parquet file: their types in a Parquet file, None in a CSV (text)."""
+    if _readable(source) == ".csv":
+        return dict.fromkeys(pd.read_csv(source, nrows=0).columns)
+    import pyarrow.parquet as pq
+
+    return {field.name: field.type for field in pq.read_schema(source)}
+
+
+def _readable(source: Path) -> str:
+    """The suffix of a file score reads; a missing file or another format refused."""
     if not source.is_file():
         raise UserError(f"{source} not found: give a CSV or Parquet file to score")
+    if source.suffix not in (".csv", ".parquet"):
+        raise UserError(f"{source}: score reads .csv or .parquet files")
+    return source.suffix
+
+
+def output_names(model) -> list[str]:
+    """The columns score adds to the input's: answer_of's (`prediction`, `proba_<class>`) and `request_id`."""
+    classes = getattr(model, "classes_", []) if hasattr(model, "predict_proba") else []
+    return ["prediction", *(f"proba_{label}" for label in classes), "request_id"]
+
+
+def _refuse_output_names(source: Path, columns: dict[str, Any], outputs: list[str]) -> None:
+    """An input column named as an output column would be written twice (a CSV reader then takes the stale one)."""
+    clashes = [name for name in columns if name in set(outputs)]
+    if clashes:
+        raise UserError(
+            f"{source} has a column named {', '.join(map(repr, clashes))}, a name score gives its output: rename "
+            f"or drop it (to score an earlier output again, drop its {', '.join(outputs)} columns)"
+        )
+
+
+def kept_types(columns: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The type each input column keeps in a Parquet output, whatever its batches hold (a column empty in one batch
+    and text in the next, whole numbers then fractions): a Parquet file's own; a CSV's (None) text, or a number
+    for a feature the model reads as one."""
+    import pyarrow as pa
+
+    number, text = pa.float64(), pa.large_string()
+    return {
+        name: (number if schema.get(name) is float else text) if kind is None else kind
+        for name, kind in columns.items()
+    }
+
+
+def read_batches(source: Path, batch_rows: int, text: list[str] = ()) -> Iterator[tuple[int, pd.DataFrame]]:
+    """(index of the first row, rows) for each batch of a CSV or Parquet file, rows indexed from 0; the `text`
+    columns of a CSV read as text (as the file holds them, whatever each batch's values look like)."""
     start = 0
-    if source.suffix == ".parquet":
+    if _readable(source) == ".parquet":
         import pyarrow.parquet as pq
 
         batches = (batch.to_pandas() for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows))
-    elif source.suffix == ".csv":
-        batches = pd.read_csv(source, chunksize=batch_rows, low_memory=False)
     else:
-        raise UserError(f"{source}: score reads .csv or .parquet files")
+        batches = pd.read_csv(source, chunksize=batch_rows, low_memory=False, dtype=dict.fromkeys(text, str))
     for batch in batches:
         yield start, batch.set_axis(pd.RangeIndex(start, start + len(batch)))
         start += len(batch)
@@ -258,12 +307,13 @@ def _check_column(values: pd.Series, kind: Any) -> tuple[pd.Series, np.ndarray, 
 
 
 class _Writer:
-    """Append batches to a Parquet or CSV file."""
+    """Append batches to a Parquet or CSV file; in Parquet, the input's columns in their `types` (kept_types) and
+    the others in their first batch's."""
 
-    def __init__(self, path: Path, suffix: str) -> None:
+    def __init__(self, path: Path, suffix: str, types: dict[str, Any] | None = None) -> None:
         if suffix not in (".parquet", ".csv"):
             raise UserError(f"the output must end in .csv or .parquet, got '{suffix or 'no suffix'}'")
-        self.path, self.suffix, self._parquet = path, suffix, None
+        self.path, self.suffix, self.types, self._parquet = path, suffix, types or {}, None
 
     def __enter__(self) -> "_Writer":
         return self
@@ -275,14 +325,55 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(self._numbers(frame), preserve_index=False)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, table.schema)
-        self._parquet.write_table(table.cast(self._parquet.schema))
+            fields = [field.with_type(self.types.get(field.name, field.type)) for field in table.schema]
+            self._parquet = pq.ParquetWriter(self.path, pa.schema(fields))  # no pandas metadata: its types
+        self._parquet.write_table(_cast(table, self._parquet.schema))
+
+    def _numbers(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Text in a column written as numbers (a CSV's numeric feature, in a batch where a row was refused) read
+        as `validate` reads it: every row kept is a number."""
+        import pyarrow as pa
+
+        texts = [
+            name
+            for name in frame.columns
+            if self.types.get(name) == pa.float64() and not pd.api.types.is_numeric_dtype(frame[name])
+        ]
+        if not texts:
+            return frame
+        return frame.assign(**{name: pd.to_numeric(frame[name], errors="coerce") for name in texts})
 
     def __exit__(self, *_) -> None:
         if self._parquet is not None:
             self._parquet.close()
+
+
+def _cast(table, schema):
+    """The batch in the output's types; a value its column's type cannot hold refused with one line naming it."""
+    try:
+        return table.cast(schema)
+    except _cast_errors():
+        column = next(field for field in schema if not _fits(table[field.name], field.type))
+        raise UserError(
+            f"column '{column.name}' holds a value its type in the Parquet output ({column.type}) cannot hold: "
+            "write the output as .csv"
+        ) from None
+
+
+def _fits(values, kind) -> bool:
+    try:
+        values.cast(kind)
+    except _cast_errors():
+        return False
+    return True
+
+
+def _cast_errors() -> tuple[type[Exception], ...]:
+    import pyarrow as pa
+
+    return pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError
 
 
 def report(source: Path, output: Path, outcome: Outcome) -> str:
