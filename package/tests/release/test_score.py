@@ -44,17 +44,20 @@ def test_rows_predict_would_refuse_are_left_out_and_named_by_row_number(table, t
     broken = frame.astype({first: object})
     broken.loc[2, first] = "big"
     broken.loc[5, first] = "1e309"
+    broken.loc[6, first] = "-1e300"  # finite, but beyond any feature (serve.MAX_MAGNITUDE)
     broken.to_csv(path, index=False)
     outcome = score.run(path, tmp_path / "scored.csv", batch_rows=4)
     scored = pd.read_csv(tmp_path / "scored.csv")
-    assert outcome.refused == 2
+    assert outcome.refused == 3
+    range_ = "is not a finite number from -1e+19 to 1e+19"
     assert outcome.problems == [
-        f"row 3: column '{first}': 'big' is not a finite number",
-        f"row 6: column '{first}': 'inf' is not a finite number",  # read_csv reads 1e309 as inf
+        f"row 3: column '{first}': 'big' {range_}",
+        f"row 6: column '{first}': 'inf' {range_}",  # read_csv reads 1e309 as inf
+        f"row 7: column '{first}': '-1e+300' {range_}",
     ]
-    assert len(scored) == len(frame) - 2
-    with TestClient(serve.create_app()) as client:  # /predict refuses the same two rows
-        for value in ("big", 1e309):
+    assert len(scored) == len(frame) - 3
+    with TestClient(serve.create_app()) as client:  # /predict refuses the same three rows
+        for value in ("big", 1e309, -1e300):
             row = {**serve.json_records(frame.drop(columns="customer").head(1))[0], first: value}
             body = '{"rows": [' + json.dumps(row).replace("Infinity", "1e309") + "]}"  # JSON has no infinity
             response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
@@ -64,7 +67,9 @@ def test_rows_predict_would_refuse_are_left_out_and_named_by_row_number(table, t
 def test_strict_refuses_the_file_and_writes_nothing(table, tmp_path):
     path, frame = table
     frame.drop(columns="customer").assign(**{frame.columns[0]: "big"}).to_csv(path, index=False)
-    with pytest.raises(UserError, match=r"row 1: column .* 'big' is not a finite number \(--strict refuses"):
+    with pytest.raises(
+        UserError, match=r"row 1: column .* 'big' is not a finite number .* \(--strict refuses"
+    ):
         score.run(path, tmp_path / "scored.csv", strict=True)
     assert not [path.name for path in tmp_path.iterdir() if "scored" in path.name]
 

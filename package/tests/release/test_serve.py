@@ -1,6 +1,7 @@
 """The HTTP service: health, predictions for valid rows, 422 naming the field for anything else."""
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from fixture_model.pipeline import data, prepare, train
+from fixture_model.pipeline import TASK, data, prepare, train
 
 from ml_gitops import UserError
 from ml_gitops.core import files, paths
@@ -64,6 +65,48 @@ def test_a_number_that_is_not_finite_is_refused_naming_the_field(client, rows, n
     body = json.dumps({"rows": [{**rows[0], first: "NUMBER"}]}).replace('"NUMBER"', number)
     response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert field_errors(response) == [(first, "finite_number")]
+
+
+@pytest.mark.parametrize("number", [1e308, -1e308, 1.01e19])
+def test_a_number_beyond_any_feature_is_refused_stating_the_bound(client, rows, number):
+    """1e308 is finite, but a scaler overflows it to infinity, which scikit-learn refuses; no feature is that large."""
+    first = next(iter(rows[0]))
+    response = client.post("/predict", json={"rows": [{**rows[0], first: number}]})
+    assert field_errors(response) == [(first, "less_than_equal" if number > 0 else "greater_than_equal")]
+    assert (
+        response.json()["detail"][0]["msg"]
+        == "Input should be a number from -1e+19 to 1e+19: no feature is larger"
+    )
+    assert client.post("/predict", json={"rows": [{**rows[0], first: -1e19}]}).status_code == 200
+
+
+@pytest.fixture
+def refusing_missing_values(trained):
+    """The service's model as the linear one of params.yaml's choices, without its numeric imputer: the schema
+    accepts null (the pipeline imputes it), but this model refuses it, with scikit-learn's ValueError."""
+    linear = "logistic_regression" if TASK == "classification" else "ridge"
+    train.run(replace(trained, model=replace(trained.model, name=linear, params={})))
+    model = files.load_model(paths.MODEL, train.MODEL_TYPES)
+    numeric = model.named_steps["preprocess"].named_transformers_["numeric"]
+    numeric.steps[0] = (numeric.steps[0][0], "passthrough")
+    files.save_model(model, paths.MODEL)
+
+
+def test_rows_the_model_refuses_get_a_422_and_no_error_in_the_log(refusing_missing_values, rows, caplog):
+    client = TestClient(serve.create_app(), raise_server_exceptions=False)
+    first = next(iter(rows[0]))
+    response = client.post("/predict", json={"rows": [rows[0], {**rows[1], first: None}]})
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body", "rows"],
+            "type": "model_refused",
+            "msg": "The model cannot score these rows: it refused a value in them (ValueError)",
+        }
+    ]
+    assert [r.levelname for r in caplog.records if r.name.startswith("ml_gitops")] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert client.post("/predict", json={"rows": rows}).status_code == 200
 
 
 def test_a_request_with_many_errors_gets_a_short_answer(client, rows):

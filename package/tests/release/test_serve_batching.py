@@ -22,7 +22,12 @@ from ml_gitops.release.batching import BatchSettings
 from ml_gitops.release.prediction_log import PredictionLog
 
 CLIENTS = 24
-POISON = -987654.25  # a row whose first feature holds this makes the wrapped model raise
+POISON = -987654.25  # a row whose first feature holds this makes the wrapped model raise ValueError
+REFUSED = {  # the 422 of a request whose rows the model refuses with ValueError
+    "loc": ["body", "rows"],
+    "type": "model_refused",
+    "msg": "The model cannot score these rows: it refused a value in them (ValueError)",
+}
 
 
 class Counted:
@@ -190,12 +195,25 @@ def test_a_request_whose_rows_make_the_model_fail_does_not_fail_its_neighbours(s
     poisoned = {"rows": [{**rows[0], first: POISON}]}
     bodies = [poisoned] + [{"rows": [row]} for row in rows[1:12]]
     answers = all_at_once(port, bodies, [f"c{i}" for i in range(len(bodies))])
-    assert answers[0][0] == 500
+    assert answers[0] == (422, {"detail": [REFUSED]})  # the model's ValueError: the caller's rows, not a 500
     for row, (status, answer) in zip(rows[1:12], answers[1:], strict=True):
         assert status == 200
         assert_own_answer(model, row, answer)
     assert any(size > 1 for size in counted.failed), counted.failed  # it was scored with others, then alone
     assert counted.failed[-1] == 1
+
+
+def test_a_number_beyond_any_feature_is_refused_before_the_model_and_its_neighbours_scored_once(
+    service, rows
+):
+    """1e308 overflows a scaler, and the model's error would have each request of its batch scored again alone."""
+    port, counted = service(delay=0.2)
+    first = next(iter(rows[0]))
+    bodies = [{"rows": [row]} for row in rows[:10]] + [{"rows": [{**rows[10], first: 1e308}]}]
+    answers = all_at_once(port, bodies, [None] * len(bodies))
+    assert [status for status, _ in answers] == [200] * 10 + [422]
+    assert answers[-1][1]["detail"][0]["type"] == "less_than_equal"
+    assert (counted.failed, sum(counted.calls)) == ([], 10)
 
 
 def test_the_log_holds_every_row_once_with_its_ids(service, rows, tmp_path):
@@ -206,7 +224,7 @@ def test_the_log_holds_every_row_once_with_its_ids(service, rows, tmp_path):
     ids = [f"one-{i}" for i in range(12)] + ["three", None]
     poisoned = {"rows": [{**rows[17], first: POISON}]}  # its request fails: none of its rows is logged
     answers = all_at_once(port, [*bodies, poisoned], [*ids, "poisoned"])
-    assert [status for status, _ in answers] == [200] * len(bodies) + [500]
+    assert [status for status, _ in answers] == [200] * len(bodies) + [422]
     log.close()
     expected = {
         request_id: (row[first], prediction)

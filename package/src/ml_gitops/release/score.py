@@ -36,7 +36,7 @@ import pandas as pd
 from .. import UserError, project
 from ..core import files, paths
 from . import prediction_log, shadow, threads
-from .serve import answer_of, feature_schema
+from .serve import MAX_MAGNITUDE, answer_of, feature_schema
 
 SHOWN_PROBLEMS = 20
 
@@ -297,7 +297,8 @@ def _check_column(values: pd.Series, kind: Any) -> tuple[pd.Series, np.ndarray, 
     present = values.notna().to_numpy()
     if kind is float:
         numbers = values if values.dtype == float else pd.to_numeric(values, errors="coerce").astype(float)
-        return numbers, present & ~np.isfinite(numbers.to_numpy()), "is not a finite number"
+        wrong = present & ~(np.abs(numbers.to_numpy()) <= MAX_MAGNITUDE)  # NaN and infinity too
+        return numbers, wrong, f"is not a finite number from {-MAX_MAGNITUDE:g} to {MAX_MAGNITUDE:g}"
     if kind is datetime.datetime:
         dates = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601").dt.tz_localize(None)
         return dates, present & dates.isna().to_numpy(), "is not an ISO 8601 date"

@@ -1,14 +1,15 @@
 """Serve the model over HTTP: GET /health and POST /predict, with a request schema derived from the model.
 
-The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers (or
-null, which the pipeline imputes), categorical ones as one of the categories seen in training (as text, or as the
-number code the data holds) and dates as ISO 8601 text. A request that
-does not fit gets 422 with the field named. The model is loaded with skops' trusted-types check.
+The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers from
+-1e19 to 1e19 (or null, which the pipeline imputes), categorical ones as one of the categories seen in training (as
+text, or as the number code the data holds) and dates as ISO 8601 text. A request that does not
+fit gets 422 with the field named, and so does one whose rows the model itself refuses (it raises ValueError). The
+model is loaded with skops' trusted-types check.
 
 Concurrent requests are scored together, in one call of the model (release/batching.py: adaptive micro-batching),
 on a thread of its own that uses one core; each caller gets its own rows' answers and ids, and a request whose rows
-make the model fail gets its error alone. For more cores, run one service process per core (`serve --workers N`
-or `--workers auto`): each process writes its own prediction log files, under names that never collide.
+make the model fail gets its error (422 or 500) alone. For more cores, run one service process per core (`serve
+--workers N` or `--workers auto`): each process writes its own prediction log files, under names that never collide.
 
 Every prediction gets an id, returned in `request_ids` (the caller's X-Request-ID when it sends one), and is
 written to the prediction log (release/prediction_log.py) when the service runs with one: the monitor joins it
@@ -80,10 +81,17 @@ from .shadow import Challenger, Shadow, pass_on
 MAX_ROWS = 1000
 MAX_ERRORS = 20  # a 422 names at most this many problems, each in at most MAX_MESSAGE characters
 MAX_MESSAGE = 200
+# The largest magnitude a number in a request may have. It is above every 64-bit integer (9.2e18: ids, nanosecond
+# timestamps, amounts in cents), so no value an integer column can hold is refused, and far below where a model
+# breaks: float32's largest number (3.4e38, scikit-learn's forests read features as float32) and float64's (1.8e308,
+# which a scaler's (x - mean) / scale overflows past, and scikit-learn then refuses the row).
+MAX_MAGNITUDE = 1e19
+OUT_OF_RANGE = f"Input should be a number from {-MAX_MAGNITUDE:g} to {MAX_MAGNITUDE:g}: no feature is larger"
 REQUEST_ID = r"^[A-Za-z0-9._:-]+$"  # a caller's X-Request-ID: it becomes the prediction's id in the log
 CONNECTIONS_PER_REQUEST = 8  # the server's connections at most, per request SERVE_MAX_REQUESTS allows
 # --checksums, as `serve --workers N` passes it to its processes
 CHECKSUMS_VARIABLE = "ML_GITOPS_SERVE_CHECKSUMS"
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,22 @@ class Scoring:
     rows: list[dict[str, Any]]
     ids: list[str]
     arm: str | None = None  # with A/B on: the request's arm (release/ab.py)
+
+
+class RowsRefused(Exception):
+    """The model raised ValueError on a request's rows (a value it cannot read): the caller's fault, a 422."""
+
+    def response(self, scoring: Scoring) -> JSONResponse:
+        """422 with one short message (not the model's, which can echo a value); one line in the service's log."""
+        kind = type(self.__cause__).__name__
+        LOGGER.warning(
+            "predict: the model refused %d rows (ids %s ...): %s", len(scoring.ids), scoring.ids[0], kind
+        )
+        message = f"The model cannot score these rows: it refused a value in them ({kind})"
+        return JSONResponse(
+            status_code=422,
+            content={"detail": [{"loc": ["body", "rows"], "type": "model_refused", "msg": message}]},
+        )
 
 
 def create_app(
@@ -174,7 +198,11 @@ def create_app(
     ) -> JSONResponse:
         rows = [row.model_dump(by_alias=True) for row in request.rows]
         arm = ab.arm(x_ab_key, share) if experiment is not None else None
-        return await batcher.answer(Scoring(rows, new_ids(len(rows), x_request_id), arm))
+        scoring = Scoring(rows, new_ids(len(rows), x_request_id), arm)
+        try:
+            return await batcher.answer(scoring)
+        except RowsRefused as refused:
+            return refused.response(scoring)
 
     @app.exception_handler(RequestValidationError)
     def refuse(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -205,7 +233,10 @@ def score_requests(
     the challenger answers the rows of its arm it can (release/ab.py)."""
     frame = frame_of([row for request in requests for row in request.rows], features)
     started = time.perf_counter()
-    answer = answer_of(model, frame)
+    try:
+        answer = answer_of(model, frame)
+    except ValueError as error:  # in a batch, the batcher then scores each request alone to find whose it is
+        raise RowsRefused() from error
     score_ms = (time.perf_counter() - started) * 1000
     groups = [request.ids for request in requests]
     if experiment is not None:
@@ -311,7 +342,7 @@ def response_bodies(answer: pd.DataFrame, groups: list[list[str]]) -> list[dict[
 
 def short_errors(errors: list[dict]) -> list[dict]:
     shown = [
-        {"loc": list(error["loc"]), "type": error["type"], "msg": _shorten(str(error["msg"]))}
+        {"loc": list(error["loc"]), "type": error["type"], "msg": _message(error)}
         for error in errors[:MAX_ERRORS]
     ]
     if len(errors) > MAX_ERRORS:
@@ -319,6 +350,13 @@ def short_errors(errors: list[dict]) -> list[dict]:
             {"loc": ["body"], "type": "too_many_errors", "msg": f"and {len(errors) - MAX_ERRORS} more"}
         )
     return shown
+
+
+def _message(error: dict) -> str:
+    """The error's message, short; for a number beyond MAX_MAGNITUDE (the schema's only bounds), the range."""
+    if error["type"] in ("less_than_equal", "greater_than_equal"):
+        return OUT_OF_RANGE
+    return _shorten(str(error["msg"]))
 
 
 def _shorten(message: str) -> str:
@@ -353,16 +391,19 @@ def _category_text():
 
 
 def row_model(features: dict[str, Any]) -> type[BaseModel]:
-    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else; numbers are
-    finite (1e309 parses as infinity, which no model can score)."""
+    """One request row: every feature required (null allowed: the pipeline imputes it), nothing else."""
     fields = {
-        _identifier(name, index): (
-            kind | None,
-            Field(alias=name, allow_inf_nan=False) if kind is float else Field(alias=name),
-        )
-        for index, (name, kind) in enumerate(features.items())
+        _identifier(name, index): _field(name, kind) for index, (name, kind) in enumerate(features.items())
     }
     return create_model("Row", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+
+
+def _field(name: str, kind: Any) -> tuple[Any, Any]:
+    """A feature's type and constraints: numbers finite (1e309 parses as infinity, which no model can score) and
+    within MAX_MAGNITUDE."""
+    if kind is float:
+        return float | None, Field(alias=name, allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
+    return kind | None, Field(alias=name)
 
 
 def _identifier(name: str, index: int) -> str:
