@@ -148,9 +148,9 @@ def test_unseen_category_is_refused_naming_the_field(params, tmp_path):
     ]
 
 
-def test_dates_and_number_codes_are_served_as_the_model_reads_them(params, tmp_path):
-    """The CSV's own row (a code as a number) gets the model's own prediction, as does the code sent as text or
-    3.0; a date later than any in training is scored; a date that is none is refused naming the field."""
+@pytest.fixture
+def dated(params, tmp_path):
+    """The model trained on a CSV of a date, a category given as number codes and a number: (its rows, params)."""
     rng = np.random.default_rng(1)
     codes = rng.integers(1, 5, 200)
     frame = pd.DataFrame(
@@ -167,6 +167,13 @@ def test_dates_and_number_codes_are_served_as_the_model_reads_them(params, tmp_p
     )
     prepare.run(params)
     train.run(params)
+    return frame, params
+
+
+def test_dates_and_number_codes_are_served_as_the_model_reads_them(dated):
+    """The CSV's own row (a code as a number) gets the model's own prediction, as does the code sent as text or
+    3.0; a date later than any in training is scored; a date that is none is refused naming the field."""
+    frame, params = dated
     client = TestClient(serve.create_app())
     row = json.loads(frame.drop(columns=["target"]).head(1).to_json(orient="records"))[0]
     model = files.load_model(paths.MODEL, train.MODEL_TYPES)
@@ -176,10 +183,24 @@ def test_dates_and_number_codes_are_served_as_the_model_reads_them(params, tmp_p
         assert answer.json()["predictions"] == expected, code
     assert client.post("/predict", json={"rows": [{**row, "signup": "2031-06-30"}]}).status_code == 200
     refused = client.post("/predict", json={"rows": [{**row, "signup": "someday"}]})
+    assert field_errors(refused) == [("signup", "iso_date")]
+    refused = client.post("/predict", json={"rows": [{**row, "signup": "2023-02-30"}]})
     assert field_errors(refused) == [("signup", "datetime_from_date_parsing")]
     sample = serve.sample_rows(params.data.target, rows=5)
     assert client.post("/predict", json={"rows": serve.json_records(sample)}).status_code == 200
     assert serve.smoke(params.data.target).startswith("Smoke test passed")
+
+
+@pytest.mark.parametrize("date", [1700000000, 1700000000000, 1.7e9, "1700000000"])
+def test_a_date_given_as_a_number_is_refused_as_training_and_score_refuse_it(dated, date):
+    """Pydantic alone would read each as seconds (or milliseconds) since 1970: 2023-11-14."""
+    frame, _ = dated
+    row = json.loads(frame.drop(columns=["target"]).head(1).to_json(orient="records"))[0]
+    response = TestClient(serve.create_app()).post("/predict", json={"rows": [{**row, "signup": date}]})
+    assert field_errors(response) == [("signup", "iso_date")]
+    assert response.json()["detail"][0]["msg"] == (
+        "Input should be a date as ISO 8601 text: YYYY-MM-DD, optionally with a time"
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The schema comes from the trained pipeline itself: every feature it was fitted on, numeric ones as numbers from
 -1e19 to 1e19 (or null, which the pipeline imputes), categorical ones as one of the categories seen in training (as
-text, or as the number code the data holds) and dates as ISO 8601 text. A request that does not
+text, or as the number code the data holds) and dates as ISO 8601 text (never a number). A request that does not
 fit gets 422 with the field named, and so does one whose rows the model itself refuses (it raises ValueError). The
 model is loaded with skops' trusted-types check.
 
@@ -69,6 +69,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
 from .. import UserError, project
 from ..core import files, paths
@@ -87,6 +88,7 @@ MAX_MESSAGE = 200
 # which a scaler's (x - mean) / scale overflows past, and scikit-learn then refuses the row).
 MAX_MAGNITUDE = 1e19
 OUT_OF_RANGE = f"Input should be a number from {-MAX_MAGNITUDE:g} to {MAX_MAGNITUDE:g}: no feature is larger"
+ISO_DATE = re.compile(r"\d{4}-\d{2}")  # how a date in a request starts: ISO 8601 text, as training reads it
 REQUEST_ID = r"^[A-Za-z0-9._:-]+$"  # a caller's X-Request-ID: it becomes the prediction's id in the log
 CONNECTIONS_PER_REQUEST = 8  # the server's connections at most, per request SERVE_MAX_REQUESTS allows
 # --checksums, as `serve --workers N` passes it to its processes
@@ -400,10 +402,24 @@ def row_model(features: dict[str, Any]) -> type[BaseModel]:
 
 def _field(name: str, kind: Any) -> tuple[Any, Any]:
     """A feature's type and constraints: numbers finite (1e309 parses as infinity, which no model can score) and
-    within MAX_MAGNITUDE."""
+    within MAX_MAGNITUDE; dates ISO 8601 text."""
     if kind is float:
         return float | None, Field(alias=name, allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)
+    if kind is datetime.datetime:
+        return Annotated[kind, BeforeValidator(_iso_date)] | None, Field(alias=name)
     return kind | None, Field(alias=name)
+
+
+def _iso_date(value: object) -> object:
+    """A date as training and `score` read one: ISO 8601 text, never a number (pydantic would read 1700000000, or
+    the text "1700000000", as seconds since 1970); a datetime from Python callers (smoke) as it is."""
+    if isinstance(value, datetime.datetime):
+        return value
+    if not (isinstance(value, str) and ISO_DATE.match(value)):
+        raise PydanticCustomError(
+            "iso_date", "Input should be a date as ISO 8601 text: YYYY-MM-DD, optionally with a time"
+        )
+    return value
 
 
 def _identifier(name: str, index: int) -> str:
