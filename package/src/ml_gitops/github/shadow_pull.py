@@ -1,6 +1,6 @@
 """Pick up the challenger recorded for shadow scoring, where the service is deployed (a token that reads the
 repository is enough): the newest record (shadow_record.current), its model downloaded (a version's release
-asset, or the artifact of the run that built a pull request's candidate), verified against the record's SHA-256
+asset, or the candidate-model artifact of the pull request's model-pr run), verified against the record's SHA-256
 before anything is written, then `model.skops`, `SHA256SUMS` and `record.json` written atomically to `dest`.
 
 Standard output carries only the options that give `serve` (or `score`) the challenger, empty when none is
@@ -9,9 +9,7 @@ Standard library only.
 """
 
 import hashlib
-import io
 import sys
-import zipfile
 from pathlib import Path
 
 from .. import UserError
@@ -19,7 +17,7 @@ from ..core import files
 from . import client, shadow_record
 from .shadow_record import MODEL, Record
 
-MAX_MODEL_BYTES = 4 << 30
+MAX_MODEL_BYTES = shadow_record.MAX_MODEL_BYTES
 
 
 def pull(dest: Path) -> Record | None:
@@ -67,29 +65,7 @@ def _download(record: Record) -> bytes:
 
 
 def _from_artifact(record: Record) -> bytes:
-    listed = client.paginate(f"actions/runs/{record.run_id}/artifacts?name={shadow_record.ARTIFACT}")
-    found = [a for a in listed if a.get("name") == shadow_record.ARTIFACT]
-    if not found:
-        raise UserError(
-            f"run {record.run_id} has no artifact {shadow_record.ARTIFACT}: label the pull request again"
-        )
-    artifact = max(found, key=lambda a: a["id"])
-    if artifact.get("expired"):
-        raise UserError(
-            f"the artifact {shadow_record.ARTIFACT} of run {record.run_id} has expired: "
-            f"remove and add the label {shadow_record.LABEL} again to rebuild it"
-        )
-    archive = client.download(f"actions/artifacts/{artifact['id']}/zip", MAX_MODEL_BYTES)
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as opened:
-            member = opened.getinfo(MODEL)
-            if member.file_size > MAX_MODEL_BYTES:
-                raise UserError(f"{MODEL} in run {record.run_id}'s artifact is too large: refusing it")
-            return opened.read(member)
-    except (zipfile.BadZipFile, KeyError):
-        raise UserError(
-            f"run {record.run_id}'s artifact {shadow_record.ARTIFACT} is not a zip holding {MODEL}"
-        ) from None
+    return shadow_record.candidate_model(record.run_id, "the record names a run without a candidate")
 
 
 def _write(dest: Path, record: Record, model: bytes) -> None:

@@ -174,20 +174,24 @@ def model_pr_run(pull_request: int, head_sha: str) -> int:
 
 
 def _candidate_digest(run: int, pull_request: int) -> str:
-    """The SHA-256 of the model in model-pr run `run`'s artifact `candidate-model`: a zip that must hold exactly
-    model.skops, no larger than MAX_MODEL_BYTES, hashed as it is read."""
+    """The SHA-256 of the model in model-pr run `run`'s artifact `candidate-model` (candidate_model)."""
+    missing = f"pull request #{pull_request} changes no model input, so it has no candidate of its own to put in shadow"
+    return hashlib.sha256(candidate_model(run, missing, "; nothing recorded")).hexdigest()
+
+
+def candidate_model(run: int, missing: str, outcome: str = "") -> bytes:
+    """The model in model-pr run `run`'s artifact `candidate-model`: a zip that must hold exactly model.skops, no
+    larger than MAX_MODEL_BYTES (checked while it is read). `missing` says why a run may keep none; `outcome` ends
+    every refusal (what was, or was not, done)."""
     listed = client.paginate(f"actions/runs/{run}/artifacts?name={ARTIFACT}")
     found = [artifact for artifact in listed if artifact.get("name") == ARTIFACT]
     if not found:
-        raise UserError(
-            f"model-pr run {run} kept no {ARTIFACT}: pull request #{pull_request} changes no model input, so it "
-            "has no candidate of its own to put in shadow; nothing recorded"
-        )
+        raise UserError(f"model-pr run {run} kept no {ARTIFACT}: {missing}{outcome}")
     artifact = max(found, key=lambda a: a["id"])
     if artifact.get("expired"):
         raise UserError(
             f"the artifact {ARTIFACT} of model-pr run {run} has expired: run model-pr again on the pull request, "
-            f"then remove and add the label {LABEL} again; nothing recorded"
+            f"then remove and add the label {LABEL} again{outcome}"
         )
     archive = client.download(f"actions/artifacts/{artifact['id']}/zip", MAX_MODEL_BYTES)
     where = f"model-pr run {run}'s artifact {ARTIFACT}"
@@ -195,20 +199,16 @@ def _candidate_digest(run: int, pull_request: int) -> str:
         with zipfile.ZipFile(io.BytesIO(archive)) as opened:
             names = opened.namelist()
             if names != [MODEL]:
-                raise UserError(f"{where} holds {names}, not {MODEL} alone: refusing it, nothing recorded")
-            member = opened.getinfo(MODEL)
-            if member.file_size > MAX_MODEL_BYTES:
-                raise UserError(f"{MODEL} in {where} is too large: refusing it, nothing recorded")
-            digest, size = hashlib.sha256(), 0
-            with opened.open(member) as model:
-                while chunk := model.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_MODEL_BYTES:
-                        raise UserError(f"{MODEL} in {where} is too large: refusing it, nothing recorded")
-                    digest.update(chunk)
+                raise UserError(f"{where} holds {names}, not {MODEL} alone: refusing it{outcome}")
+            if opened.getinfo(MODEL).file_size > MAX_MODEL_BYTES:
+                raise UserError(f"{MODEL} in {where} is too large: refusing it{outcome}")
+            with opened.open(MODEL) as model:
+                read = model.read(MAX_MODEL_BYTES + 1)
     except NOT_A_ZIP:
-        raise UserError(f"{where} is not a zip holding {MODEL}: refusing it, nothing recorded") from None
-    return digest.hexdigest()
+        raise UserError(f"{where} is not a zip holding {MODEL}: refusing it{outcome}") from None
+    if len(read) > MAX_MODEL_BYTES:
+        raise UserError(f"{MODEL} in {where} is too large: refusing it{outcome}")
+    return read
 
 
 def _digest_listed(text: str, where: str) -> str:
