@@ -116,6 +116,7 @@ class GitHub:
                 harness.artifacts
             )  # a run's artifacts, as the REST API lists and serves them
         self.runs: list[Run] = []
+        fake.workflow_runs = self.runs  # GET actions/runs lists the runs these rules started
         self.secrets: dict[str, str] = {}
         self.environment_secrets: dict[str, dict[str, str]] = {}
         self.variables: dict[str, str] = {}

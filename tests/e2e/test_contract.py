@@ -74,7 +74,24 @@ def session(tmp_path_factory):
         (fake.artifact_store / "5" / "shadow-model").mkdir(parents=True)
         (fake.artifact_store / "5" / "shadow-model" / "model.skops").write_bytes(b"model")
         number = bob.open_pull_request("topic", "Topic")
+        from .github_rules import Run
+
+        fake.workflow_runs = [  # a model-pr run of the pull request's head, as GitHub's rules record it
+            Run(
+                5,
+                "model-pr.yml",
+                "model-pr",
+                "pull_request",
+                {"pull_request": {"number": number}},
+                fake.users["bob"],
+                sha,
+                "topic",
+                "success",
+                output="ran",
+            )
+        ]
         calls = [
+            (ada, "GET", f"actions/runs?head_sha={sha}&event=pull_request&status=success", None),
             (ada, "GET", f"pulls/{number}", None),
             (ada, "GET", "pulls?state=open", None),
             (ada, "PATCH", f"pulls/{number}", {"title": "Topic"}),

@@ -54,7 +54,7 @@ def test_journey_1_a_params_change_from_pull_request_to_production_and_back(proj
     body = comment["body"]
     assert "## Model report: ✅ gate passed" in body
     assert "| **roc_auc** (gate) |" in body
-    assert "`model.params.n_estimators` | `20` | `150` |" in body
+    assert "| model.params.n\\_estimators | 20 | 150 |" in body
     assert "<details><summary>Reproduce this run</summary>" in body
     shown = rendered.render(body)
     assert len(shown.images) >= 4

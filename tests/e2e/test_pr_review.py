@@ -57,7 +57,7 @@ def test_a_second_push_updates_the_one_report_past_the_first_page_and_beside_a_p
     assert started(github.settle())[1:] == [("model-pr.yml", "success"), ("model-report.yml", "success")]
     (updated,) = bot_comments(fake, number)
     assert updated["id"] == report["id"], "the same comment, found on the second page, is updated"
-    assert "`model.params.n_estimators` | `20` | `120` |" in updated["body"]
+    assert "| model.params.n\\_estimators | 20 | 120 |" in updated["body"]
     assert fake.comments[planted["id"]]["body"] == f"{MARKER}\nplanted", (
         "a comment someone else wrote is never edited"
     )

@@ -50,12 +50,6 @@ pd.DataFrame({"request_id": answers["request_id"], "label": truth.iloc[:, 0].ast
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def runs_listed(fake, github):
-    """`GET actions/runs` lists the runs GitHub's rules started (fake_github.py, `workflow_runs`)."""
-    fake.workflow_runs = github.runs
-
-
 def started(runs):
     return [(run.workflow, run.conclusion) for run in runs]
 
