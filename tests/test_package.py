@@ -124,12 +124,13 @@ def test_a_job_that_only_calls_github_installs_no_pipeline_or_dev_tools():
             )
 
 
-EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)(?:\s*\|\|\s*'([^']*)')?\s*\}\}")
 
 
 def concurrency_group(workflow: dict, event: dict) -> str:
-    """A workflow's concurrency group for an event: each `${{ github.event.<path> }}` or `${{ inputs.<name> }}` read
-    from the payload (any other expression is refused, so the check never passes on what it did not read)."""
+    """A workflow's concurrency group for an event: each `${{ github.event.<path> }}` or `${{ inputs.<name> }}`
+    read from the payload, with `|| '<text>'` for a value the payload lacks or leaves empty (any other expression is
+    refused, so the check never passes on what it did not read)."""
 
     def value(match: re.Match) -> str:
         path = match[1].split(".")
@@ -138,10 +139,15 @@ def concurrency_group(workflow: dict, event: dict) -> str:
         assert path[:2] == ["github", "event"], f"the group reads {match[1]}, which this check does not know"
         found = event
         for key in path[2:]:
-            found = found[key]
-        return str(found)
+            found = found.get(key) if isinstance(found, dict) else None
+        return str(found) if found not in (None, "") else _fallback(match)
 
     return EXPRESSION.sub(value, workflow["concurrency"]["group"])
+
+
+def _fallback(match: re.Match) -> str:
+    assert match[2] is not None, f"the payload has no {match[1]}"
+    return match[2]
 
 
 def test_a_review_that_does_not_approve_never_cancels_a_staging_deployment():
@@ -173,3 +179,21 @@ def test_a_release_waiting_for_production_never_drops_the_next_version():
         }
         assert len(groups) == 3, f"{name}: two versions share a group"
         assert workflow["concurrency"]["cancel-in-progress"] is False, f"{name}: a release is never cancelled"
+
+
+def test_only_the_shadow_label_and_a_dispatch_share_the_shadow_group():
+    """Every label added or removed on any pull request starts shadow.yml. In one group for them all (GitHub keeps one
+    pending run per group), a triage label elsewhere cancelled the pending removal of `shadow`: the candidate went on
+    scoring production traffic after its label was gone."""
+    workflow = yaml.safe_load(callers()["workflows/shadow.yml"])
+    shadow, removed, dispatched, other = (
+        concurrency_group(workflow, event)
+        for event in (
+            {"action": "labeled", "label": {"name": "shadow"}, "pull_request": {"number": 7}},
+            {"action": "unlabeled", "label": {"name": "shadow"}, "pull_request": {"number": 8}},
+            {"inputs": {"challenger": "v1.2.0"}},
+            {"action": "labeled", "label": {"name": "triage"}, "pull_request": {"number": 9}},
+        )
+    )
+    assert shadow == removed == dispatched, "every change of the one challenger waits for the one before"
+    assert other != shadow, "a label that asks for nothing never cancels one that does"
