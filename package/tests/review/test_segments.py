@@ -351,9 +351,10 @@ def test_a_column_of_many_bins_comes_back_from_report_json_and_absurd_sizes_are_
         UserError, match=r"^report.json has 103 segments of one column, more than a report writes"
     ):
         segments.from_summary({"segments": {"metric": "x", "columns": {"age": rows}}})
-    too_many = with_segments(params, {"age": {"bins": list(range(segments.MAX_BINS + 1))}})
     with pytest.raises(UserError, match=r"segments.columns.age.bins has 101 edges \(at most 100\)"):
-        segments.labels(too_many, values)
+        with_segments(
+            params, {"age": {"bins": list(range(segments.MAX_BINS + 1))}}
+        )  # refused as params.yaml loads
 
 
 # The whole report, on files as a project has them: the champion committed, the candidate's outputs in place.

@@ -89,6 +89,9 @@ class GateConfig:
         )
 
 
+MAX_SEGMENT_BINS = 100  # edges per segment column: each range has its own bootstrap draws in the report
+
+
 @dataclass(frozen=True)
 class SegmentColumn:
     """A column whose values split the test rows into segments: each value its own segment, or cut at `bins`."""
@@ -413,11 +416,15 @@ def _segment_column(name: str, settings: Any, gate: GateConfig, data: DataConfig
 
 
 def _bins(value: Any, key: str) -> tuple:
-    """Increasing edges: all numbers, or all dates (YYYY-MM-DD, quoted or not)."""
+    """Increasing edges: all numbers, or all dates (YYYY-MM-DD, quoted or not); at most MAX_SEGMENT_BINS."""
     if value is None:
         return ()
     if not isinstance(value, list) or not value:
         raise UserError(f"params.yaml: {key} must be a list of increasing numbers or dates, got {value!r}")
+    if len(value) > MAX_SEGMENT_BINS:
+        raise UserError(
+            f"params.yaml: {key} has {len(value):,} edges (at most {MAX_SEGMENT_BINS}): cut the column into fewer ranges"
+        )
     if all(isinstance(edge, int | float) and not isinstance(edge, bool) for edge in value):
         edges: list = [float(edge) for edge in value]
     elif all(isinstance(edge, str | date) and not isinstance(edge, bool) for edge in value):

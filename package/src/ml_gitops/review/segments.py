@@ -35,13 +35,22 @@ import pandas as pd
 
 from .. import UserError
 from ..core import paths
-from ..core.config import MAX_SEGMENT_COLUMNS, Config, GateConfig, SegmentColumn, SegmentsConfig
+from ..core.config import (
+    MAX_SEGMENT_BINS,
+    MAX_SEGMENT_COLUMNS,
+    Config,
+    GateConfig,
+    SegmentColumn,
+    SegmentsConfig,
+)
 from ..metrics import DIRECTIONS, compute, compute_groups, score_order
 from . import markdown as inert
 
 SEGMENTS_FILE = paths.PREPARED / "segments.parquet"  # the test rows' segment columns, written by prepare
 MAX_SEGMENTS = 30  # per column: a column with more distinct values needs bins
-MAX_BINS = 100  # edges per column (params.yaml takes any number): each range has its own draws, about 1 MB
+MAX_BINS = (
+    MAX_SEGMENT_BINS  # edges per column (config refuses more): each range has its own draws, about 1 MB
+)
 MAX_COLUMN_SEGMENTS = max(MAX_SEGMENTS, MAX_BINS + 1) + 1  # a column's values or ranges, and MISSING
 MAX_VALUE_CHARS = 80  # a segment's value as report.json carries it
 MISSING = "(missing)"
@@ -112,7 +121,7 @@ class Judgement:
 def labels(config: Config, frame) -> pd.DataFrame:
     """Each row's segment for every column of segments.columns, as text: the value itself, or the range of bins
     it falls in ("< 30", "30 to < 50", ">= 70"), or MISSING. Refuse a column the frame lacks, a number or date
-    column without bins, more than MAX_BINS bins, and values the bins cannot cut."""
+    column without bins, and values the bins cannot cut."""
     shown = {}
     for column in config.segments.columns:
         if column.name not in frame.columns:
@@ -147,10 +156,6 @@ def _cut(values: pd.Series, column: SegmentColumn) -> pd.Series:
     import numpy as np
 
     key = f"segments.columns.{column.name}.bins"
-    if len(column.bins) > MAX_BINS:
-        raise UserError(
-            f"params.yaml: {key} has {len(column.bins):,} edges (at most {MAX_BINS}): cut the column into fewer ranges"
-        )
     dates = isinstance(column.bins[0], pd.Timestamp)
     converted = _as_dates(values, key) if dates else pd.to_numeric(values, errors="coerce")
     wrong = converted.isna() & values.notna()
