@@ -40,7 +40,7 @@ def test_tampered_metrics_refuse_the_release(trained, monkeypatch):
     committed[trained.gate.metric] += 0.01
     monkeypatch.setattr(assets, "show", lambda *args: json.dumps(committed))
     monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
-    monkeypatch.setattr(assets, "tool", lambda *args: "")  # the pipeline ran in the fixture
+    monkeypatch.setattr(assets, "tool", lambda *args, **kwargs: "")  # the pipeline ran in the fixture
     with pytest.raises(UserError) as caught:
         assets.assets("model@v1.2.0")
     assert f"model@v1.2.0 does not reproduce its metrics ({trained.gate.metric} " in str(caught.value)
@@ -51,7 +51,7 @@ def test_matching_metrics_give_the_assets_and_their_checksums(trained, monkeypat
     monkeypatch.setattr(assets, "show", lambda *args: paths.METRICS.read_text())
     monkeypatch.setattr(assets, "check_on_main", lambda tag: "f" * 40)  # a tag on main
     monkeypatch.setattr(card, "git", lambda *args: "f" * 40)
-    monkeypatch.setattr(assets, "tool", lambda *args: "")
+    monkeypatch.setattr(assets, "tool", lambda *args, **kwargs: "")
     assets.assets("model@v1.2.0")
     names = sorted(p.name for p in paths.RELEASE_ASSETS.iterdir())
     assert names == ["SHA256SUMS", "metrics.json", "model-card.md", "model.skops"]

@@ -256,3 +256,29 @@ def test_an_unclear_docs_setting_is_refused(trained, monkeypatch):
     monkeypatch.setenv("SERVE_DOCS", "yes please")
     with pytest.raises(UserError, match=r"^SERVE_DOCS is 'yes please': give on or off"):
         serve.create_app()
+
+
+def test_a_feature_named_like_a_log_column_is_refused_as_the_service_and_score_start(trained, tmp_path):
+    """A feature `time` made every log write fail while the service answered 200 (the log dropped the rows), and
+    `date` broke the monitor: both refuse such a model before the first request or row."""
+    from ml_gitops.release import score
+    from ml_gitops.release.prediction_log import PredictionLog
+
+    numeric = next(
+        name
+        for name in pd.read_parquet(paths.TRAIN).select_dtypes("number").columns
+        if name not in (trained.data.target, *trained.data.categorical)
+    )
+    for path in (paths.TRAIN, paths.TEST):
+        pd.read_parquet(path).rename(columns={numeric: "time"}).to_parquet(path)
+    train.run(trained)
+    refused = r"^feature column 'time' has the name of a prediction-log column"
+    log = PredictionLog(str(tmp_path / "log"), "v1", "digest")
+    with pytest.raises(UserError, match=refused):
+        serve.create_app(log=log)
+    log.close()
+    rows = pd.read_parquet(paths.TEST).drop(columns=[trained.data.target]).head(3)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    with pytest.raises(UserError, match=refused):
+        score.run(tmp_path / "rows.parquet", tmp_path / "out.parquet", log_dir=str(tmp_path / "log"))
+    assert not (tmp_path / "out.parquet").exists()

@@ -99,6 +99,8 @@ def run(
     model = files.load_model(paths.MODEL, project.pipeline("train").MODEL_TYPES)
     digest = files.sha256(paths.MODEL)
     schema = feature_schema(model)
+    if log_dir:  # a feature named like a log column is refused before any row is scored
+        columns = columns.for_features(schema)
     inputs = input_columns(source)
     _refuse_output_names(source, inputs, output_names(model))
     outcome = Outcome(run_id=uuid.uuid4().hex[:16])

@@ -141,6 +141,8 @@ def create_app(
     model = files.load_model(model_path, project.pipeline("train").MODEL_TYPES, checksums)
     digest = files.sha256(model_path)
     features = feature_schema(model)
+    if log is not None:  # before the challenger's log copies its columns: a feature named like a log column
+        log.for_features(features)
     shadow = (
         Shadow(challenger, model, list(features), digest, answer_of, log) if challenger is not None else None
     )
