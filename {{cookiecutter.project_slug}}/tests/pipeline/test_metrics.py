@@ -54,6 +54,6 @@ def test_the_report_says_which_class_is_positive(params):
     features, target = imbalanced(("fraud", "legit"))
     model = LogisticRegression().fit(features, target)
     candidate = evaluate.predict(model, features, target, metrics.positive_label(target, ""))
-    assert "`fraud` (the rarest class in the test set" in report.positive_class_note(params, candidate)
+    assert ": fraud (the rarest class in the test set" in report.positive_class_note(params, candidate)
     chosen = replace(params, data=replace(params.data, positive_label="legit"))
     assert "(`data.positive_label`)" in report.positive_class_note(chosen, candidate)
